@@ -1,0 +1,7 @@
+"""`python -m cnnzoo` is the `cnnzoo` command."""
+
+import sys
+
+from cnnzoo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data: dataset names → uint8 tensors cached on disk → augmented batches on the training device."""

@@ -1,0 +1,13 @@
+"""The model families; importing this package registers every model."""
+
+from cnnzoo.models import alexnet, googlenet, nin, resnet, vgg  # noqa: F401  (registration)
+from cnnzoo.models.registry import (
+    ModelConfig,
+    create_model,
+    get_model_config,
+    list_models,
+    model_options,
+    register_model,
+)
+
+__all__ = ["ModelConfig", "create_model", "get_model_config", "list_models", "model_options", "register_model"]

@@ -1,0 +1,1 @@
+"""GoogLeNet / Inception v1 (Szegedy et al. 2015)."""

@@ -1,0 +1,1 @@
+"""Network in Network (Lin et al. 2014)."""

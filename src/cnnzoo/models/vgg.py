@@ -1,0 +1,1 @@
+"""VGG (Simonyan & Zisserman 2015), configurations A, B, D, E."""

@@ -1,0 +1,32 @@
+"""Shared fixtures: a fixed seed, few threads (CI has 2 cores), and the shared CIFAR-10 JPEG copy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(0)
+    yield
+
+
+def pytest_configure(config):
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def cifar10_jpeg_dir() -> Path:
+    """The CIFAR-10 JPEG copy in ImageFolder layout; skip where absent, fail where CI requires it."""
+    path = Path(os.environ.get("CNNZOO_CIFAR10_JPEG", REPO.parent / "shared" / "datasets" / "cifar10-jpeg"))
+    if not (path / "train").is_dir():
+        if os.environ.get("CNNZOO_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(f"CNNZOO_REQUIRE_SHARED_DATA=1 but no CIFAR-10 JPEG copy at {path}")
+        pytest.skip(f"no CIFAR-10 JPEG copy at {path} (set CNNZOO_CIFAR10_JPEG)")
+    return path
