@@ -36,6 +36,8 @@ class ConvBNAct(nn.Module):
 def init_weights(model: nn.Module, linear_std: float = 0.01) -> None:
     """He-normal convolutions (He et al. 2015), BN weight 1 and bias 0, small normal linear layers, zero biases."""
     for m in model.modules():
+        if any(p.is_meta for p in m.parameters(recurse=False)):
+            continue  # nothing to initialise on the meta device, and kaiming_normal_ there is slow
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None:

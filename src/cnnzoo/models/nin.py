@@ -1,1 +1,117 @@
-"""Network in Network (Lin et al. 2014)."""
+"""Network in Network (Lin, Chen & Yan 2014): "mlpconv" blocks and global average pooling instead of FC layers.
+
+An NiN block is a kxk convolution followed by two 1x1 convolutions (the paper's per-pixel MLP), each with a
+ReLU. The last block has one channel per class and global average pooling turns its maps into the logits,
+so the network has no fully connected layer at all. Dropout 0.5 comes before the last block.
+
+Two layouts, each a table of blocks (out_channels, kernel, stride, padding); `None` channels mean num_classes:
+- `layout="cifar"` (default): four 3x3 blocks of 96, 256, 384 and num_classes channels, stride 1, padding 1,
+  with 3x3/2 max pools between them that round up as Caffe's (the paper's framework) do: 32 → 16 → 8 → 4.
+  1,589,926 parameters for 10 classes.
+- `layout="imagenet"`: the ImageNet layout as in Dive into Deep Learning: 11x11/4 with 96 channels, 5x5 with
+  256 (padding 2), 3x3 with 384 (padding 1), 3x3 with num_classes, and plain 3x3/2 max pools:
+  224 → 54 → 26 → 12 → 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn as nn
+
+from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.models.layers import ConvBNAct, init_weights
+from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, register_model
+
+
+class NiNRow(NamedTuple):
+    out_channels: int | None  # None: num_classes (the last block)
+    kernel: int
+    stride: int
+    padding: int
+
+
+class NiNLayout(NamedTuple):
+    blocks: tuple[NiNRow, ...]
+    pool_ceil_mode: bool  # of the 3x3/2 max pools between blocks
+    min_side: int  # the smallest input side the layout runs at
+
+
+NIN_LAYOUTS: dict[str, NiNLayout] = {
+    "cifar": NiNLayout(
+        blocks=(NiNRow(96, 3, 1, 1), NiNRow(256, 3, 1, 1), NiNRow(384, 3, 1, 1), NiNRow(None, 3, 1, 1)),
+        pool_ceil_mode=True,
+        min_side=8,  # 8 → 4 → 2 → 1: a round-up pool still needs a 2x2 map
+    ),
+    "imagenet": NiNLayout(
+        blocks=(NiNRow(96, 11, 4, 0), NiNRow(256, 5, 1, 2), NiNRow(384, 3, 1, 1), NiNRow(None, 3, 1, 1)),
+        pool_ceil_mode=False,
+        min_side=67,  # 67 → 15 → 7 → 3 → 1
+    ),
+}
+
+
+def nin_block(
+    in_channels: int, out_channels: int, kernel: int, stride: int, padding: int, batch_norm: bool = False
+) -> nn.Sequential:
+    """A kxk convolution and two 1x1 convolutions, each followed by a ReLU: the paper's mlpconv layer."""
+    return nn.Sequential(
+        ConvBNAct(in_channels, out_channels, kernel, stride, padding, batch_norm=batch_norm),
+        ConvBNAct(out_channels, out_channels, 1, batch_norm=batch_norm),
+        ConvBNAct(out_channels, out_channels, 1, batch_norm=batch_norm),
+    )
+
+
+class NiN(nn.Module):
+    """NiN blocks separated by max pools, dropout before the last block, global average pooling as classifier."""
+
+    def __init__(
+        self,
+        layout: NiNLayout,
+        *,
+        num_classes: int = 10,
+        in_chans: int = 3,
+        dropout: float = 0.5,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_chans
+        for i, row in enumerate(layout.blocks):
+            if i > 0:
+                layers.append(nn.MaxPool2d(3, stride=2, ceil_mode=layout.pool_ceil_mode))
+            if i == len(layout.blocks) - 1:
+                layers.append(nn.Dropout(dropout))
+            out_channels = num_classes if row.out_channels is None else row.out_channels
+            layers.append(nin_block(channels, out_channels, row.kernel, row.stride, row.padding, batch_norm))
+            channels = out_channels
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.features(x)), 1)
+
+
+def _layout_name(layout: str | None, small_input: bool | None) -> str:
+    """`small_input`, the option every family has, picks the layout unless `layout` names one."""
+    if layout is not None and small_input is not None and (layout == "cifar") != bool(small_input):
+        raise CnnzooError(f"nin: layout={layout!r} contradicts small_input={small_input}; give only one of them")
+    name = layout if layout is not None else ("imagenet" if small_input is False else "cifar")
+    check_choice("layout", name, NIN_LAYOUTS)
+    return name
+
+
+def _nin_cfg(options: dict[str, Any]) -> ModelConfig:
+    layout = _layout_name(options.get("layout"), options.get("small_input"))
+    side = NIN_LAYOUTS[layout].min_side
+    base = CIFAR_CFG if layout == "cifar" else IMAGENET_CFG
+    return replace(base, min_input_size=(3, side, side), family="nin", paper="Lin et al. 2014")
+
+
+@register_model(_nin_cfg, builds=NiN)
+def nin(*, layout: str | None = None, small_input: bool | None = None, **options: Any) -> NiN:
+    """Network in Network; `layout="cifar"` (default, 32x32, same as `small_input=True`) or `"imagenet"` (224x224)."""
+    return NiN(NIN_LAYOUTS[_layout_name(layout, small_input)], **options)

@@ -1,1 +1,151 @@
-"""VGG (Simonyan & Zisserman 2015), configurations A, B, D, E."""
+"""VGG (Simonyan & Zisserman 2015): configurations A, B, D, E of the paper's Table 1, with optional BatchNorm.
+
+The configuration is data, as in Dive into Deep Learning: each block is (number of 3x3 convolutions, channels),
+and every block ends in a 2x2 max pool. The modules are laid out as torchvision's (`features.<i>` for each
+convolution, BatchNorm, ReLU and pool in order; `classifier.0/3/6`), so its state_dict loads as it is.
+
+Two heads:
+- `head="imagenet"` (default): torchvision's, adaptive average pool to 7x7, then
+  Linear(25088, 4096)-ReLU-Dropout-Linear(4096, 4096)-ReLU-Dropout-Linear(4096, N): the paper's FC-4096 ×2.
+- `head="small"`: the CIFAR-10 head of course material: global pooling to 1x1, then
+  Linear(512, 512)-ReLU-Dropout-Linear(512, 512)-ReLU-Dropout-Linear(512, N). VGG-11 with this head and 10
+  classes has 9,750,922 parameters.
+
+`small_input=True` selects the small head by default and makes the max pools round up (`ceil_mode`), which
+changes nothing at 32x32 but lets 28x28 images through all five pools (28 → 14 → 7 → 4 → 2 → 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.models.layers import init_weights
+from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, register_model
+
+# Table 1 of the paper, one tuple per block: (3x3 convolutions, output channels); a max pool ends each block.
+VGG_CFGS: dict[str, tuple[tuple[int, int], ...]] = {
+    "A": ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)),  # VGG-11
+    "B": ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512)),  # VGG-13
+    "D": ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512)),  # VGG-16
+    "E": ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512)),  # VGG-19
+}
+
+HEADS = ("imagenet", "small")
+
+
+class VGG(nn.Module):
+    """Blocks of 3x3 convolutions (optionally with BatchNorm) and max pools, then a fully connected head."""
+
+    def __init__(
+        self,
+        blocks: tuple[tuple[int, int], ...],
+        *,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        batch_norm: bool = False,
+        head: str | None = None,
+        small_input: bool = False,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        head = head if head is not None else ("small" if small_input else "imagenet")
+        check_choice("head", head, HEADS)
+        layers: list[nn.Module] = []
+        channels = in_chans
+        for num_convs, out_channels in blocks:
+            for _ in range(num_convs):
+                layers.append(nn.Conv2d(channels, out_channels, kernel_size=3, padding=1))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(out_channels))
+                layers.append(nn.ReLU(inplace=True))
+                channels = out_channels
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=small_input))
+        self.features = nn.Sequential(*layers)
+        pooled, hidden = (7, 4096) if head == "imagenet" else (1, 512)
+        self.avgpool = nn.AdaptiveAvgPool2d(pooled)
+        self.classifier = nn.Sequential(
+            nn.Linear(channels * pooled * pooled, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(hidden, num_classes),
+        )
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def _vgg_cfg(options: dict[str, Any]) -> ModelConfig:
+    paper = "Simonyan & Zisserman 2015"
+    small_input = options.get("small_input", False)
+    head = options.get("head") or ("small" if small_input else "imagenet")
+    check_choice("head", head, HEADS)
+    if small_input:  # round-up pools: a 1x1 image passes all five
+        return replace(CIFAR_CFG, min_input_size=(3, 1, 1), family="vgg", paper=paper)
+    if head == "small":  # five 2x2 pools need 32 pixels
+        return replace(CIFAR_CFG, min_input_size=(3, 32, 32), family="vgg", paper=paper)
+    return replace(IMAGENET_CFG, min_input_size=(3, 32, 32), family="vgg", paper=paper)
+
+
+def _vgg(config: str, batch_norm: bool, name: str, options: dict[str, Any]) -> VGG:
+    if options.pop("batch_norm", batch_norm) != batch_norm:
+        other = name.removesuffix("_bn") if batch_norm else f"{name}_bn"
+        raise CnnzooError(f"{name} has batch_norm={batch_norm} by definition; use {other} instead")
+    return VGG(VGG_CFGS[config], batch_norm=batch_norm, **options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg11(**options: Any) -> VGG:
+    """VGG-11, configuration A."""
+    return _vgg("A", False, "vgg11", options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg11_bn(**options: Any) -> VGG:
+    """VGG-11, configuration A, with BatchNorm after every convolution."""
+    return _vgg("A", True, "vgg11_bn", options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg13(**options: Any) -> VGG:
+    """VGG-13, configuration B."""
+    return _vgg("B", False, "vgg13", options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg13_bn(**options: Any) -> VGG:
+    """VGG-13, configuration B, with BatchNorm after every convolution."""
+    return _vgg("B", True, "vgg13_bn", options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg16(**options: Any) -> VGG:
+    """VGG-16, configuration D."""
+    return _vgg("D", False, "vgg16", options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg16_bn(**options: Any) -> VGG:
+    """VGG-16, configuration D, with BatchNorm after every convolution."""
+    return _vgg("D", True, "vgg16_bn", options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg19(**options: Any) -> VGG:
+    """VGG-19, configuration E."""
+    return _vgg("E", False, "vgg19", options)
+
+
+@register_model(_vgg_cfg, builds=VGG)
+def vgg19_bn(**options: Any) -> VGG:
+    """VGG-19, configuration E, with BatchNorm after every convolution."""
+    return _vgg("E", True, "vgg19_bn", options)

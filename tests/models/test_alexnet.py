@@ -1,0 +1,91 @@
+"""AlexNet: counts and weights against torchvision, the small-input variant, every option at its minimum size."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torchvision
+
+from cnnzoo.inspect.counts import count_params
+from cnnzoo.models import create_model, get_model_config
+
+
+def random_torchvision(builder, **kwargs) -> nn.Module:
+    """A torchvision model (weights=None) in eval mode whose every tensor is random and keeps the signal alive.
+
+    Built on the meta device, so torchvision's own initialisation costs nothing, then filled: He-normal weights keep
+    the logits of order 1 and dependent on the input (with the default initialisations VGG's logits barely move
+    with the input, and a 1e-4 comparison would prove little); random BatchNorm statistics and affine parameters
+    make every BatchNorm tensor count.
+    """
+    with torch.device("meta"):
+        model = builder(weights=None, **kwargs)
+    model.to_empty(device="cpu")
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                m.weight.normal_(0.0, (2.0 / m.weight[0].numel()) ** 0.5)
+                if m.bias is not None:
+                    m.bias.normal_(0.0, 0.1)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0.0, 0.1)
+                m.running_mean.normal_(0.0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.num_batches_tracked.zero_()
+    return model.eval()
+
+
+def test_param_count_equals_torchvision():
+    with torch.device("meta"):
+        ours, theirs = create_model("alexnet"), torchvision.models.alexnet(weights=None)
+    assert count_params(ours) == count_params(theirs) == 61_100_840
+
+
+def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits():
+    theirs = random_torchvision(torchvision.models.alexnet)
+    with torch.device("meta"):  # no initialisation: every tensor comes from torchvision's state_dict
+        ours = create_model("alexnet").eval()
+    ours.load_state_dict(theirs.state_dict(), strict=True, assign=True)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected, got = theirs(x), ours(x)
+    assert (expected[0] - expected[1]).abs().max() > 0.01  # the logits depend on the input: the check has teeth
+    assert (got - expected).abs().max().item() <= 1e-4
+
+
+def test_small_input_pools_32_and_28_pixel_images_to_4x4():
+    model = create_model("alexnet", small_input=True).eval()
+    assert model.default_cfg.input_size == (3, 32, 32) and model.default_cfg.num_classes == 10
+    assert model.features[0].kernel_size == (5, 5) and model.features[0].stride == (1, 1)
+    with torch.no_grad():
+        for side in (32, 28):
+            assert model.features(torch.randn(1, 3, side, side)).shape == (1, 256, 4, 4)
+    # the 4x4 map feeds the classifier directly: 256·4·4 inputs, the paper's 4096 hidden units
+    assert model.classifier[1].in_features == 4096 and model.classifier[4].out_features == 4096
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"small_input": True, "in_chans": 1, "num_classes": 7}],
+    ids=["imagenet", "small_input-gray-7"],
+)
+def test_trains_at_its_min_input_size_and_not_below(options):
+    model = create_model("alexnet", **options).train()
+    cfg = model.default_cfg
+    c, h, w = cfg.min_input_size
+    assert c == options.get("in_chans", 3)
+    out = model(torch.randn(2, c, h, w))
+    assert out.shape == (2, options.get("num_classes", cfg.num_classes))
+    out.square().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    if h > 1:
+        with pytest.raises(RuntimeError):
+            model(torch.randn(2, c, h - 1, w - 1))
+
+
+def test_default_config_follows_small_input():
+    assert get_model_config("alexnet").input_size == (3, 224, 224)
+    assert get_model_config("alexnet").min_input_size == (3, 63, 63)
+    assert get_model_config("alexnet", small_input=True).input_size == (3, 32, 32)
