@@ -22,7 +22,7 @@ def model_rows(pattern: str | None = None) -> list[tuple]:
             model = create_model(name)
         macs = count_macs(model, cfg.input_size)
         size = "x".join(map(str, cfg.input_size))
-        rows.append((name, cfg.family, size, cfg.num_classes, count_params(model), round(macs / 1e9, 3), cfg.paper))
+        rows.append((name, cfg.family, size, cfg.num_classes, count_params(model), f"{macs / 1e9:.3f}", cfg.paper))
     return rows
 
 

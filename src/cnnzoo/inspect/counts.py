@@ -28,3 +28,49 @@ def count_macs(model: nn.Module, input_size: Sequence[int], eval_mode: bool = Tr
     with counter, torch.no_grad():
         meta_model(torch.empty(1, *input_size, device="meta"))
     return counter.get_total_flops() // 2
+
+
+# Autograd nodes of the weight layers: convolutions, and linear layers (addmm with a bias, mm without).
+_WEIGHT_NODES = ("ConvolutionBackward", "AddmmBackward", "MmBackward")
+
+
+def count_depth(model: nn.Module, input_size: Sequence[int]) -> int:
+    """Weight layers (convolutions and linear layers) on the longest path from input to output, in eval mode.
+
+    The papers' "depth": 18 for ResNet-18 (a projection shortcut is a shorter path), 16 for VGG-16, 22 for
+    GoogLeNet (an inception module adds two: a 1x1 reduction then its 3x3 or 5x5), 8 for AlexNet. Measured on
+    the autograd graph of one forward pass on the meta device, so any wiring is followed as it runs.
+    """
+    on_meta = all(p.is_meta for p in model.parameters())
+    meta_model = model if on_meta else copy.deepcopy(model).to("meta")
+    was_training = meta_model.training
+    meta_model.eval()
+    try:
+        with torch.enable_grad():
+            x = torch.empty(1, *input_size, device="meta", requires_grad=True)
+            out = meta_model(x)
+    finally:
+        meta_model.train(was_training)
+    while isinstance(out, (tuple, list)):
+        out = out[0]
+    return _longest_weight_path(out.grad_fn)
+
+
+def _longest_weight_path(root) -> int:
+    """Longest chain of weight-layer nodes below `root` in the autograd graph (iterative: graphs are deep)."""
+    if root is None:
+        return 0
+    depth: dict = {}
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in depth:
+            continue
+        children = [child for child, _ in node.next_functions if child is not None]
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if child not in depth)
+            continue
+        own = 1 if type(node).__name__.startswith(_WEIGHT_NODES) else 0
+        depth[node] = own + max((depth[child] for child in children), default=0)
+    return depth[root]

@@ -39,7 +39,7 @@ def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str
             table.add_row(*row)
         console = Console(width=250, record=True, file=io.StringIO())
         console.print(table)
-        return console.export_text().rstrip("\n")
+        return "\n".join(line.rstrip() for line in console.export_text().rstrip("\n").splitlines())
     raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
 
 

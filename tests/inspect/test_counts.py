@@ -1,0 +1,45 @@
+"""Counts: depth is the papers' depth, measured on the graph; parameters and multiply-adds on simple layers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+
+import cnnzoo
+from cnnzoo.inspect.counts import count_depth, count_macs, count_params
+
+
+@pytest.mark.parametrize(
+    "name, depth",
+    [
+        ("resnet18", 18), ("resnet50", 50), ("resnet152", 152),  # He et al. 2016, Table 1
+        ("resnet20", 20), ("resnet110", 110), ("plain56", 56),  # section 4.2: 6n+2
+        ("preact_resnet164", 164),  # He et al. 2016b: 9n+2
+        ("vgg16", 16), ("vgg19_bn", 19),  # Simonyan & Zisserman 2015: weight layers
+        ("googlenet", 22),  # Szegedy et al. 2015: "22 layers deep when counting only layers with parameters"
+        ("alexnet", 8),  # Krizhevsky et al. 2012: five convolutional and three fully connected
+        ("nin", 12),  # Lin et al. 2014: four mlpconv layers of three convolutions each
+    ],
+)
+def test_depth_is_the_papers_depth(name, depth):
+    with torch.device("meta"):
+        model = cnnzoo.create_model(name)
+    assert count_depth(model, model.default_cfg.input_size) == depth
+
+
+def test_depth_follows_the_longest_branch_and_leaves_a_real_model_untouched():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.Flatten(), nn.LazyLinear(2))
+    model(torch.zeros(1, 3, 6, 6))  # materialise the lazy layer
+    model.train()
+    assert count_depth(model, (3, 6, 6)) == 3
+    assert model.training and next(model.parameters()).device.type == "cpu"
+
+
+def test_params_and_macs_of_single_layers():
+    conv = nn.Conv2d(3, 8, 3, padding=1)
+    assert count_params(conv) == 3 * 8 * 9 + 8
+    assert count_macs(conv, (3, 10, 10)) == 3 * 8 * 9 * 100  # biases are not multiply-adds
+    conv.bias.requires_grad_(False)
+    assert count_params(conv, trainable_only=True) == 3 * 8 * 9
+    assert count_macs(nn.Linear(5, 7), (5,)) == 35
