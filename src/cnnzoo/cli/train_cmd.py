@@ -1,9 +1,274 @@
-"""`cnnzoo train`, `cnnzoo evaluate`, `cnnzoo predict`."""
+"""`cnnzoo train`, `cnnzoo evaluate`, `cnnzoo predict`.
+
+`train` has one flag per TrainConfig field, grouped as the config is; values are read as strings and
+converted by the config itself, so a bad value is the config's one-line error (exit status 2), the same
+whether it came from a flag or a YAML recipe. Precedence: defaults < --config recipe < flags.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+from cnnzoo.errors import CnnzooError
+
+SPLITS = ("test", "val")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Placeholder until the training commands land."""
+    """Add train, evaluate and predict."""
+    from cnnzoo.inspect.render import FORMATS
+
+    p = sub.add_parser(
+        "train",
+        help="train a model; writes a run directory (config, metrics, checkpoints, results)",
+        description="Train a registered model on a dataset. Validation (held out from the training split) picks "
+        "the best epoch and drives early stopping; the test split is evaluated once, at the end. "
+        "Precedence: defaults < --config recipe < flags.",
+    )
+    p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
+    _add_config_flags(p)
+    p.set_defaults(run=run_train)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate a trained model on its test (or validation) split",
+        description="Top-1/top-5 and per-class accuracy of a run's best weights (or a checkpoint) on the same "
+        "split the run used, or on another dataset with the same classes.",
+    )
+    p.add_argument(
+        "checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a run directory, a .pt checkpoint or model.safetensors"
+    )
+    p.add_argument("--data", help="dataset (default: the one the model was trained on)")
+    p.add_argument("--data-dir", help="dataset directory (default: the run's)")
+    p.add_argument("--cache-dir", help="decoded-image cache directory (default: the run's)")
+    p.add_argument("--split", default="test", help="test or val (default: test)")
+    p.add_argument("--batch-size", help="evaluation batch size (default: the run's)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.set_defaults(run=run_evaluate)
+
+    p = sub.add_parser(
+        "predict",
+        help="classify image files with a trained model",
+        description="Top-k classes with probabilities for each image; images are converted to the model's "
+        "channels, resized to its training size and normalised with its training mean/std.",
+    )
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run directory, a .pt checkpoint or model.safetensors")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
+    p.add_argument("--topk", default="5", help="how many classes per image (default: 5)")
+    p.add_argument("--batch-size", default="64", help="images per forward pass (default: 64)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.set_defaults(run=run_predict)
+
+
+# -------------------------------------------------------------------- train
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field, in the config's groups; flags not given stay out of the namespace."""
+    from cnnzoo.training.config import GROUPS, TrainConfig
+
+    groups = {name: parser.add_argument_group(name) for name in GROUPS}
+    for f in fields(TrainConfig):
+        group = groups[f.metadata["group"]]
+        default = f.default if f.default is not MISSING else f.default_factory()
+        shown = "" if default in (None, "", [], {}) else f" (default: {_show(default)})"
+        help_text = f.metadata["help"] + shown
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "model_options":
+            group.add_argument(
+                "-o",
+                "--model-option",
+                dest="model_option",
+                action="append",
+                metavar="KEY=VALUE",
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
+        elif isinstance(default, bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
+        elif isinstance(default, list):
+            group.add_argument(
+                flag, nargs=f.metadata.get("nargs", "*"), metavar="N", default=argparse.SUPPRESS, help=help_text
+            )
+        else:
+            group.add_argument(flag, metavar=f.name.upper(), default=argparse.SUPPRESS, help=help_text)
+
+
+def _show(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def train_values(args: argparse.Namespace) -> dict:
+    """The config as the command line gives it: the recipe's values, overridden by the flags given."""
+    from cnnzoo.training.config import FIELD_NAMES, load_yaml, parse_model_options
+
+    values: dict = {}
+    if args.config:
+        values = load_yaml(args.config)
+        values.setdefault("recipe", args.config)
+    flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
+    values.update(flags)
+    options = parse_model_options(getattr(args, "model_option", None) or [])
+    if options:
+        base = values.get("model_options") or {}
+        if not isinstance(base, dict):
+            raise CnnzooError(f"model_options in {args.config} must be a mapping of KEY: VALUE, got {base!r}")
+        values["model_options"] = {**base, **options}
+    return values
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from cnnzoo.training.config import FIELD_NAMES, TrainConfig
+    from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingDiverged, train
+
+    try:
+        if args.resume:
+            given = [n for n in FIELD_NAMES if n in vars(args) and n not in RESUME_OVERRIDABLE]
+            given += ["--model-option"] if "model_option" in vars(args) else []
+            given += ["--config"] if args.config else []
+            if given:
+                flags = ", ".join(n if n.startswith("-") else "--" + n.replace("_", "-") for n in given)
+                raise CnnzooError(f"--resume continues a run with its saved config; drop {flags} (or start a new run)")
+            overrides = {n: getattr(args, n) for n in RESUME_OVERRIDABLE if n in vars(args)}
+            results = train(overrides or None, resume=args.resume, quiet=args.quiet)
+        else:
+            results = train(TrainConfig.from_dict(train_values(args), origin="the command line"), quiet=args.quiet)
+    except TrainingDiverged as err:
+        print(f"cnnzoo: error: {err}", file=sys.stderr)
+        return 1
+    print(summary_line(results))
+    return 0
+
+
+def summary_line(results: dict) -> str:
+    """The final result in one line: test accuracy, the validation epoch it came from, the run directory."""
+    test = results["test"]
+    line = f"test top-1 {100 * test['top1']:.2f}%  top-5 {100 * test['top5']:.2f}%  ({test['count']} images)"
+    best = results.get("val_best")
+    if best:
+        line += f"  best val top-1 {100 * best['top1']:.2f}% at epoch {best['epoch']}"
+    return line + f"  run: {results['run_dir']}"
+
+
+# -------------------------------------------------------------------- evaluate
+def run_evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from cnnzoo.errors import check_choice
+    from cnnzoo.inspect.render import render_table
+    from cnnzoo.training.checkpoint import load
+    from cnnzoo.training.config import TrainConfig, coerce
+    from cnnzoo.training.engine import evaluate, make_loaders, pick_device
+
+    check_choice("split", args.split, SPLITS)
+    device = pick_device(args.device)
+    loaded = load(args.checkpoint, device=device)
+    if not loaded.config:
+        raise CnnzooError(f"{loaded.path} holds no training config; evaluate a run directory or a .pt checkpoint")
+    values = dict(loaded.config)
+    for key in ("data", "data_dir", "cache_dir"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    if args.data is not None and args.data != loaded.config.get("data") and args.data_dir is None:
+        values["data_dir"] = TrainConfig().data_dir
+    if args.batch_size is not None:
+        values["eval_batch_size"] = coerce("eval_batch_size", args.batch_size)
+    values.update(channels_last=False, run_dir=None)
+    cfg = TrainConfig.from_dict(values, origin=f"the config saved in {loaded.path}")
+    loaders = make_loaders(cfg, device)
+    if list(loaders.classes) != list(loaded.classes):
+        raise CnnzooError(
+            f"{cfg.data} has classes {_few(loaders.classes)} but the model was trained on {_few(loaded.classes)}"
+        )
+    loader = loaders.test if args.split == "test" else loaders.val
+    if loader is None:
+        raise CnnzooError("this run has no validation split (trained with full_train or val_size 0); use --split test")
+    precision = cfg.precision if device.type == "cuda" else "fp32"
+    with torch.no_grad():
+        result = evaluate(loaded.model, loader, len(loaded.classes), device, precision, confusion=True)
+    counts = [sum(row) for row in result["confusion"]]
+    if args.format == "json":
+        print(json.dumps({
+            "checkpoint": str(loaded.path), "data": cfg.data, "split": args.split,
+            "top1": result["top1"], "top5": result["top5"], "loss": result["loss"], "count": result["count"],
+            "per_class": dict(zip(loaded.classes, result["per_class"])), "confusion": result["confusion"],
+        }, indent=2))  # fmt: skip
+        return 0
+    rows = [(c, n, _pct(a)) for c, n, a in zip(loaded.classes, counts, result["per_class"])]
+    rows.append(("all", result["count"], _pct(result["top1"])))
+    if args.format in ("table", "markdown"):
+        print(
+            f"{cfg.data} {args.split}: top-1 {100 * result['top1']:.2f}%  top-5 {100 * result['top5']:.2f}%  "
+            f"loss {result['loss']:.4f}  ({result['count']} images, {loaded.path})"
+        )
+    print(render_table(("class", "images", "accuracy (%)"), rows, args.format))
+    return 0
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 2)
+
+
+def _few(names: list[str]) -> str:
+    names = list(names)
+    return ", ".join(names[:5]) + (f", ... ({len(names)})" if len(names) > 5 else "")
+
+
+# -------------------------------------------------------------------- predict
+def run_predict(args: argparse.Namespace) -> int:
+    from cnnzoo.inspect.render import render_table
+    from cnnzoo.training.checkpoint import load
+
+    topk = _positive_int("topk", args.topk)
+    batch_size = _positive_int("batch-size", args.batch_size)
+    files = image_files(args.inputs)
+    loaded = load(args.checkpoint, device=args.device)
+    predictions = []
+    for start in range(0, len(files), batch_size):
+        chunk = files[start : start + batch_size]
+        predictions += loaded.predict(chunk, topk=topk)
+    if args.format == "json":
+        out = [{"file": str(f), "predictions": [{"class": c, "probability": p} for c, p in preds]}
+               for f, preds in zip(files, predictions)]  # fmt: skip
+        print(json.dumps(out, indent=2))
+        return 0
+    rows = [
+        (str(f), rank, c, round(p, 4)) for f, preds in zip(files, predictions) for rank, (c, p) in enumerate(preds, 1)
+    ]
+    print(render_table(("file", "rank", "class", "probability"), rows, args.format))
+    return 0
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise CnnzooError(f"--{name} must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise CnnzooError(f"--{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def image_files(inputs: list[str]) -> list[Path]:
+    """The given image files, and the images under the given folders (sorted); nothing found is an error."""
+    from cnnzoo.training.checkpoint import IMAGE_SUFFIXES
+
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise CnnzooError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {path}")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CnnzooError(f"no such image or folder: {path}")
+    return files

@@ -1,0 +1,267 @@
+"""Checkpoints: written atomically, read with `weights_only=True`, loaded back into a ready-to-use model.
+
+A checkpoint is a dict of plain data and tensors (config, classes, mean/std as dicts/lists/numbers, RNG
+states as tensors), so `torch.load(weights_only=True)` reads it without unpickling arbitrary objects.
+Writing goes to a temporary file in the same directory, is flushed and fsynced, then `os.replace`d over
+the old file and the directory is fsynced: a crash at any point leaves either the old or the new file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from cnnzoo.errors import CnnzooError
+
+FORMAT = "cnnzoo-checkpoint"
+VERSION = 1
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".ppm", ".pgm", ".tif", ".tiff")
+
+
+# -------------------------------------------------------------------- atomic writes
+def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
+    """Call `write(file)` on a temporary file next to `path`, then move it into place durably."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); directories cannot be opened this way on Windows."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> None:
+    """Write a checkpoint dict atomically, tagged with the format and version."""
+    payload = {"format": FORMAT, "version": VERSION, **payload}
+    atomic_write(path, lambda f: torch.save(payload, f))
+
+
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint safely; a missing, truncated or foreign file is a one-line CnnzooError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CnnzooError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated zip, pickle of foreign objects, not a torch file at all
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CnnzooError(
+            f"cannot read checkpoint {path}: truncated or not a cnnzoo checkpoint ({reason[:160]})"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CnnzooError(f"{path} is not a cnnzoo checkpoint (a torch file without cnnzoo's format tag)")
+    if payload.get("version") != VERSION:
+        raise CnnzooError(f"{path} is cnnzoo checkpoint version {payload.get('version')}; this cnnzoo reads {VERSION}")
+    return payload
+
+
+def find_checkpoint(checkpoint_or_run_dir: str | Path, prefer: str = "best") -> Path:
+    """A .pt path as given; a run directory gives checkpoints/best.pt (or last.pt)."""
+    path = Path(checkpoint_or_run_dir)
+    if path.is_dir():
+        order = ("best.pt", "last.pt") if prefer == "best" else ("last.pt", "best.pt")
+        for name in order:
+            if (path / "checkpoints" / name).is_file():
+                return path / "checkpoints" / name
+        raise CnnzooError(f"{path} holds no checkpoints/best.pt or last.pt; is it a cnnzoo run directory?")
+    if not path.exists():
+        raise CnnzooError(f"no checkpoint or run directory at {path}")
+    return path
+
+
+# -------------------------------------------------------------------- RNG states as tensors
+def rng_state() -> dict:
+    """Every RNG a run draws from, as tensors and ints (readable with weights_only=True)."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "python": {"version": py_state[0], "state": torch.tensor(py_state[1], dtype=torch.int64), "gauss": py_state[2]},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what `rng_state` saved."""
+    torch.set_rng_state(state["torch"].cpu())
+    n = state["numpy"]
+    np.random.set_state(
+        ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    )
+    p = state["python"]
+    random.setstate((p["version"], tuple(int(v) for v in p["state"].tolist()), p["gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+# -------------------------------------------------------------------- loading a trained model
+@dataclass
+class LoadedModel:
+    """A trained model in eval mode with what it needs to classify new images."""
+
+    model: nn.Module
+    classes: list[str]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    in_chans: int
+    image_size: tuple[int, int]
+    model_name: str
+    model_options: dict
+    config: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    def preprocess(self, image: Any) -> torch.Tensor:
+        """An image (path, PIL image, HxW[xC] uint8 array) → a normalised CxHxW float tensor, as in training.
+
+        Colour is converted to the model's channels (grayscale 'L' for 1, 'RGB' for 3) and the image is
+        resized to the training size with bilinear filtering.
+        """
+        from PIL import Image
+
+        if isinstance(image, (str, Path)):
+            try:
+                with Image.open(image) as im:
+                    image = im.copy()
+            except OSError as err:
+                raise CnnzooError(f"cannot read image {image}: {err}") from None
+        elif isinstance(image, np.ndarray):
+            image = Image.fromarray(image)
+        mode = "L" if self.in_chans == 1 else "RGB"
+        image = image.convert(mode)
+        height, width = self.image_size
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.BILINEAR)
+        array = np.asarray(image, dtype=np.float32) / 255.0
+        if array.ndim == 2:
+            array = array[:, :, None]
+        x = torch.from_numpy(array.copy()).permute(2, 0, 1)
+        if x.shape[0] != self.in_chans:  # e.g. a model trained on 2-channel data: repeat the gray channel
+            x = x[:1].expand(self.in_chans, -1, -1)
+        mean = torch.tensor(self.mean, dtype=torch.float32)[:, None, None]
+        std = torch.tensor(self.std, dtype=torch.float32)[:, None, None]
+        return (x - mean) / std
+
+    @torch.no_grad()
+    def predict(self, images: list[Any], topk: int = 5) -> list[list[tuple[str, float]]]:
+        """Top-k (class name, probability) for each image."""
+        device = next(self.model.parameters()).device
+        batch = torch.stack([self.preprocess(im) for im in images]).to(device)
+        out = self.model(batch)
+        logits = out[0] if isinstance(out, (tuple, list)) else out
+        probs = logits.float().softmax(dim=1)
+        k = min(topk, probs.shape[1])
+        values, indices = probs.topk(k, dim=1)
+        return [
+            [(self.classes[i], float(v)) for v, i in zip(vs.tolist(), ids.tolist())] for vs, ids in zip(values, indices)
+        ]
+
+
+def model_meta(payload: dict) -> dict:
+    """The part of a checkpoint that rebuilds the model (also stored as safetensors metadata)."""
+    return {
+        key: payload[key] for key in ("model_name", "model_options", "classes", "mean", "std", "in_chans", "image_size")
+    }
+
+
+def build_model_from_meta(meta: dict) -> nn.Module:
+    from cnnzoo.models import create_model
+
+    return create_model(
+        meta["model_name"], num_classes=len(meta["classes"]), in_chans=meta["in_chans"], **meta["model_options"]
+    )
+
+
+def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """A trained model from a checkpoint (.pt), a model.safetensors, or a run directory (its best weights)."""
+    path = find_checkpoint(checkpoint_or_run_dir)
+    if path.suffix == ".safetensors":
+        meta, weights, config = _read_safetensors(path)
+    else:
+        payload = read_checkpoint(path)
+        meta, config = model_meta(payload), payload.get("config", {})
+        weights = payload["ema"]["module"] if payload.get("eval_weights") == "ema" else payload["model"]
+    model = build_model_from_meta(meta)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        raise CnnzooError(
+            f"weights in {path} do not fit model {meta['model_name']!r}: {str(err).splitlines()[0]}"
+        ) from None
+    model.to(device).eval()
+    size = meta["image_size"]
+    return LoadedModel(
+        model=model,
+        classes=list(meta["classes"]),
+        mean=tuple(meta["mean"]),
+        std=tuple(meta["std"]),
+        in_chans=int(meta["in_chans"]),
+        image_size=(int(size[0]), int(size[1])),
+        model_name=meta["model_name"],
+        model_options=dict(meta["model_options"]),
+        config=dict(config),
+        path=path,
+    )
+
+
+def save_safetensors(path: str | Path, state_dict: dict[str, torch.Tensor], meta: dict, config: dict) -> None:
+    """Weights as safetensors with the model's metadata (JSON strings), written atomically."""
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()}
+    metadata = {"cnnzoo": json.dumps(meta), "config": json.dumps(config)}
+    data = save(tensors, metadata=metadata)
+    atomic_write(path, lambda f: f.write(data))
+
+
+def _read_safetensors(path: Path) -> tuple[dict, dict, dict]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        weights = load_file(str(path))
+        meta = json.loads(metadata["cnnzoo"])
+    except Exception as err:
+        raise CnnzooError(
+            f"cannot read {path}: truncated or not a cnnzoo safetensors file ({type(err).__name__})"
+        ) from None
+    return meta, weights, json.loads(metadata.get("config", "{}"))

@@ -1,0 +1,584 @@
+"""The training loop, top to bottom: config → data → model → epochs (train, validate, checkpoint) → test once.
+
+    train(config)          resolve the config, make the run directory, build loaders and model, call fit
+    fit(...)               the epochs: train_one_epoch, evaluate on validation, checkpoint, early stopping;
+                           then the test set, evaluated ONCE with the best-by-validation weights
+    train_one_epoch(...)   one pass over the training batches; the lr is set per iteration
+    evaluate(...)          loss, top-1/top-5 and the confusion matrix of a model on a loader
+
+Validation is the only thing that selects: the best checkpoint and early stopping look at validation top-1;
+the test set is touched once at the end and reported separately (with `full_train` there is no validation,
+so the last weights are tested). Metrics accumulate on the device; the host reads them at a progress refresh
+(every `log_every` iterations) and at the end of an epoch, which is also when a non-finite loss is noticed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cnnzoo.errors import CnnzooError, unknown_choice
+from cnnzoo.training.checkpoint import (
+    read_checkpoint,
+    rng_state,
+    save_checkpoint,
+    save_safetensors,
+    set_rng_state,
+)
+from cnnzoo.training.config import TrainConfig, resolve_config
+from cnnzoo.training.metrics import ClassificationMeter, is_finite
+from cnnzoo.training.optim import ModelEMA, build_optimizer, build_schedule, remember_initial_lr
+from cnnzoo.training.runlog import RunDir, default_run_dir
+
+# Fields a resumed run may change: where things are read from and how progress is shown, nothing that
+# changes the arithmetic.
+RESUME_OVERRIDABLE = ("data_dir", "cache_dir", "download", "workers", "log_every", "tensorboard", "plots")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept (the CLI exits with status 1)."""
+
+
+# ==================================================================== entry point
+def train(
+    config: TrainConfig | dict | str | Path | None = None,
+    *,
+    resume: str | Path | None = None,
+    quiet: bool = False,
+) -> dict:
+    """Train a model as the config says and return the results (also written to RUN_DIR/results.json).
+
+    `config` is a TrainConfig, a dict of its fields, or a YAML recipe path. `resume=RUN_DIR` continues that
+    run from checkpoints/last.pt with its saved config (`config` may then only change RESUME_OVERRIDABLE).
+    """
+    payload = None
+    if resume is not None:
+        run = RunDir(resume)
+        if not run.last.is_file():
+            raise CnnzooError(f"cannot resume {run.path}: no checkpoints/last.pt there")
+        payload = read_checkpoint(run.last)
+        cfg = _resumed_config(payload["config"], config, run.path)
+    else:
+        if config is None:
+            raise CnnzooError("train needs a config (a TrainConfig, a dict or a YAML recipe path)")
+        cfg = resolve_config(config)
+        _check_names(cfg)
+        run = RunDir(cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data))
+        cfg.run_dir = str(run.path)
+    existed = run.path.exists()
+    run.create(resume=resume is not None)  # an unwritable directory fails here, before any work
+
+    deterministic_before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    cudnn_before = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    try:
+        device = pick_device(cfg.device)
+        seed_everything(cfg.seed, cfg.deterministic, device)
+        try:
+            loaders = make_loaders(cfg, device)
+            model = make_model(cfg, loaders)
+        except CnnzooError:
+            if not existed:
+                _remove_empty_run_dir(run)
+            raise
+        if payload is None:
+            run.write_config(cfg.to_dict())
+            run.write_env(device)
+        return fit(model, loaders, cfg, run, device, resume_payload=payload, quiet=quiet)
+    finally:
+        _set_deterministic_algorithms(*deterministic_before)
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn_before
+        run.close()
+
+
+def _check_names(cfg: TrainConfig) -> None:
+    """Unknown model or dataset names fail before a run directory is made, naming the closest valid ones."""
+    from cnnzoo.data.datasets import DATASETS
+    from cnnzoo.models import list_models, model_options
+
+    if cfg.model not in list_models():
+        raise unknown_choice("model", cfg.model, list_models())
+    unknown = sorted(set(cfg.model_options) - set(model_options(cfg.model)))
+    if unknown:
+        valid = ", ".join(model_options(cfg.model)) or "none"
+        raise CnnzooError(f"model {cfg.model!r} has no option {', '.join(map(repr, unknown))}. Valid options: {valid}")
+    if cfg.data not in DATASETS:
+        raise unknown_choice("dataset", cfg.data, DATASETS)
+
+
+def _resumed_config(saved: dict, given: TrainConfig | dict | str | Path | None, run_path: Path) -> TrainConfig:
+    """The checkpoint's config; a given config may only change where data lives and how progress shows."""
+    values = dict(saved)
+    if given is not None:
+        changes = resolve_config(given).to_dict() if not isinstance(given, dict) else given
+        for key, value in changes.items():
+            if values.get(key) != value and key not in RESUME_OVERRIDABLE and key not in ("run_dir", "recipe"):
+                raise CnnzooError(
+                    f"--resume continues a run with its saved config; {key} cannot change "
+                    f"(saved {values.get(key)!r}, given {value!r}). Start a new run instead"
+                )
+            if key in RESUME_OVERRIDABLE:
+                values[key] = value
+    values["run_dir"] = str(run_path)
+    return TrainConfig.from_dict(values, origin=f"the config saved in {run_path}")
+
+
+def _remove_empty_run_dir(run: RunDir) -> None:
+    for path in (run.checkpoints, run.path):
+        try:
+            path.rmdir()
+        except OSError:
+            pass
+
+
+# ==================================================================== setup
+def pick_device(name: str) -> torch.device:
+    """'auto' is CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CnnzooError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
+    return device
+
+
+def seed_everything(seed: int, deterministic: bool, device: torch.device | None = None) -> None:
+    """Seed Python, NumPy and torch; deterministic mode also forbids nondeterministic kernels.
+
+    With `deterministic`, a run and its resumed continuation compute bitwise the same weights on the CPU (same
+    thread count). On CUDA a few kernels have no deterministic version (e.g. the backward of adaptive average
+    pooling): they warn instead of failing, so CUDA runs are as reproducible as PyTorch allows, not bitwise.
+    Without `deterministic`, cuDNN benchmarks and picks the fastest, possibly nondeterministic, kernels.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS reproducibility (CUDA >= 10.2)
+    _set_deterministic_algorithms(deterministic, warn_only=device is not None and device.type != "cpu")
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
+
+
+def _set_deterministic_algorithms(on: bool, warn_only: bool = False) -> None:
+    """Only when it changes: the call imports torch's compiler stack, seconds on a cold process."""
+    now = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    if now != (on, warn_only and on):
+        torch.use_deterministic_algorithms(on, warn_only=warn_only and on)
+
+
+def make_loaders(cfg: TrainConfig, device: torch.device):
+    """The data package's loaders for this config; a fractional val_size becomes an image count here."""
+    from cnnzoo.data.device_loader import Augment, build_loaders
+
+    val_size = cfg.resolved_val_size()
+    if isinstance(val_size, float) and val_size > 0:
+        from cnnzoo.data.datasets import load_split
+
+        train_count = len(
+            load_split(
+                cfg.data,
+                "train",
+                cfg.data_dir,
+                download=cfg.download,
+                cache_dir=cfg.cache_dir,
+                skip_corrupt=cfg.skip_corrupt,
+                image_size=cfg.image_size,
+            )
+        )
+        val_size = max(1, round(val_size * train_count))
+    return build_loaders(
+        cfg.data,
+        cfg.data_dir,
+        batch_size=cfg.batch_size,
+        eval_batch_size=cfg.eval_batch_size or 2 * cfg.batch_size,
+        device=device,
+        val_size=int(val_size),
+        full_train=cfg.full_train,
+        augment=Augment(crop_padding=cfg.crop_padding, flip=cfg.flip, cutout=cfg.cutout),
+        seed=cfg.seed,
+        download=cfg.download,
+        cache_dir=cfg.cache_dir,
+        skip_corrupt=cfg.skip_corrupt,
+        loader=cfg.loader,
+        workers=cfg.workers,
+        channels_last=cfg.channels_last,
+        train_limit=cfg.train_limit,
+        eval_limit=cfg.eval_limit,
+        image_size=cfg.image_size,
+    )
+
+
+def make_model(cfg: TrainConfig, loaders) -> nn.Module:
+    """The registered model sized for the data: its classes and channels; too-small images are an error."""
+    from cnnzoo.models import create_model, get_model_config
+
+    options = dict(cfg.model_options)
+    need = get_model_config(cfg.model, len(loaders.classes), loaders.in_chans, **options).min_input_size
+    height, width = _image_hw(loaders)
+    if height < need[1] or width < need[2]:
+        hint = " (try -o small_input=true)" if "small_input" not in options else ""
+        raise CnnzooError(
+            f"model {cfg.model!r} needs inputs of at least {need[1]}x{need[2]}, {cfg.data} has {height}x{width}{hint}"
+        )
+    return create_model(cfg.model, num_classes=len(loaders.classes), in_chans=loaders.in_chans, **options)
+
+
+def _image_hw(loaders) -> tuple[int, int]:
+    height = int(loaders.image_size)
+    return height, int(getattr(loaders, "image_width", None) or height)
+
+
+# ==================================================================== the epochs
+def fit(
+    model: nn.Module,
+    loaders,
+    cfg: TrainConfig,
+    run: RunDir,
+    device: torch.device,
+    *,
+    resume_payload: dict | None = None,
+    quiet: bool = False,
+) -> dict:
+    """Train for the config's epochs (or max_steps), validating and checkpointing every epoch; test once."""
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, cfg)
+    remember_initial_lr(optimizer)
+    steps_per_epoch = len(loaders.train)
+    total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    schedule = build_schedule(cfg, steps_per_epoch, total_steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    ema = ModelEMA(model, cfg.ema_decay) if cfg.ema else None
+    train_model = torch.compile(model) if cfg.compile else model
+    num_classes = len(loaders.classes)
+    meta = {
+        "model_name": cfg.model,
+        "model_options": dict(cfg.model_options),
+        "classes": list(loaders.classes),
+        "mean": [float(v) for v in loaders.mean],
+        "std": [float(v) for v in loaders.std],
+        "in_chans": int(loaders.in_chans),
+        "image_size": list(_image_hw(loaders)),
+    }
+    state: dict[str, Any] = {
+        "epoch": 0, "step": 0, "best": None, "bad_epochs": 0, "stopped_early": False, "history": [], "wall_time": 0.0,
+    }  # fmt: skip
+
+    if resume_payload is not None:
+        model.load_state_dict(resume_payload["model"])
+        optimizer.load_state_dict(resume_payload["optimizer"])
+        if resume_payload.get("scaler"):
+            scaler.load_state_dict(resume_payload["scaler"])
+        if ema is not None:
+            ema.load_state_dict(resume_payload["ema"])
+        state.update({k: resume_payload[k] for k in state})
+        run.rewrite_metrics(state["history"])  # drop rows an interrupted epoch may have left after the checkpoint
+        set_rng_state(resume_payload["rng"])  # last: nothing above may draw from the restored generators
+
+    progress = Progress(quiet=quiet, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    segment_start = time.perf_counter()
+    last_saved_epoch = state["epoch"] if resume_payload is not None else None
+    for epoch in range(state["epoch"], epochs):
+        if state["stopped_early"]:
+            break
+        epoch_start = time.perf_counter()
+        loaders.train.set_epoch(epoch)
+        train_stats = train_one_epoch(
+            train_model, model, loaders.train, optimizer, schedule, scaler, ema, cfg, state, device,
+            total_steps=total_steps, epoch=epoch, progress=progress, run=run, last_saved_epoch=last_saved_epoch,
+        )  # fmt: skip
+        eval_model = ema.module if ema is not None else model
+        val = None
+        if loaders.val is not None:
+            val = evaluate(eval_model, loaders.val, num_classes, device, cfg.precision, confusion=False)
+        seconds = time.perf_counter() - epoch_start
+        row = {
+            "epoch": epoch + 1,
+            "step": state["step"],
+            "lr": train_stats["lr"],
+            "train_loss": train_stats["loss"],
+            "train_acc": train_stats["acc"],
+            "val_loss": val["loss"] if val else None,
+            "val_top1": val["top1"] if val else None,
+            "val_top5": val["top5"] if val else None,
+            "time": seconds,
+            "images_per_s": train_stats["images_per_s"],
+        }
+        improved = val is None or state["best"] is None or val["top1"] > state["best"]["top1"]
+        if improved:
+            state["best"] = {"epoch": epoch + 1, **({k: val[k] for k in ("top1", "top5", "loss")} if val else {})}
+            state["bad_epochs"] = 0
+        else:
+            state["bad_epochs"] += 1
+        if cfg.patience is not None and state["bad_epochs"] >= cfg.patience:
+            state["stopped_early"] = True
+        state["epoch"] = epoch + 1
+        state["history"].append(row)
+        now = time.perf_counter()
+        state["wall_time"] += now - segment_start
+        segment_start = now
+
+        payload = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": schedule.state_dict(),
+            "scaler": scaler.state_dict(),
+            "ema": ema.state_dict() if ema is not None else None,
+            "eval_weights": "ema" if ema is not None else "model",
+            "rng": rng_state(),
+            "config": cfg.to_dict(),
+            **{k: state[k] for k in state},
+            **meta,
+        }
+        if improved:  # best first: a crash between the two writes leaves last.pt one epoch behind, never ahead
+            save_checkpoint(run.best, payload)
+            save_safetensors(run.safetensors, eval_model.state_dict(), meta, cfg.to_dict())
+        save_checkpoint(run.last, payload)
+        last_saved_epoch = epoch + 1
+        run.append_metrics(row)
+        if cfg.tensorboard:
+            run.tensorboard(row, purge_epoch=resume_payload["epoch"] + 1 if resume_payload is not None else None)
+        progress.epoch_done(row, improved and val is not None)
+        if cfg.plots:
+            run.plot_curves(state["history"])
+        if state["stopped_early"] and not quiet:
+            print(f"early stopping: no better val top-1 for {cfg.patience} epochs", flush=True)
+
+    # ---- the test set, once, with the best-by-validation weights (the last ones without validation)
+    eval_model = ema.module if ema is not None else model
+    if loaders.val is not None and run.best.is_file():
+        best = read_checkpoint(run.best, map_location=device)
+        eval_model.load_state_dict(best["ema"]["module"] if ema is not None else best["model"])
+    test = evaluate(eval_model, loaders.test, num_classes, device, cfg.precision, confusion=True)
+    state["wall_time"] += time.perf_counter() - segment_start
+    rates = [r["images_per_s"] for r in state["history"] if r.get("images_per_s")]
+    results = {
+        "model": cfg.model,
+        "model_options": dict(cfg.model_options),
+        "data": cfg.data,
+        "run_dir": str(run.path),
+        "recipe": cfg.recipe,
+        "epochs": state["epoch"],
+        "steps": state["step"],
+        "stopped_early": state["stopped_early"],
+        "val_best": state["best"] if loaders.val is not None else None,
+        "tested_weights": ("best-val" if loaders.val is not None else "last") + ("-ema" if ema is not None else ""),
+        "test": {k: test[k] for k in ("top1", "top5", "loss", "count")},
+        "classes": list(loaders.classes),
+        "per_class": dict(zip(loaders.classes, test["per_class"])),
+        "confusion": test["confusion"],
+        "wall_time_s": state["wall_time"],
+        "images_per_s": sum(rates) / len(rates) if rates else None,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "precision": cfg.precision,
+    }
+    run.write_results(results)
+    if cfg.plots:
+        run.plot_confusion(test["confusion"], list(loaders.classes))
+    if cfg.tensorboard:
+        run.tensorboard_final(results)
+    return results
+
+
+# ==================================================================== one epoch of training
+def train_one_epoch(
+    train_model: nn.Module,
+    model: nn.Module,
+    loader,
+    optimizer: torch.optim.Optimizer,
+    schedule,
+    scaler: torch.amp.GradScaler,
+    ema: ModelEMA | None,
+    cfg: TrainConfig,
+    state: dict,
+    device: torch.device,
+    *,
+    total_steps: int,
+    epoch: int,
+    progress: Progress,
+    run: RunDir | None = None,
+    last_saved_epoch: int | None = None,
+) -> dict:
+    """One pass over the training batches. `train_model` may be the compiled `model`; EMA follows `model`."""
+    train_model.train()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen = 0
+    lr = optimizer.param_groups[0]["lr"]
+    start = time.perf_counter()
+    progress.epoch_start(epoch)
+    for i, (images, targets) in enumerate(loader):
+        if state["step"] >= total_steps:
+            break
+        lr = schedule.apply(optimizer, state["step"])
+        with autocast(device, cfg.precision):
+            output = train_model(images)
+            loss, logits = compute_loss(output, targets, cfg.label_smoothing, cfg.aux_weight)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if cfg.grad_clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        if ema is not None:
+            ema.update(model)
+        state["step"] += 1
+
+        n = targets.shape[0]
+        seen += n
+        loss_sum += loss.detach().double() * n  # on the device: no host sync per step
+        correct += (logits.detach().argmax(dim=1) == targets).sum()
+        if (i + 1) % cfg.log_every == 0:  # a progress refresh: the one place the host reads the device
+            _check_finite(loss_sum, epoch, state["step"], run, last_saved_epoch)
+            progress.refresh(
+                i + 1, loss_sum.item() / seen, correct.item() / seen, seen / (time.perf_counter() - start), lr
+            )
+    _check_finite(loss_sum, epoch, state["step"], run, last_saved_epoch)
+    seconds = time.perf_counter() - start
+    return {
+        "loss": loss_sum.item() / max(seen, 1),
+        "acc": correct.item() / max(seen, 1),
+        "lr": lr,
+        "images_per_s": seen / seconds if seconds > 0 else None,
+        "seconds": seconds,
+    }
+
+
+def compute_loss(
+    output: torch.Tensor | tuple, targets: torch.Tensor, label_smoothing: float = 0.0, aux_weight: float = 0.3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy of the logits plus `aux_weight` × each auxiliary classifier's (GoogLeNet's are 0.3).
+
+    A model with auxiliary heads returns (logits, aux1, aux2) in train mode, a tuple or a NamedTuple; missing
+    heads may be None. Returns (loss, main logits).
+    """
+    if isinstance(output, (tuple, list)):
+        logits, *aux = output
+    else:
+        logits, aux = output, []
+    loss = F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
+    for head in aux:
+        if head is not None:
+            loss = loss + aux_weight * F.cross_entropy(head.float(), targets, label_smoothing=label_smoothing)
+    return loss, logits
+
+
+def _check_finite(
+    loss_sum: torch.Tensor, epoch: int, step: int, run: RunDir | None, last_saved_epoch: int | None
+) -> None:
+    if is_finite(loss_sum):
+        return
+    value = "NaN" if torch.isnan(loss_sum).item() else "infinite"
+    if run is not None and last_saved_epoch:
+        kept = f"the last good checkpoint is {run.last} (epoch {last_saved_epoch})"
+    else:
+        kept = "no checkpoint was written yet"
+    raise TrainingDiverged(
+        f"loss became {value} in epoch {epoch + 1} (by step {step}); training stopped, {kept}. "
+        f"Try a lower --lr, --grad-clip or --precision fp32"
+    )
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast, or fp16 autocast (with the GradScaler), or nothing for fp32."""
+    if precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+# ==================================================================== evaluation
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader,
+    num_classes: int,
+    device: torch.device | str,
+    precision: str = "fp32",
+    *,
+    confusion: bool = True,
+) -> dict:
+    """Loss (plain cross-entropy), top-1, top-5, and optionally the confusion matrix and per-class accuracy."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    meter = ClassificationMeter(num_classes, device, confusion=confusion)
+    for images, targets in loader:
+        with autocast(device, precision):
+            output = model(images)
+        logits = (output[0] if isinstance(output, (tuple, list)) else output).float()
+        meter.update(logits, targets, F.cross_entropy(logits, targets))
+    model.train(was_training)
+    return meter.compute()
+
+
+# ==================================================================== progress
+class Progress:
+    """A tqdm bar per epoch on a terminal (stderr); otherwise one plain line per epoch on stdout."""
+
+    def __init__(self, *, quiet: bool, epochs: int, steps_per_epoch: int) -> None:
+        self.quiet = quiet
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.live = not quiet and sys.stderr.isatty()
+        self.bar = None
+        self.done = 0
+
+    def epoch_start(self, epoch: int) -> None:
+        if self.live:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.steps_per_epoch,
+                desc=f"epoch {epoch + 1}/{self.epochs}",
+                unit="it",
+                leave=False,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+            self.done = 0
+
+    def refresh(self, step_in_epoch: int, loss: float, acc: float, images_per_s: float, lr: float) -> None:
+        if self.bar is not None:
+            self.bar.update(step_in_epoch - self.done)
+            self.done = step_in_epoch
+            self.bar.set_postfix(
+                loss=f"{loss:.4f}", acc=f"{100 * acc:.2f}%", img_s=f"{images_per_s:,.0f}", lr=f"{lr:.4g}"
+            )
+
+    def epoch_done(self, row: dict, improved: bool) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.quiet:
+            return
+        line = (
+            f"epoch {row['epoch']}/{self.epochs}  step {row['step']}  lr {row['lr']:.4g}  "
+            f"train loss {row['train_loss']:.4f} acc {100 * row['train_acc']:.2f}%"
+        )
+        if row.get("val_top1") is not None:
+            line += (
+                f"  val loss {row['val_loss']:.4f} top1 {100 * row['val_top1']:.2f}% top5 {100 * row['val_top5']:.2f}%"
+            )
+            line += " *" if improved else ""
+        rate = row.get("images_per_s")
+        line += f"  {row['time']:.1f}s" + (f"  {rate:,.0f} img/s" if rate else "")
+        print(line, flush=True)

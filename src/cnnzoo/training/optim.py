@@ -1,0 +1,183 @@
+"""Optimisers, learning-rate schedules stepped per iteration, and the exponential moving average of weights.
+
+The schedule is a pure function of the iteration number, so a resumed run needs only the step to continue
+exactly where it stopped; `Schedule.apply` writes `initial_lr * factor(step)` into every parameter group.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn as nn
+
+from cnnzoo.training.config import TrainConfig
+
+NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
+
+
+# -------------------------------------------------------------------- optimisers
+def param_groups(model: nn.Module, weight_decay: float, decay_bn_bias: bool = True) -> list[dict]:
+    """One group, or two when BatchNorm parameters and biases are excluded from weight decay.
+
+    Excluding them is common in fast recipes (Goyal et al. 2017, "no bias decay"): their scale does not
+    change what the network computes the way weight norms do, so decaying them only adds noise.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    if decay_bn_bias or weight_decay == 0:
+        return [{"params": params, "weight_decay": weight_decay}]
+    skip: set[int] = set()
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if isinstance(module, NORM_TYPES) or name == "bias":
+                skip.add(id(p))
+    decay = [p for p in params if id(p) not in skip]
+    no_decay = [p for p in params if id(p) in skip]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with (Nesterov) momentum, as in the ResNet paper, or AdamW (Loshchilov & Hutter 2019)."""
+    groups = param_groups(model, cfg.weight_decay, cfg.decay_bn_bias)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+    raise AssertionError(cfg.optimizer)  # TrainConfig.validate names the choices
+
+
+# -------------------------------------------------------------------- schedules
+class Schedule:
+    """The learning rate at iteration `step` as a factor of the peak lr: warm-up × main schedule.
+
+    - constant: 1.
+    - multistep: gamma ** (number of milestones passed), milestones in iterations; the ResNet paper's CIFAR
+      schedule is 0.1 divided by 10 at 32k and 48k iterations (He et al. 2016, section 4.2).
+    - cosine: from 1 down to `min_factor` over the iterations after warm-up (Loshchilov & Hutter 2017).
+    - onecycle: linear from 1/div up to 1 over `pct` of the iterations after warm-up, then linear down to
+      `min_factor` (Smith & Topin 2019, the linear variant fast CIFAR recipes use).
+    - warm-up (any schedule): × (step + 1) / warmup for the first `warmup` iterations (Goyal et al. 2017).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        total_steps: int,
+        *,
+        warmup_steps: int = 0,
+        milestones: list[int] = (),
+        gamma: float = 0.1,
+        min_factor: float = 0.0,
+        onecycle_pct: float = 0.25,
+        onecycle_div: float = 25.0,
+    ) -> None:
+        self.kind = kind
+        self.total_steps = max(1, total_steps)
+        self.warmup_steps = min(warmup_steps, self.total_steps)
+        self.milestones = sorted(milestones)
+        self.gamma = gamma
+        self.min_factor = min_factor
+        self.onecycle_pct = onecycle_pct
+        self.onecycle_div = onecycle_div
+
+    def factor(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        return warm * self._main(step)
+
+    def _main(self, step: int) -> float:
+        if self.kind == "constant":
+            return 1.0
+        if self.kind == "multistep":
+            return self.gamma ** sum(step >= m for m in self.milestones)
+        span = max(1, self.total_steps - self.warmup_steps)
+        t = min(1.0, max(0.0, (step - self.warmup_steps) / span))  # progress after warm-up, 0 → 1
+        if self.kind == "cosine":
+            return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
+        if self.kind == "onecycle":
+            start = 1.0 / self.onecycle_div
+            if t < self.onecycle_pct:
+                return start + (1 - start) * t / self.onecycle_pct
+            return 1 - (1 - self.min_factor) * (t - self.onecycle_pct) / (1 - self.onecycle_pct)
+        raise AssertionError(self.kind)
+
+    def apply(self, optimizer: torch.optim.Optimizer, step: int) -> float:
+        """Set every group's lr for this iteration; returns the peak group's lr."""
+        f = self.factor(step)
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * f
+        return optimizer.param_groups[0]["lr"]
+
+    def state_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "milestones": list(self.milestones),
+        }
+
+
+def build_schedule(cfg: TrainConfig, steps_per_epoch: int, total_steps: int) -> Schedule:
+    """The config's schedule in iterations: epoch milestones and warm-up are converted with steps_per_epoch."""
+    per = steps_per_epoch if cfg.milestone_unit == "epochs" else 1
+    milestones = [round(m * per) for m in cfg.milestones]
+    warmup = cfg.warmup_steps or round(cfg.warmup_epochs * steps_per_epoch)
+    return Schedule(
+        cfg.schedule,
+        total_steps,
+        warmup_steps=warmup,
+        milestones=milestones,
+        gamma=cfg.gamma,
+        min_factor=cfg.min_lr_factor,
+        onecycle_pct=cfg.onecycle_pct,
+        onecycle_div=cfg.onecycle_div,
+    )
+
+
+def remember_initial_lr(optimizer: torch.optim.Optimizer) -> None:
+    """Store each group's peak lr as `initial_lr` (PyTorch's own schedulers use the same key)."""
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])
+
+
+# -------------------------------------------------------------------- EMA of weights
+class ModelEMA:
+    """An exponential moving average of a model's parameters and floating buffers, updated every iteration.
+
+    The decay ramps up as min(decay, (1 + n) / (10 + n)) after n updates, as in TensorFlow's
+    ExponentialMovingAverage with num_updates, so short runs are not dominated by the initial weights.
+    Integer buffers (BatchNorm's num_batches_tracked) are copied.
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.999, warmup: bool = True) -> None:
+        self.module = copy.deepcopy(model).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+        self.decay = decay
+        self.warmup = warmup
+        self.updates = 0
+
+    def current_decay(self) -> float:
+        n = self.updates
+        return min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        d = self.current_decay()
+        self.updates += 1
+        ema_float, new_float = [], []
+        for e, m in zip(self.module.state_dict().values(), model.state_dict().values()):
+            if e.is_floating_point():
+                ema_float.append(e)
+                new_float.append(m.detach())
+            else:
+                e.copy_(m)
+        if ema_float:
+            torch._foreach_lerp_(ema_float, new_float, 1.0 - d)
+
+    def state_dict(self) -> dict:
+        return {"module": self.module.state_dict(), "updates": self.updates, "decay": self.decay}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.module.load_state_dict(state["module"])
+        self.updates = int(state["updates"])

@@ -1,0 +1,273 @@
+"""The run directory: everything a run leaves behind, in files any tool can read.
+
+RUN_DIR/config.yaml            the resolved config (defaults < recipe < flags)
+RUN_DIR/env.json               versions, device, CPU, git commit, host, command line
+RUN_DIR/metrics.csv, .jsonl    one row per epoch
+RUN_DIR/tb/                    TensorBoard events
+RUN_DIR/curves.png             loss and accuracy per epoch
+RUN_DIR/confusion.png          the test confusion matrix
+RUN_DIR/checkpoints/last.pt    resumable state after every epoch; best.pt at the best validation epoch
+RUN_DIR/model.safetensors      the best weights with the model's metadata
+RUN_DIR/results.json           the final numbers
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnnzoo.errors import CnnzooError
+from cnnzoo.training.checkpoint import atomic_write
+
+METRIC_COLUMNS = (
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_top1",
+    "val_top5",
+    "time",
+    "images_per_s",
+)
+
+
+def default_run_dir(runs_root: str | Path, model: str, data: str) -> Path:
+    """runs/<model>-<data>-<YYYYmmdd-HHMMSS>, with a suffix if two runs start in the same second."""
+    base = Path(runs_root) / f"{model}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+class RunDir:
+    """Paths and writers of one run directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+        self.last = self.checkpoints / "last.pt"
+        self.best = self.checkpoints / "best.pt"
+        self.safetensors = self.path / "model.safetensors"
+        self.config = self.path / "config.yaml"
+        self.env = self.path / "env.json"
+        self.metrics_csv = self.path / "metrics.csv"
+        self.metrics_jsonl = self.path / "metrics.jsonl"
+        self.results = self.path / "results.json"
+        self.tb = self.path / "tb"
+        self.curves = self.path / "curves.png"
+        self.confusion = self.path / "confusion.png"
+        self._tb_writer = None
+
+    # ------------------------------------------------------------ creation
+    def create(self, *, resume: bool = False) -> None:
+        """Make the directory and prove it is writable, before any training; refuse to overwrite a run."""
+        if not resume and self.last.exists():
+            raise CnnzooError(
+                f"{self.path} already holds a run; continue it with --resume {self.path} or pick another --run-dir"
+            )
+        try:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            probe = self.checkpoints / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as err:
+            raise CnnzooError(f"run directory {self.path} is not writable: {err.strerror or err}") from None
+
+    def write_config(self, config: dict) -> None:
+        text = yaml.safe_dump(config, sort_keys=False, default_flow_style=None)
+        atomic_write(self.config, lambda f: f.write(text.encode()))
+
+    def write_env(self, device: Any) -> None:
+        env = environment(device)
+        atomic_write(self.env, lambda f: f.write(json.dumps(env, indent=2).encode()))
+
+    # ------------------------------------------------------------ metrics
+    def rewrite_metrics(self, history: list[dict]) -> None:
+        """Make metrics.csv/jsonl hold exactly these rows (a resumed run drops rows after its checkpoint)."""
+        csv_text = io.StringIO()
+        writer = csv.DictWriter(csv_text, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in history:
+            writer.writerow(_csv_row(row))
+        jsonl = "".join(json.dumps(_json_row(row)) + "\n" for row in history)
+        atomic_write(self.metrics_csv, lambda f: f.write(csv_text.getvalue().encode()))
+        atomic_write(self.metrics_jsonl, lambda f: f.write(jsonl.encode()))
+
+    def append_metrics(self, row: dict) -> None:
+        """One epoch's row to both files (the header is written with the first row)."""
+        new = not self.metrics_csv.exists()
+        with open(self.metrics_csv, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+            if new:
+                writer.writeheader()
+            writer.writerow(_csv_row(row))
+        with open(self.metrics_jsonl, "a") as f:
+            f.write(json.dumps(_json_row(row)) + "\n")
+
+    def read_metrics(self) -> list[dict]:
+        if not self.metrics_jsonl.exists():
+            return []
+        return [json.loads(line) for line in self.metrics_jsonl.read_text().splitlines() if line.strip()]
+
+    # ------------------------------------------------------------ TensorBoard
+    def tensorboard(self, row: dict, purge_epoch: int | None = None) -> None:
+        """Log a row's scalars with the epoch as the step; a resumed run purges events after its checkpoint."""
+        if self._tb_writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb_writer = SummaryWriter(str(self.tb), purge_step=purge_epoch)
+        epoch = row["epoch"]
+        for key in ("lr", "train_loss", "train_acc", "val_loss", "val_top1", "val_top5", "images_per_s"):
+            value = row.get(key)
+            if value is not None and math.isfinite(value):
+                group = key.split("_", 1)[0] if key.startswith(("train", "val")) else "misc"
+                self._tb_writer.add_scalar(f"{group}/{key}", value, epoch)
+        self._tb_writer.flush()
+
+    def tensorboard_final(self, results: dict) -> None:
+        if self._tb_writer is None:
+            return
+        test = results.get("test") or {}
+        for key in ("top1", "top5", "loss"):
+            if test.get(key) is not None:
+                self._tb_writer.add_scalar(f"test/{key}", test[key], results.get("epochs", 0))
+        self._tb_writer.close()
+        self._tb_writer = None
+
+    def close(self) -> None:
+        if self._tb_writer is not None:
+            self._tb_writer.close()
+            self._tb_writer = None
+
+    # ------------------------------------------------------------ results and plots
+    def write_results(self, results: dict) -> None:
+        text = json.dumps(results, indent=2)
+        atomic_write(self.results, lambda f: f.write(text.encode()))
+
+    def plot_curves(self, history: list[dict]) -> None:
+        """curves.png: loss (train, val) and accuracy (train, val top-1) per epoch."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        epochs = [r["epoch"] for r in history]
+        fig = Figure(figsize=(10, 4), dpi=100)
+        FigureCanvasAgg(fig)
+        loss_ax, acc_ax = fig.subplots(1, 2)
+        loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
+        acc_ax.plot(epochs, [100 * r["train_acc"] for r in history], label="train")
+        if any(r.get("val_loss") is not None for r in history):
+            loss_ax.plot(epochs, [_nan(r.get("val_loss")) for r in history], label="val")
+            acc_ax.plot(epochs, [100 * _nan(r.get("val_top1")) for r in history], label="val top-1")
+        loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
+        acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+        for ax in (loss_ax, acc_ax):
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        atomic_write(self.curves, lambda f: fig.savefig(f, format="png"))
+
+    def plot_confusion(self, confusion: list[list[int]], classes: list[str], title: str = "test") -> None:
+        """confusion.png: counts, rows true class, columns predicted; labels when there are few classes."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        n = len(classes)
+        size = min(4 + 0.4 * n, 16)
+        fig = Figure(figsize=(size, size), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        image = ax.imshow(confusion, cmap="Blues")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        if n <= 30:
+            ax.set_xticks(range(n), classes, rotation=90)
+            ax.set_yticks(range(n), classes)
+        if n <= 15:
+            peak = max(max(row) for row in confusion) or 1
+            for i, row in enumerate(confusion):
+                for j, v in enumerate(row):
+                    ax.text(
+                        j, i, str(v), ha="center", va="center", fontsize=8, color="white" if v > peak / 2 else "black"
+                    )
+        ax.set(xlabel="predicted", ylabel="true", title=f"confusion matrix ({title})")
+        fig.tight_layout()
+        atomic_write(self.confusion, lambda f: fig.savefig(f, format="png"))
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def _json_row(row: dict) -> dict:
+    return {k: row.get(k) for k in METRIC_COLUMNS}
+
+
+def _csv_row(row: dict) -> dict:
+    return {k: ("" if row.get(k) is None else row.get(k)) for k in METRIC_COLUMNS}
+
+
+# -------------------------------------------------------------------- environment
+def environment(device: Any) -> dict:
+    """What produced the run: versions, hardware, source commit, host and command line."""
+    import torch
+    import torchvision
+
+    import cnnzoo
+
+    device = torch.device(device)
+    env = {
+        "cnnzoo": cnnzoo.__version__,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "git_commit": _git_commit(),
+        "hostname": socket.gethostname(),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv and sys.argv[0] else [],
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    return env
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_commit() -> str | None:
+    """The commit of the checkout cnnzoo is imported from, if it is one (editable installs)."""
+    source = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
