@@ -1,1 +1,0 @@
-"""Training: the loop, optimisers and schedules, checkpoints, metrics, the run directory."""
