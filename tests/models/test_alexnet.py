@@ -11,39 +11,13 @@ from cnnzoo.inspect.counts import count_params
 from cnnzoo.models import create_model, get_model_config
 
 
-def random_torchvision(builder, **kwargs) -> nn.Module:
-    """A torchvision model (weights=None) in eval mode whose every tensor is random and keeps the signal alive.
-
-    Built on the meta device, so torchvision's own initialisation costs nothing, then filled: He-normal weights keep
-    the logits of order 1 and dependent on the input (with the default initialisations VGG's logits barely move
-    with the input, and a 1e-4 comparison would prove little); random BatchNorm statistics and affine parameters
-    make every BatchNorm tensor count.
-    """
-    with torch.device("meta"):
-        model = builder(weights=None, **kwargs)
-    model.to_empty(device="cpu")
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                m.weight.normal_(0.0, (2.0 / m.weight[0].numel()) ** 0.5)
-                if m.bias is not None:
-                    m.bias.normal_(0.0, 0.1)
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0.0, 0.1)
-                m.running_mean.normal_(0.0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-                m.num_batches_tracked.zero_()
-    return model.eval()
-
-
 def test_param_count_equals_torchvision():
     with torch.device("meta"):
         ours, theirs = create_model("alexnet"), torchvision.models.alexnet(weights=None)
     assert count_params(ours) == count_params(theirs) == 61_100_840
 
 
-def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits():
+def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits(random_torchvision):
     theirs = random_torchvision(torchvision.models.alexnet)
     with torch.device("meta"):  # no initialisation: every tensor comes from torchvision's state_dict
         ours = create_model("alexnet").eval()

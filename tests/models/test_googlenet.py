@@ -14,31 +14,6 @@ from cnnzoo.models import create_model, get_model_config
 from cnnzoo.models.googlenet import INCEPTION_TABLE, GoogLeNetOutputs, Inception
 
 
-def random_torchvision(builder, **kwargs) -> nn.Module:
-    """A torchvision model (weights=None) in eval mode whose every tensor is random and keeps the signal alive.
-
-    Built on the meta device, so torchvision's own initialisation costs nothing, then filled: He-normal weights keep
-    the logits of order 1 and dependent on the input; random BatchNorm statistics and affine parameters make every
-    BatchNorm tensor count.
-    """
-    with torch.device("meta"):
-        model = builder(weights=None, **kwargs)
-    model.to_empty(device="cpu")
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                m.weight.normal_(0.0, (2.0 / m.weight[0].numel()) ** 0.5)
-                if m.bias is not None:
-                    m.bias.normal_(0.0, 0.1)
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0.0, 0.1)
-                m.running_mean.normal_(0.0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-                m.num_batches_tracked.zero_()
-    return model.eval()
-
-
 def test_paper_layout_without_aux_has_6_998_552_parameters():
     assert count_params(create_model("googlenet", aux_logits=False)) == 6_998_552
     # each paper auxiliary head: 1x1 conv to 128 (with bias), FC 2048→1024, linear 1024→1000
@@ -85,7 +60,7 @@ def test_paper_layout_has_lrn_and_biases_and_batch_norm_replaces_them():
 
 
 @pytest.mark.parametrize("aux_logits, transform_input", [(True, False), (False, False), (True, True)])
-def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits(aux_logits, transform_input):
+def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits(random_torchvision, aux_logits, transform_input):
     options = {"aux_logits": aux_logits, "transform_input": transform_input}
     theirs = random_torchvision(torchvision.models.googlenet, init_weights=True, **options)
     ours = create_model("googlenet", layout="torchvision", **options).eval()
@@ -97,7 +72,7 @@ def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits(aux_log
     assert (got - expected).abs().max().item() <= 1e-4
 
 
-def test_auxiliary_heads_match_torchvisions_in_training_mode():
+def test_auxiliary_heads_match_torchvisions_in_training_mode(random_torchvision):
     theirs = random_torchvision(torchvision.models.googlenet, aux_logits=True, init_weights=True)
     ours = create_model("googlenet", layout="torchvision")
     ours.load_state_dict(theirs.state_dict(), strict=True)

@@ -15,32 +15,6 @@ from cnnzoo.models.vgg import VGG_CFGS
 NAMES = ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 
 
-def random_torchvision(builder, **kwargs) -> nn.Module:
-    """A torchvision model (weights=None) in eval mode whose every tensor is random and keeps the signal alive.
-
-    Built on the meta device, so torchvision's own initialisation costs nothing, then filled: He-normal weights keep
-    the logits of order 1 and dependent on the input (with the default initialisations VGG's logits barely move
-    with the input, and a 1e-4 comparison would prove little); random BatchNorm statistics and affine parameters
-    make every BatchNorm tensor count.
-    """
-    with torch.device("meta"):
-        model = builder(weights=None, **kwargs)
-    model.to_empty(device="cpu")
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                m.weight.normal_(0.0, (2.0 / m.weight[0].numel()) ** 0.5)
-                if m.bias is not None:
-                    m.bias.normal_(0.0, 0.1)
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0.0, 0.1)
-                m.running_mean.normal_(0.0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-                m.num_batches_tracked.zero_()
-    return model.eval()
-
-
 @pytest.mark.parametrize("config, depth", [("A", 11), ("B", 13), ("D", 16), ("E", 19)])
 def test_table_gives_the_papers_depths(config, depth):
     # weight layers = 3x3 convolutions of the table + the three fully connected layers
@@ -63,7 +37,7 @@ def test_param_count_equals_torchvision(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_torchvision_weights_load_strictly_give_the_same_logits_and_train_at_min_size(name):
+def test_torchvision_weights_load_strictly_give_the_same_logits_and_train_at_min_size(random_torchvision, name):
     theirs = random_torchvision(getattr(torchvision.models, name))
     with torch.device("meta"):  # no initialisation: every tensor comes from torchvision's state_dict
         ours = create_model(name).eval()

@@ -17,7 +17,6 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
@@ -133,7 +132,30 @@ def cutout_mask(
     return rows[:, None, :, None] & cols[:, None, None, :]
 
 
-class DeviceLoader:
+class BatchLoader:
+    """What the trainer iterates, DeviceLoader and StreamingLoader both: epochs of (images, labels) batches."""
+
+    num_samples: int
+    batch_size: int
+    drop_last: bool
+    classes: list[str]
+    epoch: int = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch: its order and augmentation depend on (seed, epoch) only."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        if self.drop_last:
+            return self.num_samples // self.batch_size
+        return -(-self.num_samples // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        raise NotImplementedError
+
+
+class DeviceLoader(BatchLoader):
     """The whole split on the training device; yields (images float normalised, labels int64) batches."""
 
     def __init__(
@@ -181,16 +203,6 @@ class DeviceLoader:
         std_t = torch.tensor(std, dtype=torch.float64)
         self._scale = (1.0 / (255.0 * std_t)).view(1, -1, 1, 1).to(self.device, dtype)
         self._shift = (torch.tensor(mean, dtype=torch.float64) / std_t).view(1, -1, 1, 1).to(self.device, dtype)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch: its batches and augmentation depend on (seed, epoch) only."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        """Batches per epoch."""
-        if self.drop_last:
-            return self.num_samples // self.batch_size
-        return -(-self.num_samples // self.batch_size)
 
     def _plan(self) -> dict[str, torch.Tensor]:
         """The epoch's order and per-sample augmentation parameters, drawn on the CPU, moved to the device."""
@@ -258,17 +270,6 @@ def memory_budget(device: torch.device | str = "cpu") -> int:
     if device.type == "cuda" and torch.cuda.is_available():
         budget = min(budget, torch.cuda.get_device_properties(device).total_memory // 4)
     return min(MAX_IN_MEMORY_BYTES, budget)
-
-
-class BatchLoader(Protocol):
-    """What the trainer iterates: DeviceLoader and StreamingLoader both."""
-
-    num_samples: int
-    classes: list[str]
-
-    def set_epoch(self, epoch: int) -> None: ...
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
-    def __len__(self) -> int: ...
 
 
 @dataclass

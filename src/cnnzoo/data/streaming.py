@@ -23,7 +23,7 @@ from cnnzoo.data.datasets import (
     holdout_indices,
     open_image,
 )
-from cnnzoo.data.device_loader import Augment, Loaders, epoch_seed
+from cnnzoo.data.device_loader import Augment, BatchLoader, Loaders, epoch_seed
 from cnnzoo.errors import CnnzooError
 
 STATS_SAMPLE = 2000  # train images decoded to estimate mean and std when streaming
@@ -85,7 +85,7 @@ def _peek(samples: list[tuple[str, int]], image_size: int | None) -> tuple[bool,
     raise CnnzooError(f"no readable image among the first {min(len(samples), 100)} files (first: {samples[0][0]})")
 
 
-class StreamingLoader:
+class StreamingLoader(BatchLoader):
     """An image folder split read from disk by DataLoader workers; same protocol as DeviceLoader."""
 
     def __init__(
@@ -154,16 +154,6 @@ class StreamingLoader:
     def skipped(self) -> int:
         """How many unreadable images were left out so far."""
         return len(self.skipped_paths)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch: its order and augmentation depend on (seed, epoch) only."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        """Batches per epoch (fewer images in a batch if some are skipped as unreadable)."""
-        if self.drop_last:
-            return self.num_samples // self.batch_size
-        return -(-self.num_samples // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         seed = epoch_seed(self.seed, self.epoch)
