@@ -37,3 +37,28 @@ def _random_torchvision(builder, **kwargs) -> nn.Module:
 def random_torchvision():
     """The builder of torchvision references with random weights and BatchNorm statistics."""
     return _random_torchvision
+
+
+def _check_trains_at_min_size(name: str, options: dict, num_outputs: int = 1) -> None:
+    """Forward and backward on 2 images at the model's min_input_size; one pixel smaller must fail."""
+    from cnnzoo.models import create_model
+
+    model = create_model(name, **options).train()
+    cfg = model.default_cfg
+    c, h, w = cfg.min_input_size
+    assert c == options.get("in_chans", 3)
+    out = model(torch.randn(2, c, h, w))
+    outputs = list(out) if num_outputs > 1 else [out]
+    assert len(outputs) == num_outputs
+    assert all(o.shape == (2, options.get("num_classes", cfg.num_classes)) for o in outputs)
+    sum(o.square().mean() for o in outputs).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    if h > 1:  # the minimum is tight
+        with pytest.raises(RuntimeError):
+            model(torch.randn(2, c, h - 1, w - 1))
+
+
+@pytest.fixture
+def trains_at_min_size():
+    """Checks that a model trains at its smallest input size and not below."""
+    return _check_trains_at_min_size

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn as nn
 import torchvision
 
 from cnnzoo.inspect.counts import count_params
@@ -45,18 +44,8 @@ def test_small_input_pools_32_and_28_pixel_images_to_4x4():
     [{}, {"small_input": True, "in_chans": 1, "num_classes": 7}],
     ids=["imagenet", "small_input-gray-7"],
 )
-def test_trains_at_its_min_input_size_and_not_below(options):
-    model = create_model("alexnet", **options).train()
-    cfg = model.default_cfg
-    c, h, w = cfg.min_input_size
-    assert c == options.get("in_chans", 3)
-    out = model(torch.randn(2, c, h, w))
-    assert out.shape == (2, options.get("num_classes", cfg.num_classes))
-    out.square().mean().backward()
-    assert all(p.grad is not None for p in model.parameters())
-    if h > 1:
-        with pytest.raises(RuntimeError):
-            model(torch.randn(2, c, h - 1, w - 1))
+def test_trains_at_its_min_input_size_and_not_below(trains_at_min_size, options):
+    trains_at_min_size("alexnet", options)
 
 
 def test_default_config_follows_small_input():

@@ -137,19 +137,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("options", CASES, ids=["-".join(f"{k}={v}" for k, v in o.items()) or "default" for o in CASES])
-def test_trains_at_its_min_input_size_and_not_below(options):
-    model = create_model("googlenet", **options).train()
-    cfg = model.default_cfg
-    c, h, w = cfg.min_input_size
-    assert c == options.get("in_chans", 3)
-    out = model(torch.randn(2, c, h, w))
-    outputs = list(out) if options.get("aux_logits", True) else [out]
-    assert len(outputs) == (3 if options.get("aux_logits", True) else 1)
-    assert all(o.shape == (2, options.get("num_classes", cfg.num_classes)) for o in outputs)
-    sum(o.square().mean() for o in outputs).backward()
-    assert all(p.grad is not None for p in model.parameters())
-    with pytest.raises(RuntimeError):
-        model(torch.randn(2, c, h - 1, w - 1))
+def test_trains_at_its_min_input_size_and_not_below(trains_at_min_size, options):
+    trains_at_min_size("googlenet", options, num_outputs=3 if options.get("aux_logits", True) else 1)
 
 
 def test_invalid_options_name_the_valid_choices():

@@ -55,16 +55,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("options", CASES, ids=["-".join(f"{k}={v}" for k, v in o.items()) or "default" for o in CASES])
-def test_trains_at_its_min_input_size_and_not_below(options):
-    model = create_model("nin", **options).train()
-    c, h, w = model.default_cfg.min_input_size
-    assert c == options.get("in_chans", 3)
-    out = model(torch.randn(2, c, h, w))
-    assert out.shape == (2, options.get("num_classes", model.default_cfg.num_classes))
-    out.square().mean().backward()
-    assert all(p.grad is not None for p in model.parameters())
-    with pytest.raises(RuntimeError):
-        model(torch.randn(2, c, h - 1, w - 1))
+def test_trains_at_its_min_input_size_and_not_below(trains_at_min_size, options):
+    trains_at_min_size("nin", options)
 
 
 def test_default_configs_follow_the_layout():

@@ -93,17 +93,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("name, options", CASES, ids=[n + "".join(f"-{k}={v}" for k, v in o.items()) for n, o in CASES])
-def test_trains_at_its_min_input_size_and_not_below(name, options):
-    model = create_model(name, **options).train()
-    cfg = model.default_cfg
-    c, h, w = cfg.min_input_size
-    out = model(torch.randn(2, c, h, w))
-    assert out.shape == (2, options.get("num_classes", cfg.num_classes))
-    out.square().mean().backward()
-    assert all(p.grad is not None for p in model.parameters())
-    if h > 1:
-        with pytest.raises(RuntimeError):
-            model(torch.randn(2, c, h - 1, w - 1))
+def test_trains_at_its_min_input_size_and_not_below(trains_at_min_size, name, options):
+    trains_at_min_size(name, options)
 
 
 def test_default_configs():
