@@ -43,13 +43,13 @@ def cli_output(*argv: str, fence: str | None = None) -> Callable[[], str]:
     return make
 
 
-def cifar10_results() -> str:
+def cifar10_results(results_dir: Path = RESULTS) -> str:
     """The measured CIFAR-10 rows, or 'not yet measured' where no run has been recorded."""
     from cnnzoo.inspect.render import render_table
 
     rows = []
     for label, recipe, target in CIFAR10_TARGETS:
-        record = RESULTS / Path(recipe).stem
+        record = results_dir / Path(recipe).stem
         if (record / "results.json").is_file():
             res = json.loads((record / "results.json").read_text())
             env = json.loads((record / "env.json").read_text())
