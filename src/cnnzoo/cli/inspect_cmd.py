@@ -106,7 +106,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    from cnnzoo.inspect.compare import resolve_device
+    from cnnzoo.device import resolve_device
     from cnnzoo.inspect.summary import summary
 
     size = _input_size(args.input)
@@ -343,7 +343,8 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from cnnzoo.inspect.compare import COLUMNS, compare, resolve_device
+    from cnnzoo.device import resolve_device
+    from cnnzoo.inspect.compare import COLUMNS, compare
     from cnnzoo.inspect.render import render_table
 
     device = resolve_device(args.device)

@@ -164,10 +164,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from cnnzoo.inspect.render import render_table
     from cnnzoo.training.checkpoint import load
     from cnnzoo.training.config import TrainConfig, coerce
-    from cnnzoo.training.engine import evaluate, make_loaders, pick_device
+    from cnnzoo.device import resolve_device
+    from cnnzoo.training.engine import evaluate, make_loaders
 
     check_choice("split", args.split, SPLITS)
-    device = pick_device(args.device)
+    device = resolve_device(args.device)
     loaded = load(args.checkpoint, device=device)
     if not loaded.config:
         raise CnnzooError(f"{loaded.path} holds no training config; evaluate a run directory or a .pt checkpoint")

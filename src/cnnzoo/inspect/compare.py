@@ -19,28 +19,12 @@ from typing import Any
 
 import torch
 
+from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_depth, count_macs, count_params
 from cnnzoo.inspect.summary import summary
 
 COLUMNS = ("model", "input", "params", "GMACs", "depth", "activations (MB)", "images/s")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """A torch device from a name; CUDA or MPS that this machine lacks is an error, not a crash later."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError) as err:
-        raise CnnzooError(f"unknown device {str(device)!r}; use cpu, cuda, cuda:N or mps") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise CnnzooError(f"device {str(device)!r} asked for, but CUDA is not available here; use --device cpu")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise CnnzooError(f"device {str(device)!r} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise CnnzooError(f"device {str(device)!r} asked for, but MPS is not available here; use --device cpu")
-    return dev
 
 
 def measure_throughput(model: torch.nn.Module, input_size: Sequence[int], batch_size: int, device: torch.device,

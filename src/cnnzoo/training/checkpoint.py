@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError
 
 FORMAT = "cnnzoo-checkpoint"
@@ -211,6 +212,7 @@ def build_model_from_meta(meta: dict) -> nn.Module:
 
 def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """A trained model from a checkpoint (.pt), a model.safetensors, or a run directory (its best weights)."""
+    device = resolve_device(device)
     path = find_checkpoint(checkpoint_or_run_dir)
     if path.suffix == ".safetensors":
         meta, weights, config = _read_safetensors(path)

@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, unknown_choice
 from cnnzoo.training.checkpoint import (
     read_checkpoint,
@@ -85,7 +86,7 @@ def train(
     )
     cudnn_before = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
     try:
-        device = pick_device(cfg.device)
+        device = resolve_device(cfg.device)
         seed_everything(cfg.seed, cfg.deterministic, device)
         try:
             loaders = make_loaders(cfg, device)
@@ -145,16 +146,6 @@ def _remove_empty_run_dir(run: RunDir) -> None:
 
 
 # ==================================================================== setup
-def pick_device(name: str) -> torch.device:
-    """'auto' is CUDA when available, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise CnnzooError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
-    return device
-
-
 def seed_everything(seed: int, deterministic: bool, device: torch.device | None = None) -> None:
     """Seed Python, NumPy and torch; deterministic mode also forbids nondeterministic kernels.
 
