@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-
 import argparse
+import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from cnnzoo.cli import build_parser, main
-from conftest import REPO
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
