@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from cnnzoo.errors import CnnzooError
-from cnnzoo.training.config import DEFAULT_VAL_SIZE, TrainConfig, load_yaml, parse_model_options, resolve_config
+from cnnzoo.models import parse_model_options
+from cnnzoo.training.config import DEFAULT_VAL_SIZE, TrainConfig, load_yaml, resolve_config
 
 RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
 

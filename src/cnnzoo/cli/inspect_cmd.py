@@ -6,10 +6,9 @@ import argparse
 import textwrap
 from typing import Any
 
-import yaml
-
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.render import FORMATS
+from cnnzoo.models import parse_model_options
 
 FORMAT_HELP = "output format: table (terminal), markdown, json or csv (default: table)"
 OPTION_HELP = (
@@ -31,19 +30,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # -- shared argument parsing ------------------------------------------------------------------------------
-
-
-def _model_options(pairs: list[str] | None) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise CnnzooError(f"malformed option {pair!r}: expected KEY=VALUE, e.g. small_input=true")
-        try:
-            options[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError as err:
-            raise CnnzooError(f"option {key}: cannot read value {value!r}") from err
-    return options
 
 
 def _input_size(text: str | None) -> tuple[int, int, int] | None:
@@ -110,7 +96,7 @@ def run_summary(args: argparse.Namespace) -> int:
     from cnnzoo.inspect.summary import summary
 
     size = _input_size(args.input)
-    options = _with_channels(args.model, size, _model_options(args.option))
+    options = _with_channels(args.model, size, parse_model_options(args.option))
     if args.num_classes is not None:
         options["num_classes"] = args.num_classes
     device = resolve_device(args.device) if args.device else None
@@ -154,7 +140,7 @@ def run_arch(args: argparse.Namespace) -> int:
     from cnnzoo.inspect.archtable import arch_tables, render_tables
 
     size = _input_size(args.input)
-    options = _model_options(args.option)
+    options = parse_model_options(args.option)
     if size is not None:
         for name in args.models:
             options = _with_channels(name, size, options)
@@ -348,6 +334,6 @@ def run_compare(args: argparse.Namespace) -> int:
     from cnnzoo.inspect.render import render_table
 
     device = resolve_device(args.device)
-    rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, _model_options(args.option))
+    rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, parse_model_options(args.option))
     print(render_table(COLUMNS, rows, args.format, title=f"forward throughput at batch {args.batch_size} on {device}"))
     return 0

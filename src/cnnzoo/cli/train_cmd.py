@@ -106,7 +106,8 @@ def _show(value) -> str:
 
 def train_values(args: argparse.Namespace) -> dict:
     """The config as the command line gives it: the recipe's values, overridden by the flags given."""
-    from cnnzoo.training.config import FIELD_NAMES, load_yaml, parse_model_options
+    from cnnzoo.models import parse_model_options
+    from cnnzoo.training.config import FIELD_NAMES, load_yaml
 
     values: dict = {}
     if args.config:
@@ -114,7 +115,7 @@ def train_values(args: argparse.Namespace) -> dict:
         values.setdefault("recipe", args.config)
     flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
     values.update(flags)
-    options = parse_model_options(getattr(args, "model_option", None) or [])
+    options = parse_model_options(getattr(args, "model_option", None))
     if options:
         base = values.get("model_options") or {}
         if not isinstance(base, dict):

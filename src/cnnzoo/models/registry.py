@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch.nn as nn
+import yaml
 
 from cnnzoo.errors import CnnzooError, unknown_choice
 
@@ -95,6 +96,30 @@ def model_options(name: str) -> tuple[str, ...]:
     return _entry(name).options
 
 
+def check_model_options(name: str, options: dict[str, Any]) -> None:
+    """Raise a CnnzooError naming the valid options when `options` has one the model lacks (or the name is unknown)."""
+    valid = model_options(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise CnnzooError(
+            f"model {name!r} has no option {', '.join(map(repr, unknown))}. Valid options: {', '.join(valid) or 'none'}"
+        )
+
+
+def parse_model_options(items: list[str] | None) -> dict[str, Any]:
+    """The command line's `-o small_input=true -o dropout=0.5` → {'small_input': True, 'dropout': 0.5} (YAML scalars)."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise CnnzooError(f"malformed option {item!r}: expected KEY=VALUE, e.g. -o small_input=true")
+        try:
+            options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            options[key.strip()] = raw  # not a YAML scalar: keep the text as it was typed
+    return options
+
+
 def get_model_config(name: str, num_classes: int | None = None, in_chans: int | None = None, **options: Any) -> ModelConfig:
     """The default config of a model built with these arguments, without building it."""
     entry = _entry(name)
@@ -122,10 +147,7 @@ def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
 def create_model(name: str, num_classes: int | None = None, in_chans: int | None = None, **options: Any) -> nn.Module:
     """Build a registered model by name, like timm's `create_model`; unknown names or options raise CnnzooError."""
     entry = _entry(name)
-    unknown = sorted(set(options) - set(entry.options))
-    if unknown:
-        valid = ", ".join(entry.options) or "none"
-        raise CnnzooError(f"model {name!r} has no option {', '.join(map(repr, unknown))}. Valid options: {valid}")
+    check_model_options(name, options)
     if num_classes is not None and num_classes < 1:
         raise CnnzooError(f"num_classes must be at least 1, got {num_classes}")
     if in_chans is not None and in_chans < 1:

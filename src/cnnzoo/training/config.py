@@ -321,17 +321,3 @@ def _in_range(
     if not ok or math.isnan(value):
         lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
         raise CnnzooError(f"{name} must be in {lo}{low}, {high}{hi}, got {value}")
-
-
-def parse_model_options(items: list[str]) -> dict[str, Any]:
-    """`-o small_input=true -o width=2` → {'small_input': True, 'width': 2}; values are YAML scalars."""
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise CnnzooError(f"model option {item!r} is not KEY=VALUE (e.g. -o small_input=true)")
-        try:
-            options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            options[key.strip()] = raw
-    return options

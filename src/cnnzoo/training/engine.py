@@ -108,14 +108,9 @@ def train(
 def _check_names(cfg: TrainConfig) -> None:
     """Unknown model or dataset names fail before a run directory is made, naming the closest valid ones."""
     from cnnzoo.data.datasets import DATASETS
-    from cnnzoo.models import list_models, model_options
+    from cnnzoo.models import check_model_options
 
-    if cfg.model not in list_models():
-        raise unknown_choice("model", cfg.model, list_models())
-    unknown = sorted(set(cfg.model_options) - set(model_options(cfg.model)))
-    if unknown:
-        valid = ", ".join(model_options(cfg.model)) or "none"
-        raise CnnzooError(f"model {cfg.model!r} has no option {', '.join(map(repr, unknown))}. Valid options: {valid}")
+    check_model_options(cfg.model, cfg.model_options)
     if cfg.data not in DATASETS:
         raise unknown_choice("dataset", cfg.data, DATASETS)
 
