@@ -259,15 +259,15 @@ def _positive_int(name: str, value: str) -> int:
 
 def image_files(inputs: list[str]) -> list[Path]:
     """The given image files, and the images under the given folders (sorted); nothing found is an error."""
-    from cnnzoo.training.checkpoint import IMAGE_SUFFIXES
+    from cnnzoo.data.datasets import IMAGE_EXTENSIONS
 
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
             if not found:
-                raise CnnzooError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {path}")
+                raise CnnzooError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {path}")
             files += found
         elif path.is_file():
             files.append(path)

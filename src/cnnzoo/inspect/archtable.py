@@ -181,22 +181,21 @@ def _pair(value: Any) -> int:
 # -- ResNets --------------------------------------------------------------------------------------------
 
 
-def _stages(model: nn.Module) -> list[nn.Sequential]:
-    out = []
-    i = 1
-    while isinstance(getattr(model, f"layer{i}", None), nn.Sequential):
-        out.append(getattr(model, f"layer{i}"))
+def _numbered(module: nn.Module, prefix: str, kind: type[nn.Module]) -> list:
+    """`prefix`1, `prefix`2, ... while they exist: torchvision's naming of stages (layer<i>) and convs (conv<i>)."""
+    out, i = [], 1
+    while isinstance(child := getattr(module, f"{prefix}{i}", None), kind):
+        out.append(child)
         i += 1
     return out
 
 
+def _stages(model: nn.Module) -> list[nn.Sequential]:
+    return _numbered(model, "layer", nn.Sequential)
+
+
 def _block_convs(block: nn.Module) -> list[nn.Conv2d]:
-    convs = []
-    i = 1
-    while isinstance(getattr(block, f"conv{i}", None), nn.Conv2d):
-        convs.append(getattr(block, f"conv{i}"))
-        i += 1
-    return convs
+    return _numbered(block, "conv", nn.Conv2d)
 
 
 def _bracket(stage: nn.Sequential) -> str:

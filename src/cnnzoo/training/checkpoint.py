@@ -26,8 +26,6 @@ from cnnzoo.errors import CnnzooError
 
 FORMAT = "cnnzoo-checkpoint"
 VERSION = 1
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".ppm", ".pgm", ".tif", ".tiff")
-
 
 # -------------------------------------------------------------------- atomic writes
 def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
