@@ -44,11 +44,6 @@ class Augment:
         if self.crop_padding < 0 or self.cutout < 0:
             raise CnnzooError(f"crop padding and cutout must be >= 0, got {self.crop_padding} and {self.cutout}")
 
-    @property
-    def active(self) -> bool:
-        """Whether any augmentation is on."""
-        return bool(self.crop_padding or self.flip or self.cutout)
-
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """A 63-bit seed that depends on (seed, epoch) only, well mixed so nearby epochs share nothing."""

@@ -27,6 +27,7 @@ from cnnzoo.errors import CnnzooError
 FORMAT = "cnnzoo-checkpoint"
 VERSION = 1
 
+
 # -------------------------------------------------------------------- atomic writes
 def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
     """Call `write(file)` on a temporary file next to `path`, then move it into place durably."""
