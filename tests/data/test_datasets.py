@@ -181,6 +181,16 @@ def test_holdout_is_disjoint_seeded_stratified_and_of_the_requested_size():
     assert torch.equal(again.images, rest.images) and not torch.equal(other.images, rest.images)
 
 
+def test_holdout_takes_a_fraction_of_the_split_as_the_same_draw_as_its_count():
+    data = _arrays([0] * 60 + [1] * 30 + [2] * 10)
+    rest, val = holdout_split(data, 0.2, seed=3)
+    counted_rest, counted_val = holdout_split(data, 20, seed=3)
+    assert (len(rest), len(val)) == (80, 20)
+    assert torch.equal(val.images, counted_val.images) and torch.equal(rest.labels, counted_rest.labels)
+    assert len(holdout_split(data, 0.001, seed=3)[1]) == 1  # a positive fraction holds out at least one image
+    assert holdout_split(data, 0.0, seed=3)[0] is data
+
+
 def test_holdout_of_zero_keeps_everything():
     data = _arrays([0, 1, 2, 0])
     rest, val = holdout_split(data, 0, seed=0)

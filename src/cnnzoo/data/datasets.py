@@ -399,13 +399,15 @@ def _load_digits(split: str) -> ImageArrays:
 # --- splits and statistics ------------------------------------------------------------------------------------
 
 
-def holdout_indices(labels: torch.Tensor, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(rest, held-out) indices, both sorted: a seeded draw of `val_size`, stratified by class.
+def holdout_indices(labels: torch.Tensor, val_size: int | float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rest, held-out) indices, both sorted: a seeded draw of `val_size` (a count, or a fraction < 1), stratified.
 
     Each class gets a share of the held-out set proportional to its size: shuffle, rank every sample within its
     class, and take the `val_size` smallest ranks relative to the class size.
     """
     n = labels.shape[0]
+    if isinstance(val_size, float):  # a fraction of the split, e.g. digits' 10%
+        val_size = max(1, round(val_size * n)) if val_size > 0 else 0
     if not 0 <= val_size < n:
         raise CnnzooError(f"validation size {val_size} must be between 0 and {n - 1} (the split has {n} images)")
     generator = torch.Generator().manual_seed(seed)
@@ -423,10 +425,10 @@ def holdout_indices(labels: torch.Tensor, val_size: int, seed: int) -> tuple[tor
     return torch.nonzero(~held).flatten(), torch.nonzero(held).flatten()
 
 
-def holdout_split(data: ImageArrays, val_size: int, seed: int) -> tuple[ImageArrays, ImageArrays]:
+def holdout_split(data: ImageArrays, val_size: int | float, seed: int) -> tuple[ImageArrays, ImageArrays]:
     """(train_rest, val): seeded and stratified by class; `val_size=0` gives (data, empty)."""
     rest, held = holdout_indices(data.labels, val_size, seed)
-    if val_size == 0:
+    if len(held) == 0:
         return data, data.subset(held)
     return data.subset(rest), data.subset(held)
 

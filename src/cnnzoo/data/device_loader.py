@@ -301,7 +301,7 @@ def build_loaders(
     batch_size: int,
     eval_batch_size: int | None = None,
     device: torch.device | str = "cpu",
-    val_size: int = 0,
+    val_size: int | float = 0,
     full_train: bool = False,
     augment: Augment | None = None,
     seed: int = 0,
@@ -317,7 +317,7 @@ def build_loaders(
     dtype: torch.dtype = torch.float32,
     drop_last: bool = True,
 ) -> Loaders:
-    """Dataset name → loaders: hold out `val_size` train images (seeded, stratified) unless `full_train`.
+    """Dataset name → loaders: hold out `val_size` train images (a count or a fraction; seeded, stratified).
 
     `train_limit` / `eval_limit` keep a seeded random subset of that many train / of val and test images each
     (short real runs on CPU). Mean and std are measured on the train images that remain. `loader="auto"` keeps

@@ -205,7 +205,7 @@ def build_streaming_loaders(
     batch_size: int,
     eval_batch_size: int,
     device: torch.device | str,
-    val_size: int,
+    val_size: int | float,
     augment: Augment | None,
     seed: int,
     skip_corrupt: bool,

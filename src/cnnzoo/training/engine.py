@@ -167,32 +167,16 @@ def _set_deterministic_algorithms(on: bool, warn_only: bool = False) -> None:
 
 
 def make_loaders(cfg: TrainConfig, device: torch.device):
-    """The data package's loaders for this config; a fractional val_size becomes an image count here."""
+    """The data package's loaders for this config."""
     from cnnzoo.data.device_loader import Augment, build_loaders
 
-    val_size = cfg.resolved_val_size()
-    if isinstance(val_size, float) and val_size > 0:
-        from cnnzoo.data.datasets import load_split
-
-        train_count = len(
-            load_split(
-                cfg.data,
-                "train",
-                cfg.data_dir,
-                download=cfg.download,
-                cache_dir=cfg.cache_dir,
-                skip_corrupt=cfg.skip_corrupt,
-                image_size=cfg.image_size,
-            )
-        )
-        val_size = max(1, round(val_size * train_count))
     return build_loaders(
         cfg.data,
         cfg.data_dir,
         batch_size=cfg.batch_size,
         eval_batch_size=cfg.eval_batch_size or 2 * cfg.batch_size,
         device=device,
-        val_size=int(val_size),
+        val_size=cfg.resolved_val_size(),
         full_train=cfg.full_train,
         augment=Augment(crop_padding=cfg.crop_padding, flip=cfg.flip, cutout=cfg.cutout),
         seed=cfg.seed,
