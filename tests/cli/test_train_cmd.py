@@ -191,6 +191,6 @@ def test_evaluate_and_predict_errors_are_one_line(capsys, tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
     assert "not a cnnzoo checkpoint" in _fails_with(capsys, ["predict", str(bad), str(bad)])
-    assert "no such image or folder" in _fails_with(capsys, ["predict", str(bad), str(tmp_path / "missing.png")])
+    assert "not a cnnzoo checkpoint" in _fails_with(capsys, ["predict", str(bad), str(tmp_path / "missing.png")])
     assert "--topk must be a positive integer" in _fails_with(capsys, ["predict", str(bad), str(bad), "--topk", "0"])
     assert "invalid split 'train'" in _fails_with(capsys, ["evaluate", str(bad), "--split", "train"])

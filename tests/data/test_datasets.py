@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import struct
 import urllib.error
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -18,7 +20,9 @@ from cnnzoo.data.datasets import (
     channel_stats,
     holdout_split,
     load_split,
+    open_image,
     random_subset,
+    to_8bit,
 )
 from cnnzoo.errors import CnnzooError
 
@@ -117,6 +121,58 @@ def test_truncated_jpeg_is_corrupt(tiny_folder, cache_dir):
     (root / "test" / "eel" / "02.jpg").write_bytes(payload[: len(payload) // 2])
     with pytest.raises(CnnzooError, match=r"eel.02\.jpg"):
         load_split("imagefolder", "test", root, cache_dir=cache_dir)
+
+
+def _gradient16(height: int = 8, width: int = 8) -> np.ndarray:
+    """16-bit grey pixels from 0 to 65535, with values that are not multiples of 257."""
+    return np.linspace(0, 65535, height * width).round().astype(np.uint16).reshape(height, width)
+
+
+def test_16_bit_grey_png_is_scaled_to_8_bits_not_clipped(tmp_path, cache_dir):
+    pixels = _gradient16()
+    for split in ("train", "test"):
+        for name in ("a", "b"):
+            (tmp_path / split / name).mkdir(parents=True)
+            Image.fromarray(pixels).save(tmp_path / split / name / "00.png")
+    path = tmp_path / "train" / "a" / "00.png"
+    with Image.open(path) as stored:  # the file really holds 16 bits
+        assert stored.mode == "I;16" and np.array_equal(np.asarray(stored), pixels)
+    expected = np.rint(pixels / 257).astype(np.uint8)
+    assert 0 < np.count_nonzero(expected < 255) < expected.size  # a gradient, not all white
+    grey = open_image(str(path))
+    assert grey.mode == "L" and np.array_equal(np.asarray(grey), expected)
+    assert np.array_equal(np.asarray(open_image(str(path), grey=False)), np.repeat(expected[..., None], 3, axis=2))
+    data = load_split("imagefolder", "train", tmp_path, cache_dir=cache_dir)  # the training decode
+    assert data.images.shape == (2, 1, 8, 8) and np.array_equal(data.images[0, 0].numpy(), expected)
+
+
+@pytest.mark.parametrize(("peak", "bits"), [(200, 8), (65535, 16), (2**31 - 1, 31)], ids=["8", "16", "32"])
+def test_32_bit_integer_grey_is_scaled_by_its_bit_depth(peak, bits):
+    pixels = np.linspace(0, peak, 64).round().astype(np.int32).reshape(8, 8)
+    image = Image.fromarray(pixels)
+    assert image.mode == "I"
+    scaled = np.asarray(to_8bit(image))
+    assert np.array_equal(scaled, np.rint(pixels * (255 / (2**bits - 1))).astype(np.uint8))
+
+
+def _png16(path, pixels: np.ndarray, color_type: int) -> None:
+    """A 16-bit PNG written by hand (Pillow cannot write 16-bit colour): colour type 2 is RGB, 4 grey+alpha."""
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", pixels.shape[1], pixels.shape[0], 16, color_type, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+
+
+def test_16_bit_colour_png_keeps_its_high_byte(tmp_path):
+    """Pillow reduces 16-bit RGB to 8 bits itself (the high byte); open_image keeps that, colour stays colour."""
+    pixels = np.random.default_rng(0).integers(0, 65536, size=(4, 5, 3), dtype=np.uint16)
+    _png16(tmp_path / "rgb16.png", pixels, color_type=2)
+    image = open_image(str(tmp_path / "rgb16.png"))
+    assert image.mode == "RGB" and np.array_equal(np.asarray(image), (pixels >> 8).astype(np.uint8))
 
 
 def test_unknown_dataset_suggests_close_names():

@@ -67,6 +67,8 @@ DIGITS_SPLIT_SEED = 0
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 # Pillow modes read as one grey channel; everything else is converted to RGB.
 _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
+# Grey modes wider than 8 bits, which `to_8bit` scales down.
+_WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 # What Pillow raises for a file it cannot read (truncated, not an image, too large).
 DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
@@ -246,8 +248,29 @@ def folder_samples(root: Path, split: str) -> tuple[list[tuple[str, int]], list[
     return samples, classes
 
 
+def to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit (and 32-bit integer) grey images scaled to 8-bit "L"; any other image as it is.
+
+    Pillow's own conversion clips such pixels at 255, which turns a 16-bit scan white. 16-bit values map to
+    round(v / 257), so 65535 becomes 255. Mode "I" carries no bit depth: its largest value decides whether it
+    is read as 8-, 16- or 32-bit. (Pillow already reduces 16-bit RGB and grey+alpha PNGs to 8 bits.)
+    """
+    if img.mode not in _WIDE_GREY_MODES:
+        return img
+    pixels = np.asarray(img).astype(np.float64)
+    if img.mode == "I":
+        peak = pixels.max(initial=0)
+        bits = 8 if peak <= 255 else 16 if peak <= 65535 else 31  # "I" is signed 32-bit
+        pixels = pixels.clip(0, None)
+    else:
+        bits = 16
+    return Image.fromarray(np.rint(pixels * (255 / (2**bits - 1))).astype(np.uint8))
+
+
 def open_image(path: str, grey: bool | None = None, image_size: int | None = None) -> Image.Image:
-    """A decoded Pillow image: grey ("L") or RGB (`grey=None` keeps grey images grey), optionally resized.
+    """A decoded 8-bit Pillow image: grey ("L") or RGB (`grey=None` keeps grey images grey), optionally resized.
+
+    16-bit grey images are scaled to 8 bits (`to_8bit`), not clipped.
 
     `image_size` resizes the shorter side and centre-crops a square, as torchvision's Resize + CenterCrop do.
     """
@@ -257,6 +280,7 @@ def open_image(path: str, grey: bool | None = None, image_size: int | None = Non
     except BaseException:
         img.close()
         raise
+    img = to_8bit(img)
     if grey is None:
         grey = img.mode in _GREY_MODES
     target = "L" if grey else "RGB"

@@ -12,10 +12,10 @@ import json
 import os
 import random
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ import torch.nn as nn
 
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 FORMAT = "cnnzoo-checkpoint"
 VERSION = 1
@@ -133,6 +136,14 @@ def set_rng_state(state: dict) -> None:
 
 
 # -------------------------------------------------------------------- loading a trained model
+class UnreadableImage(CnnzooError):
+    """An image file that cannot be decoded; `cnnzoo predict` skips these unless --strict."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"cannot read image {path} ({reason})")
+        self.path, self.reason = path, reason
+
+
 @dataclass
 class LoadedModel:
     """A trained model in eval mode with what it needs to classify new images."""
@@ -149,21 +160,17 @@ class LoadedModel:
     path: Path | None = None
 
     def preprocess(self, image: Any) -> torch.Tensor:
-        """An image (path, PIL image, HxW[xC] uint8 array) → a normalised CxHxW float tensor, as in training.
+        """One image → a normalised CxHxW float tensor, made as the training images were.
 
-        Colour is converted to the model's channels (grayscale 'L' for 1, 'RGB' for 3) and the image is
-        resized to the training size with bilinear filtering.
+        An image is a path, a PIL image, an HxW[xC] array (uint8, 16-bit grey, or float in [0, 1]) or a
+        CxHxW / HxW tensor (uint8, or float in [0, 1] as torchvision's `to_tensor` gives). Each is first made
+        an 8-bit image, as training decoded its files (16-bit grey scaled, floats rounded to 1/255); colour is
+        converted to the model's channels (grayscale 'L' for 1, 'RGB' for 3) and the image is resized to the
+        training size with bilinear filtering.
         """
         from PIL import Image
 
-        if isinstance(image, (str, Path)):
-            try:
-                with Image.open(image) as im:
-                    image = im.copy()
-            except OSError as err:
-                raise CnnzooError(f"cannot read image {image}: {err}") from None
-        elif isinstance(image, np.ndarray):
-            image = Image.fromarray(image)
+        image = _as_8bit_image(image)
         mode = "L" if self.in_chans == 1 else "RGB"
         image = image.convert(mode)
         height, width = self.image_size
@@ -179,19 +186,92 @@ class LoadedModel:
         std = torch.tensor(self.std, dtype=torch.float32)[:, None, None]
         return (x - mean) / std
 
+    def predict(self, images: Any, topk: int = 5) -> list[list[tuple[str, float]]]:
+        """Top-k (class name, probability) for each image, most probable first.
+
+        `images` is a list of images as `preprocess` takes them. A single path, PIL image, or array/tensor of
+        at most 3 dimensions is one image and gives a one-element list (a 4-D array or tensor is a batch of
+        images); an empty list gives []. An unreadable path is a CnnzooError that names it.
+        """
+        if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
+            raise CnnzooError(f"topk must be a positive integer, got {topk!r}")
+        if _is_one_image(images):
+            images = [images]
+        elif not isinstance(images, Iterable):
+            raise CnnzooError(
+                f"cannot predict a {type(images).__name__}; pass an image (a path, PIL image, array or tensor) "
+                f"or a list of them"
+            )
+        batch = [self.preprocess(image) for image in images]
+        return self.classify(torch.stack(batch), topk) if batch else []
+
     @torch.no_grad()
-    def predict(self, images: list[Any], topk: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-k (class name, probability) for each image."""
+    def classify(self, batch: torch.Tensor, topk: int = 5) -> list[list[tuple[str, float]]]:
+        """Top-k (class name, probability) for a batch that `preprocess` made (N×C×H×W), most probable first."""
         device = next(self.model.parameters()).device
-        batch = torch.stack([self.preprocess(im) for im in images]).to(device)
-        out = self.model(batch)
+        out = self.model(batch.to(device))
         logits = out[0] if isinstance(out, (tuple, list)) else out
         probs = logits.float().softmax(dim=1)
-        k = min(topk, probs.shape[1])
+        k = min(int(topk), probs.shape[1])
         values, indices = probs.topk(k, dim=1)
         return [
             [(self.classes[i], float(v)) for v, i in zip(vs.tolist(), ids.tolist())] for vs, ids in zip(values, indices)
         ]
+
+
+def _is_one_image(images: Any) -> bool:
+    """Whether `predict` was given one image rather than a list (a string would otherwise be read per character)."""
+    from PIL import Image
+
+    if isinstance(images, (str, Path, Image.Image)):
+        return True
+    return isinstance(images, (np.ndarray, torch.Tensor)) and images.ndim <= 3
+
+
+def _as_8bit_image(image: Any) -> Image.Image:
+    """A path, PIL image, array or tensor as an 8-bit PIL image, decoded and scaled as training's files are."""
+    from PIL import Image
+
+    from cnnzoo.data.datasets import DECODE_ERRORS, open_image, to_8bit
+
+    if isinstance(image, (str, Path)):
+        try:
+            return open_image(str(image))
+        except DECODE_ERRORS as err:
+            raise UnreadableImage(image, f"{type(err).__name__}: {err}") from None
+    if isinstance(image, torch.Tensor):  # torch's layout, CxHxW
+        image = (image.permute(1, 2, 0) if image.ndim == 3 else image).detach().cpu()
+        image = (image.float() if image.is_floating_point() else image).numpy()  # numpy has no bfloat16
+    if isinstance(image, np.ndarray):
+        image = _array_to_image(image)
+    if not isinstance(image, Image.Image):
+        raise CnnzooError(
+            f"cannot read a {type(image).__name__} as an image; pass a path, a PIL image, an array or a tensor"
+        )
+    return to_8bit(image)
+
+
+def _array_to_image(array: np.ndarray) -> Image.Image:
+    """An HxW[xC] array as a PIL image; floats must lie in [0, 1] and are rounded to 8 bits."""
+    from PIL import Image
+
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.dtype.kind == "f":
+        low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+        if not 0 <= low <= high <= 1:  # also catches NaN
+            raise CnnzooError(
+                f"a float image must hold values in [0, 1] (as torchvision's to_tensor gives), got {low:.3g} to "
+                f"{high:.3g}; pass pixels before normalisation, or uint8 pixels"
+            )
+        array = np.rint(array * 255).astype(np.uint8)
+    try:
+        return Image.fromarray(np.ascontiguousarray(array))
+    except (TypeError, ValueError):
+        raise CnnzooError(
+            f"cannot read an array of shape {array.shape} and dtype {array.dtype} as an image; pass HxW or HxWxC "
+            f"(C = 3 or 4) uint8 pixels, or a CxHxW tensor"
+        ) from None
 
 
 def model_meta(payload: dict) -> dict:
