@@ -4,27 +4,51 @@
     summary                                                      a layer table, equal to torchinfo's
     train, TrainConfig                                           train a model; returns the results
     load                                                         a trained model, ready to predict
+
+These names are imported on first use (PEP 562), so `import cnnzoo`, `cnnzoo --help` and `cnnzoo --version`
+do not pay the second it takes to import torch.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from cnnzoo.errors import CnnzooError
-from cnnzoo.inspect.summary import summary
-from cnnzoo.models import ModelConfig, create_model, get_model_config, list_models, model_options
-from cnnzoo.training.checkpoint import load
-from cnnzoo.training.config import TrainConfig
-from cnnzoo.training.engine import train
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it (dynamic version)
 
-__all__ = [
-    "CnnzooError",
-    "ModelConfig",
-    "TrainConfig",
-    "__version__",
-    "create_model",
-    "get_model_config",
-    "list_models",
-    "load",
-    "model_options",
-    "summary",
-    "train",
-]
+# public name -> the module that defines it
+_LAZY = {
+    "ModelConfig": "cnnzoo.models",
+    "create_model": "cnnzoo.models",
+    "get_model_config": "cnnzoo.models",
+    "list_models": "cnnzoo.models",
+    "model_options": "cnnzoo.models",
+    "summary": "cnnzoo.inspect.summary",
+    "load": "cnnzoo.training.checkpoint",
+    "TrainConfig": "cnnzoo.training.config",
+    "train": "cnnzoo.training.engine",
+}
+
+if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
+    from cnnzoo.inspect.summary import summary
+    from cnnzoo.models import ModelConfig, create_model, get_model_config, list_models, model_options
+    from cnnzoo.training.checkpoint import load
+    from cnnzoo.training.config import TrainConfig
+    from cnnzoo.training.engine import train
+
+__all__ = ["CnnzooError", "__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module the first time the name is used, then keep the name here."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

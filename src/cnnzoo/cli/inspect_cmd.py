@@ -7,8 +7,7 @@ import textwrap
 from typing import Any
 
 from cnnzoo.errors import CnnzooError
-from cnnzoo.inspect.render import FORMATS
-from cnnzoo.models import parse_model_options
+from cnnzoo.inspect.render import FORMATS, SUMMARY_COLUMNS
 
 FORMAT_HELP = "output format: table (terminal), markdown, json or csv (default: table)"
 OPTION_HELP = (
@@ -55,8 +54,6 @@ def _add_format(p: argparse.ArgumentParser) -> None:
 
 
 def _add_summary(sub: argparse._SubParsersAction) -> None:
-    from cnnzoo.inspect.summary import COLUMNS
-
     p = sub.add_parser(
         "summary",
         help="layer-by-layer summary: shapes, parameters, multiply-adds, memory",
@@ -83,7 +80,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=int, default=3, help="show nested layers down to this depth; deeper ones are folded into their parent (default: 3)")
     p.add_argument("--batch-size", type=int, default=1, help="batch size of the summarised pass (default: 1)")
     p.add_argument("--mode", choices=("eval", "train"), default="eval", help="run the eval- or training-mode graph (default: eval)")
-    p.add_argument("--columns", default=",".join(COLUMNS), help=f"comma-separated columns to show, from {', '.join(COLUMNS)} (default: all)")
+    p.add_argument("--columns", default=",".join(SUMMARY_COLUMNS), help=f"comma-separated columns to show, from {', '.join(SUMMARY_COLUMNS)} (default: all)")
     p.add_argument("--device", help="build and run the model here with real weights (cpu, cuda, ...; default: meta, no arithmetic)")
     p.add_argument("--num-classes", type=int, help="number of classes of the classifier (default: the model's)")
     p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help=OPTION_HELP)
@@ -94,6 +91,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
 def run_summary(args: argparse.Namespace) -> int:
     from cnnzoo.device import resolve_device
     from cnnzoo.inspect.summary import summary
+    from cnnzoo.models import parse_model_options
 
     size = _input_size(args.input)
     options = _with_channels(args.model, size, parse_model_options(args.option))
@@ -138,6 +136,7 @@ def _add_arch(sub: argparse._SubParsersAction) -> None:
 
 def run_arch(args: argparse.Namespace) -> int:
     from cnnzoo.inspect.archtable import arch_tables, render_tables
+    from cnnzoo.models import parse_model_options
 
     size = _input_size(args.input)
     options = parse_model_options(args.option)
@@ -332,6 +331,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from cnnzoo.device import resolve_device
     from cnnzoo.inspect.compare import COLUMNS, compare
     from cnnzoo.inspect.render import render_table
+    from cnnzoo.models import parse_model_options
 
     device = resolve_device(args.device)
     rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, parse_model_options(args.option))

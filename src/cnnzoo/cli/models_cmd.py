@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
-from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.inspect.render import FORMATS, render_table
-from cnnzoo.models import create_model, get_model_config, list_models
 
 COLUMNS = ("model", "family", "input", "classes", "params", "GMACs", "paper")
 
 
 def model_rows(pattern: str | None = None) -> list[tuple]:
     """One row per model at its default config; the README's model table is these rows."""
+    import torch
+
+    from cnnzoo.inspect.counts import count_macs, count_params
+    from cnnzoo.models import create_model, get_model_config, list_models
+
     rows = []
     for name in list_models(pattern):
         cfg = get_model_config(name)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 FORMATS = ("table", "markdown", "json", "csv")
+# summary.py's columns live here, with no torch import, so that `cnnzoo summary --help` can list them cheaply.
+SUMMARY_COLUMNS = ("kernel_size", "input_size", "output_size", "num_params", "mult_adds", "trainable")
 
 
 def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table", title: str | None = None) -> str:

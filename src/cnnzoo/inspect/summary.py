@@ -31,9 +31,9 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.inspect.render import FORMATS, render_table
+from cnnzoo.inspect.render import FORMATS, SUMMARY_COLUMNS, render_table
 
-COLUMNS = ("kernel_size", "input_size", "output_size", "num_params", "mult_adds", "trainable")
+COLUMNS = SUMMARY_COLUMNS
 COLUMN_TITLES = {
     "kernel_size": "Kernel Shape",
     "input_size": "Input Shape",
