@@ -296,6 +296,30 @@ def _load_imagefolder(
     return arrays
 
 
+def peek_image(samples: list[tuple[str, int]], image_size: int | None) -> tuple[bool, int, int]:
+    """(grey, height, width) of the first readable image among the first 100 samples."""
+    for path, _ in samples[:100]:
+        try:
+            img = open_image(path, image_size=image_size)
+        except DECODE_ERRORS:
+            continue
+        return img.mode == "L", img.height, img.width
+    raise CnnzooError(f"no readable image among the first {min(len(samples), 100)} files (first: {samples[0][0]})")
+
+
+def estimate_folder_bytes(root: Path, image_size: int | None = None) -> int:
+    """Bytes the decoded train and test splits of an image folder would take as uint8 tensors."""
+    total = 0
+    for split in SPLITS:
+        if not (root / split).is_dir():
+            continue
+        samples, _ = folder_samples(root, split)
+        if samples:
+            grey, height, width = peek_image(samples, image_size)
+            total += len(samples) * (1 if grey else 3) * height * width
+    return total
+
+
 PARALLEL_DECODE_FROM = 4096  # images; below this, worker processes cost more than they save
 _DECODE_CHUNK = 1024
 
