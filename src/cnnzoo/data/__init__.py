@@ -16,8 +16,10 @@ from cnnzoo.data.base import LOADERS, Augment, BatchLoader, DataSpec, Loaders
 from cnnzoo.data.cache import default_cache_dir
 from cnnzoo.data.datasets import (
     DATASETS,
+    SPLITS,
     ImageArrays,
     channel_stats,
+    check_same_classes,
     estimate_folder_bytes,
     folder_root,
     holdout_split,
@@ -26,23 +28,36 @@ from cnnzoo.data.datasets import (
 )
 from cnnzoo.data.device_loader import DeviceLoader, build_device_loaders
 from cnnzoo.data.streaming import StreamingLoader, build_streaming_loaders, stream_root
+from cnnzoo.errors import CnnzooError
 
 
 def build_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:
     """The spec's train / val / test loaders: on the device, or streamed from disk for a folder too large.
 
-    `loader="auto"` keeps the splits on the device unless an image folder would exceed `memory_budget()`.
+    `loader="auto"` keeps the splits on the device unless an image folder would exceed `memory_budget()`;
+    `loader="device"` refuses a folder that would not fit in memory at all. An image folder's splits must
+    have the same class folders.
     """
     if spec.loader == "stream":
         stream_root(spec)  # only image folders stream: fail before any work
     folder = folder_root(spec.name, spec.data_dir)
     kind = spec.loader
-    if kind == "auto":
-        too_large = folder is not None and estimate_folder_bytes(folder, spec.image_size) > base.memory_budget(device)
-        kind = "stream" if too_large else "device"
+    if folder is not None:
+        if not spec.test_only:
+            check_same_classes(folder)
+        if kind != "stream":
+            estimate = estimate_folder_bytes(folder, spec.image_size, ("test",) if spec.test_only else SPLITS)
+            if kind == "auto":
+                kind = "stream" if estimate > base.memory_budget(device) else "device"
+            if kind == "device":
+                base.check_fits_in_memory(estimate, device, folder)
     if kind == "stream":
         return build_streaming_loaders(spec, device)
-    return build_device_loaders(spec, device)
+    try:
+        return build_device_loaders(spec, device)
+    except (MemoryError, torch.OutOfMemoryError):
+        hint = "; pass --image-size N to decode smaller images, or --loader stream" if folder is not None else ""
+        raise CnnzooError(f"out of memory loading {spec.data_dir or spec.name} onto {device}{hint}") from None
 
 
 __all__ = [

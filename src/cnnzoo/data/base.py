@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from cnnzoo.data.datasets import ImageArrays, channel_stats
 from cnnzoo.errors import CnnzooError, check_choice
 
 LOADERS: tuple[str, ...] = ("auto", "device", "stream")
@@ -56,11 +58,17 @@ class DataSpec:
     image_size: int | None = None  # image folders: resize the shorter side and centre-crop to N×N
     dtype: torch.dtype = torch.float32
     drop_last: bool = True  # drop the train epoch's last partial batch (never when the split is smaller)
+    # Only the test split, normalised by `stats` = (mean, std) of a trained model, converted to its channels:
+    # evaluating needs no train split and no validation holdout.
+    test_only: bool = False
+    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def __post_init__(self) -> None:
         check_choice("loader", self.loader, LOADERS)
         if self.batch_size < 1 or (self.eval_batch_size is not None and self.eval_batch_size < 1):
             raise CnnzooError(f"batch size must be >= 1, got {self.batch_size} and {self.eval_batch_size}")
+        if self.test_only and self.stats is None:
+            raise ValueError("DataSpec(test_only=True) needs stats=(mean, std) of the model to evaluate")
 
     @property
     def eval_batch(self) -> int:
@@ -69,8 +77,8 @@ class DataSpec:
 
     @property
     def holdout(self) -> int | float:
-        """How many train images to hold out for validation: none with full_train."""
-        return 0 if self.full_train else self.val_size
+        """How many train images to hold out for validation: none with full_train or test_only."""
+        return 0 if self.full_train or self.test_only else self.val_size
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -106,8 +114,8 @@ class BatchLoader:
 class Loaders:
     """Train / val / test loaders and what the model needs to know about their images."""
 
-    train: BatchLoader  # a DeviceLoader, or a StreamingLoader for folders too large for memory
-    val: BatchLoader | None  # None when full_train or val_size == 0
+    train: BatchLoader | None  # a DeviceLoader or a StreamingLoader; None with DataSpec.test_only
+    val: BatchLoader | None  # None when full_train, val_size == 0 or test_only
     test: BatchLoader
     classes: list[str]
     mean: tuple[float, ...]  # per-channel, in [0, 1], of the train images actually trained on
@@ -129,20 +137,66 @@ class Loaders:
         return (self.in_chans, self.image_size, self.image_width or self.image_size)
 
 
-# --- memory ------------------------------------------------------------------------------------------------
+# --- statistics and memory ------------------------------------------------------------------------------------
+
+MIN_STD = 1e-6  # below this a channel is constant: normalising would divide by (nearly) zero
+
+
+def train_stats(data: ImageArrays, where: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of `data` for normalisation; a constant channel's std is taken as 1.
+
+    A constant channel (all-black images, say) has std 0, and (x - mean) / 0 is NaN from the first step; with
+    std 1 its inputs are simply 0, which trains.
+    """
+    mean, std = channel_stats(data)
+    constant = [str(i) for i, value in enumerate(std) if value < MIN_STD]
+    if constant:
+        warnings.warn(
+            f"channel {', '.join(constant)} of {where} is constant (std 0); normalising it by std 1 instead of "
+            f"dividing by zero",
+            stacklevel=3,
+        )
+        std = tuple(1.0 if value < MIN_STD else value for value in std)
+    return mean, std
+
 
 # Largest decoded train+test split `loader="auto"` keeps in memory: a quarter of RAM (and of the GPU's memory
 # when training there), at most 16 GiB.
 MAX_IN_MEMORY_BYTES = 16 * 2**30
 
 
-def memory_budget(device: torch.device | str = "cpu") -> int:
-    """Bytes of decoded images `loader="auto"` keeps in memory before it streams from disk instead."""
+def physical_memory(device: torch.device | str = "cpu") -> int:
+    """Bytes of memory the decoded splits would live in: RAM, or less, the GPU's memory when training there."""
     try:
-        budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
-        budget = MAX_IN_MEMORY_BYTES
+        total = 4 * MAX_IN_MEMORY_BYTES
     device = torch.device(device)
     if device.type == "cuda" and torch.cuda.is_available():
-        budget = min(budget, torch.cuda.get_device_properties(device).total_memory // 4)
-    return min(MAX_IN_MEMORY_BYTES, budget)
+        total = min(total, torch.cuda.get_device_properties(device).total_memory)
+    return total
+
+
+def memory_budget(device: torch.device | str = "cpu") -> int:
+    """Bytes of decoded images `loader="auto"` keeps in memory before it streams from disk instead."""
+    return min(MAX_IN_MEMORY_BYTES, physical_memory(device) // 4)
+
+
+def check_fits_in_memory(estimate: int, device: torch.device | str, where: object) -> None:
+    """Refuse to decode splits into memory when they would take more than half of it (decoding needs more)."""
+    limit = physical_memory(device) // 2
+    if estimate > limit:
+        raise CnnzooError(
+            f"the decoded images of {where} would take {human_bytes(estimate)}, more than the {human_bytes(limit)} "
+            f"this machine can hold; pass --image-size N to decode them smaller, or --loader stream to read them "
+            f"from disk"
+        )
+
+
+def human_bytes(count: float) -> str:
+    """1536 → '1.5 KiB'."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"

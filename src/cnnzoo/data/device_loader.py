@@ -16,8 +16,15 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed
-from cnnzoo.data.datasets import ImageArrays, channel_stats, holdout_split, load_split, random_subset
+from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed, train_stats
+from cnnzoo.data.datasets import (
+    ImageArrays,
+    check_same_size,
+    holdout_split,
+    load_split,
+    match_channels,
+    random_subset,
+)
 from cnnzoo.errors import CnnzooError
 
 # --- batch operations (all vectorised over the batch) ----------------------------------------------------------
@@ -200,32 +207,44 @@ class DeviceLoader(BatchLoader):
 def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:
     """The whole splits in memory: hold out `spec.holdout` train images (seeded, stratified), keep the limits.
 
-    Mean and std are measured on the train images that remain.
+    Mean and std are measured on the train images that remain; the test split must have the train images'
+    size and is converted to their channels. With `spec.test_only`, only the test split, by `spec.stats`.
     """
     options = dict(download=spec.download, cache_dir=spec.cache_dir, skip_corrupt=spec.skip_corrupt)
-    train = load_split(spec.name, "train", spec.data_dir, image_size=spec.image_size, **options)
     test = load_split(spec.name, "test", spec.data_dir, image_size=spec.image_size, **options)
-    val: ImageArrays | None = None
-    if spec.holdout:
-        train, val = holdout_split(train, spec.holdout, spec.seed)
-        val = random_subset(val, spec.eval_limit, spec.seed + 1)
-    train = random_subset(train, spec.train_limit, spec.seed)
     test = random_subset(test, spec.eval_limit, spec.seed + 2)
-    mean, std = channel_stats(train)
+    train: ImageArrays | None = None
+    val: ImageArrays | None = None
+    if spec.test_only:
+        mean, std = spec.stats
+        classes, skipped = test.classes, test.skipped
+    else:
+        train = load_split(spec.name, "train", spec.data_dir, image_size=spec.image_size, **options)
+        check_same_size(train.images.shape[2:], test.images.shape[2:], spec.data_dir or spec.name)
+        if spec.holdout:
+            train, val = holdout_split(train, spec.holdout, spec.seed)
+            val = random_subset(val, spec.eval_limit, spec.seed + 1)
+        train = random_subset(train, spec.train_limit, spec.seed)
+        mean, std = train_stats(train, f"the train images of {spec.data_dir or spec.name}")
+        classes, skipped = train.classes, train.skipped + test.skipped
+    test = match_channels(test, len(mean), f"the test images of {spec.data_dir or spec.name}")
     stats = dict(mean=mean, std=std, device=device, channels_last=spec.channels_last, dtype=spec.dtype)
-    drop = spec.drop_last and len(train) >= spec.batch_size
-    return Loaders(
-        train=DeviceLoader(
+    train_loader = None
+    if train is not None:
+        drop = spec.drop_last and len(train) >= spec.batch_size
+        train_loader = DeviceLoader(
             train, spec.batch_size, shuffle=True, augment=spec.augment, drop_last=drop, seed=spec.seed, **stats
-        ),
+        )
+    return Loaders(
+        train=train_loader,
         val=DeviceLoader(val, spec.eval_batch, **stats) if val is not None else None,
         test=DeviceLoader(test, spec.eval_batch, **stats),
-        classes=list(train.classes),
-        mean=mean,
-        std=std,
-        in_chans=train.images.shape[1],
-        image_size=train.images.shape[2],
+        classes=list(classes),
+        mean=tuple(mean),
+        std=tuple(std),
+        in_chans=len(mean),
+        image_size=test.images.shape[2],
         kind="device",
-        image_width=train.images.shape[3],
-        skipped=train.skipped + test.skipped,
+        image_width=test.images.shape[3],
+        skipped=skipped,
     )

@@ -15,20 +15,22 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed
+from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed, train_stats
 from cnnzoo.data.datasets import (
     DECODE_ERRORS,
-    channel_stats,
+    check_same_size,
     decode_folder,
     folder_root,
     folder_samples,
     holdout_indices,
+    match_channels,
     open_image,
     peek_image,
 )
 from cnnzoo.errors import CnnzooError
 
 STATS_SAMPLE = 2000  # train images decoded to estimate mean and std when streaming
+STATS_SAMPLE_BYTES = 512 * 2**20  # ... at most this many bytes of them (decoded as RGB)
 
 
 def _sample_seed(seed: int, index: int) -> int:
@@ -184,39 +186,53 @@ class StreamingLoader(BatchLoader):
 
 
 def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:
-    """Loaders for a folder streamed from disk; mean and std from a seeded sample of the train images."""
+    """Loaders for a folder streamed from disk; mean and std from a seeded sample of the train images.
+
+    The test split must have the train images' size and is converted to their channels; with
+    `spec.test_only`, only the test split, normalised by `spec.stats`.
+    """
     root = stream_root(spec)
+    seed, eval_limit = spec.seed, spec.eval_limit
+    test_samples, test_classes = folder_samples(root, "test")
+    test_idx = torch.arange(len(test_samples))
+    if eval_limit is not None and eval_limit < len(test_idx):
+        test_labels = torch.tensor([label for _, label in test_samples], dtype=torch.long)
+        test_idx = holdout_indices(test_labels, eval_limit, seed + 2)[1]
+    _, height, width = peek_image(test_samples, spec.image_size)
+    if spec.test_only:
+        mean, std = spec.stats
+        common = dict(device=device, mean=mean, std=std, in_chans=len(mean))
+        test = StreamingLoader(spec, "test", indices=test_idx, **common)
+        return Loaders(
+            train=None, val=None, test=test, classes=list(test_classes), mean=tuple(mean), std=tuple(std),
+            in_chans=len(mean), image_size=height, kind="stream", image_width=width,
+        )  # fmt: skip
+
     samples, classes = folder_samples(root, "train")
     labels = torch.tensor([label for _, label in samples], dtype=torch.long)
-    seed, eval_limit = spec.seed, spec.eval_limit
     train_idx, val_idx = holdout_indices(labels, spec.holdout, seed)
     if spec.train_limit is not None and spec.train_limit < len(train_idx):
         train_idx = train_idx[holdout_indices(labels[train_idx], spec.train_limit, seed)[1]]
     if eval_limit is not None and eval_limit < len(val_idx):
         val_idx = val_idx[holdout_indices(labels[val_idx], eval_limit, seed + 1)[1]]
-    test_samples, _ = folder_samples(root, "test")
-    test_idx = torch.arange(len(test_samples))
-    if eval_limit is not None and eval_limit < len(test_idx):
-        test_labels = torch.tensor([label for _, label in test_samples], dtype=torch.long)
-        test_idx = holdout_indices(test_labels, eval_limit, seed + 2)[1]
+    grey, train_height, train_width = peek_image([samples[i] for i in train_idx.tolist()], spec.image_size)
+    check_same_size((train_height, train_width), (height, width), root)
 
+    # Mean and std from a seeded sample, at most STATS_SAMPLE_BYTES of decoded pixels (huge images: fewer).
+    channels = 1 if grey else 3
+    size = min(STATS_SAMPLE, max(1, STATS_SAMPLE_BYTES // (3 * height * width)))
     sample_idx = train_idx
-    if len(train_idx) > STATS_SAMPLE:
-        sample_idx = train_idx[holdout_indices(labels[train_idx], STATS_SAMPLE, seed + 3)[1]]
-    grey, height, width = peek_image([samples[i] for i in train_idx.tolist()], spec.image_size)
+    if len(train_idx) > size:
+        sample_idx = train_idx[holdout_indices(labels[train_idx], size, seed + 3)[1]]
     sample = [samples[i] for i in sample_idx.tolist()]
     stats_data = decode_folder(sample, classes, image_size=spec.image_size, skip_corrupt=True)
-    mean, std = channel_stats(stats_data)
-    if grey and len(mean) == 3:  # a folder of mostly grey images with a colour one in the sample
-        mean, std = (sum(mean) / 3,), (sum(std) / 3,)
-    elif not grey and len(mean) == 1:
-        mean, std = mean * 3, std * 3
-    in_chans = 1 if grey else 3
-    common = dict(device=device, mean=mean, std=std, in_chans=in_chans)
+    stats_data = match_channels(stats_data, channels, f"the sampled train images of {root}")
+    mean, std = train_stats(stats_data, f"the train images of {root}")
+    common = dict(device=device, mean=mean, std=std, in_chans=channels)
     train = StreamingLoader(spec, "train", indices=train_idx, train=True, **common)
     val = StreamingLoader(spec, "train", indices=val_idx, **common) if spec.holdout else None
     test = StreamingLoader(spec, "test", indices=test_idx, **common)
     return Loaders(
-        train=train, val=val, test=test, classes=list(classes), mean=mean, std=std, in_chans=in_chans,
+        train=train, val=val, test=test, classes=list(classes), mean=mean, std=std, in_chans=channels,
         image_size=height, kind="stream", image_width=width, skipped=stats_data.skipped,
     )  # fmt: skip
