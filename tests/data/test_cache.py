@@ -137,3 +137,13 @@ def test_cache_file_follows_the_umask_not_mkstemps_private_mode(tiny_folder, cac
         os.umask(old)
     (path,) = _cache_files(cache_dir)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_first_decode_says_so_on_stderr_and_the_cached_load_is_silent(tiny_folder, cache_dir, capfd):
+    root, _ = tiny_folder
+    load_split("imagefolder", "train", root, cache_dir=cache_dir)
+    err = capfd.readouterr().err
+    assert f"decoding 18 images of {root / 'train'} once; cached for next time" in err
+    assert err.count("\n") == 2 and "done in" in err  # off a terminal: one line at the start, one at the end
+    load_split("imagefolder", "train", root, cache_dir=cache_dir)
+    assert capfd.readouterr().err == ""

@@ -188,8 +188,8 @@ def test_unknown_split_names_the_valid_ones():
 
 
 def test_missing_data_names_the_path_and_the_flags(tmp_path, cache_dir):
-    with pytest.raises(CnnzooError, match=r"no cifar10 data at .*nowhere.cifar-10-batches-py.*--data-dir.*--download"):
-        load_split("cifar10", "train", tmp_path / "nowhere", download=False, cache_dir=cache_dir)
+    with pytest.raises(CnnzooError, match=r"no cifar10 data at .*cache.datasets.cifar10.*--data-dir.*--download"):
+        load_split("cifar10", "train", download=False, cache_dir=cache_dir)
     with pytest.raises(CnnzooError, match=r"imagefolder.*needs --data-dir"):
         load_split("imagefolder", "train", cache_dir=cache_dir)
     with pytest.raises(CnnzooError, match=r"no test split at .*only.test.*--data-dir"):
@@ -309,3 +309,24 @@ def test_shared_cifar10_full_test_split(cifar10_jpeg_dir, cache_dir):
     mean, std = channel_stats(data)
     # CIFAR-10's test images average about (0.49, 0.48, 0.45), std about 0.25 (Krizhevsky, 2009 data).
     assert mean == pytest.approx((0.49, 0.48, 0.45), abs=0.02) and all(0.2 < s < 0.3 for s in std)
+
+
+def test_a_data_dir_that_does_not_exist_is_an_error_never_a_download_into_it(tmp_path, cache_dir, monkeypatch):
+    calls = []
+
+    class Recording:
+        def __init__(self, root, train=True, download=False):
+            calls.append((root, download))
+            raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", Recording)
+    with pytest.raises(CnnzooError, match=r"--data-dir .*typo does not exist or is not a folder; check the path"):
+        load_split("cifar10", "train", tmp_path / "typo", cache_dir=cache_dir)
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "empty").mkdir()  # exists, but holds no copy: read only, never downloaded into
+    with pytest.raises(CnnzooError, match=r"no cifar10 data at .*empty.*leave --data-dir out to download"):
+        load_split("cifar10", "train", tmp_path / "empty", cache_dir=cache_dir)
+    assert calls == [] and list((tmp_path / "empty").iterdir()) == []
+    with pytest.raises(CnnzooError, match=r"could not download or read cifar10 at .*cache.datasets.cifar10"):
+        load_split("cifar10", "train", cache_dir=cache_dir)  # without --data-dir: downloads go to the cache
+    assert calls == [(str(cache_dir / "datasets" / "cifar10"), True)]

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnzoo.data import Augment, DeviceLoader, ImageArrays, build_loaders, channel_stats
+from cnnzoo.data import Augment, DataSpec, DeviceLoader, ImageArrays, build_loaders, channel_stats
 from cnnzoo.data.device_loader import as_words, cutout_mask, flip_where, padded_crop
 from cnnzoo.errors import CnnzooError
 
@@ -188,7 +188,8 @@ def test_cuda_batches_equal_cpu_batches():
 
 
 def test_build_loaders_holds_out_limits_and_measures_the_train_split():
-    loaders = build_loaders("digits", batch_size=64, eval_batch_size=100, val_size=200, augment=Augment(1, True))
+    spec = DataSpec("digits", batch_size=64, eval_batch_size=100, val_size=200, augment=Augment(1, True))
+    loaders = build_loaders(spec)
     train, val, test = loaders.train, loaders.val, loaders.test
     assert (train.num_samples, val.num_samples, test.num_samples) == (1297, 200, 300)
     assert len(train) == 1297 // 64  # the last partial train batch is dropped
@@ -198,15 +199,15 @@ def test_build_loaders_holds_out_limits_and_measures_the_train_split():
     mean, std = channel_stats(train_arrays)
     assert loaders.mean == pytest.approx(mean) and loaders.std == pytest.approx(std)
 
-    small = build_loaders("digits", batch_size=32, val_size=200, train_limit=100, eval_limit=50, seed=0)
+    small = build_loaders(DataSpec("digits", batch_size=32, val_size=200, train_limit=100, eval_limit=50, seed=0))
     assert (small.train.num_samples, small.val.num_samples, small.test.num_samples) == (100, 50, 50)
-    full = build_loaders("digits", batch_size=32, val_size=200, full_train=True)
+    full = build_loaders(DataSpec("digits", batch_size=32, val_size=200, full_train=True))
     assert full.val is None and full.train.num_samples == 1497
-    assert build_loaders("digits", batch_size=32).val is None
+    assert build_loaders(DataSpec("digits", batch_size=32)).val is None
 
 
 def test_build_loaders_rejects_stream_for_array_datasets_and_unknown_loaders():
     with pytest.raises(CnnzooError, match="--loader stream reads image folders only"):
-        build_loaders("digits", batch_size=32, loader="stream")
+        build_loaders(DataSpec("digits", batch_size=32, loader="stream"))
     with pytest.raises(CnnzooError, match="invalid loader 'fast'"):
-        build_loaders("digits", batch_size=32, loader="fast")
+        build_loaders(DataSpec("digits", batch_size=32, loader="fast"))

@@ -185,7 +185,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         values["eval_batch_size"] = coerce("eval_batch_size", args.batch_size)
     values.update(channels_last=False, run_dir=None)
     cfg = TrainConfig.from_dict(values, origin=f"the config saved in {loaded.path}")
-    loaders = make_loaders(cfg, device)
+    # The test split alone, normalised as the model was trained: no train split or validation holdout needed.
+    test_only = dict(test_only=True, stats=(loaded.mean, loaded.std)) if args.split == "test" else {}
+    loaders = make_loaders(cfg, device, **test_only)
     if list(loaders.classes) != list(loaded.classes):
         raise CnnzooError(
             f"{cfg.data} has classes {_few(loaders.classes)} but the model was trained on {_few(loaded.classes)}"

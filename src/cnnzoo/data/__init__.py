@@ -1,27 +1,71 @@
 """Data: dataset names → uint8 tensors cached on disk → augmented batches on the training device.
 
-`build_loaders(name, data_dir, batch_size=..., device=...)` is the one call the trainer needs; the pieces:
-`load_split` (datasets.py: names → ImageArrays, cached by cache.py), `DeviceLoader` (device_loader.py: the
-split on the device, augmented in whole batches) and `StreamingLoader` (streaming.py: DataLoader workers for
-image folders too large for memory, same protocol).
+`build_loaders(DataSpec(name, data_dir, batch_size=...), device)` is the one call the trainer needs; the
+pieces: `DataSpec`, `Augment` and `Loaders` (base.py: the request and the result), `load_split` (datasets.py:
+names → ImageArrays, cached by cache.py), `DeviceLoader` (device_loader.py: the split on the device, augmented
+in whole batches) and `StreamingLoader` (streaming.py: DataLoader workers for image folders too large for
+memory, same protocol). This module chooses between the two loaders; they do not know each other.
 """
 
+from __future__ import annotations
+
+import torch
+
+from cnnzoo.data import base
+from cnnzoo.data.base import LOADERS, Augment, BatchLoader, DataSpec, Loaders
 from cnnzoo.data.cache import default_cache_dir
 from cnnzoo.data.datasets import (
     DATASETS,
+    SPLITS,
     ImageArrays,
     channel_stats,
+    check_same_classes,
+    estimate_folder_bytes,
+    folder_root,
     holdout_split,
     load_split,
     random_subset,
 )
-from cnnzoo.data.device_loader import LOADERS, Augment, DeviceLoader, Loaders, build_loaders
-from cnnzoo.data.streaming import StreamingLoader
+from cnnzoo.data.device_loader import DeviceLoader, build_device_loaders
+from cnnzoo.data.streaming import StreamingLoader, build_streaming_loaders, stream_root
+from cnnzoo.errors import CnnzooError
+
+
+def build_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:
+    """The spec's train / val / test loaders: on the device, or streamed from disk for a folder too large.
+
+    `loader="auto"` keeps the splits on the device unless an image folder would exceed `memory_budget()`;
+    `loader="device"` refuses a folder that would not fit in memory at all. An image folder's splits must
+    have the same class folders.
+    """
+    if spec.loader == "stream":
+        stream_root(spec)  # only image folders stream: fail before any work
+    folder = folder_root(spec.name, spec.data_dir)
+    kind = spec.loader
+    if folder is not None:
+        if not spec.test_only:
+            check_same_classes(folder)
+        if kind != "stream":
+            estimate = estimate_folder_bytes(folder, spec.image_size, ("test",) if spec.test_only else SPLITS)
+            if kind == "auto":
+                kind = "stream" if estimate > base.memory_budget(device) else "device"
+            if kind == "device":
+                base.check_fits_in_memory(estimate, device, folder)
+    if kind == "stream":
+        return build_streaming_loaders(spec, device)
+    try:
+        return build_device_loaders(spec, device)
+    except (MemoryError, torch.OutOfMemoryError):
+        hint = "; pass --image-size N to decode smaller images, or --loader stream" if folder is not None else ""
+        raise CnnzooError(f"out of memory loading {spec.data_dir or spec.name} onto {device}{hint}") from None
+
 
 __all__ = [
     "DATASETS",
     "LOADERS",
     "Augment",
+    "BatchLoader",
+    "DataSpec",
     "DeviceLoader",
     "ImageArrays",
     "Loaders",

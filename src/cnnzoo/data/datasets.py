@@ -23,6 +23,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
+import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -133,7 +135,9 @@ def load_split(
                 f"use --data imagefolder for other datasets"
             )
         return arrays
-    root = Path(data_dir) if data_dir is not None else cache_root / "datasets" / name
+    if data_dir is not None:  # a copy the user named is read, never downloaded into
+        return _load_torchvision(name, TORCHVISION_SOURCES[name], Path(data_dir), split, cache_root, False, True)
+    root = cache_root / "datasets" / name
     return _load_torchvision(name, TORCHVISION_SOURCES[name], root, split, cache_root, download)
 
 
@@ -141,30 +145,40 @@ def folder_root(name: str, data_dir: str | Path | None) -> Path | None:
     """The image folder `name` is read from: data_dir for imagefolder, or for cifar10/... given in that layout."""
     if name not in DATASETS:
         raise unknown_choice("dataset", name, DATASETS)
-    if name == "imagefolder":
-        if data_dir is None:
-            raise CnnzooError(
-                "dataset 'imagefolder' needs --data-dir DIR, a folder with train/<class>/ and test/<class>/"
-            )
-        return Path(data_dir)
-    if name not in TORCHVISION_SOURCES or data_dir is None:
+    if name == "imagefolder" and data_dir is None:
+        raise CnnzooError("dataset 'imagefolder' needs --data-dir DIR, a folder with train/<class>/ and test/<class>/")
+    if name not in TORCHVISION_SOURCES and name != "imagefolder" or data_dir is None:
         return None
-    root, source = Path(data_dir), TORCHVISION_SOURCES[name]
+    root = Path(data_dir)
+    if not root.is_dir():  # a typo must not become a fresh download or an empty dataset
+        raise CnnzooError(f"--data-dir {root} does not exist or is not a folder; check the path")
+    if name == "imagefolder":
+        return root
+    source = TORCHVISION_SOURCES[name]
     in_torchvision_layout = any((root / source.subpath.format(split=s)).exists() for s in SPLITS)
     return root if is_imagefolder(root) and not in_torchvision_layout else None
 
 
 def is_imagefolder(root: Path) -> bool:
-    """Whether `root` looks like `root/train/<class>/...` (the layout torchvision's ImageFolder reads per split)."""
-    train = root / "train"
-    return train.is_dir() and any(child.is_dir() for child in train.iterdir())
+    """Whether `root` looks like `root/<split>/<class>/...` (the layout torchvision's ImageFolder reads per split)."""
+    for split in SPLITS:
+        folder = root / split
+        if folder.is_dir() and any(child.is_dir() for child in folder.iterdir()):
+            return True
+    return False
 
 
 # --- torchvision datasets ------------------------------------------------------------------------------------
 
 
 def _load_torchvision(
-    name: str, source: TorchvisionSource, root: Path, split: str, cache_root: Path, download: bool
+    name: str,
+    source: TorchvisionSource,
+    root: Path,
+    split: str,
+    cache_root: Path,
+    download: bool,
+    user_dir: bool = False,
 ) -> ImageArrays:
     located = root / source.subpath.format(split=split)
     if located.exists():
@@ -174,12 +188,18 @@ def _load_torchvision(
         stored = cache.load_cached(path)
         if stored is not None:
             return _from_stored(stored)
+    elif user_dir:
+        raise CnnzooError(
+            f"no {name} data at {located}; --data-dir must hold a copy in torchvision's layout or train/ and "
+            f"test/ class folders (leave --data-dir out to download {name} into the cache)"
+        )
     elif not download:
         raise CnnzooError(
             f"no {name} data at {located}; pass --data-dir DIR pointing at a copy in torchvision's layout, "
             f"or --download to fetch it into {root}"
         )
-    arrays = _read_torchvision(name, source, root, split, download and not located.exists())
+    with Progress(f"reading {name} {split} once; cached for next time"):
+        arrays = _read_torchvision(name, source, root, split, download and not located.exists())
     # Key the cache by the files as they are after any download.
     files = cache.files_under(located) if located.is_dir() else [located]
     key = cache.fingerprint(files, root, name, split)
@@ -225,15 +245,7 @@ def folder_samples(root: Path, split: str) -> tuple[list[tuple[str, int]], list[
     sorted order, kept by image extension), written out because ImageFolder's scan is several times slower.
     """
     split_dir = root / split
-    if not split_dir.is_dir():
-        raise CnnzooError(
-            f"no {split} split at {split_dir}; --data-dir must point at a folder with train/<class>/ and "
-            f"test/<class>/ sub-folders"
-        )
-    with os.scandir(split_dir) as entries:
-        classes = sorted(entry.name for entry in entries if entry.is_dir())
-    if not classes:
-        raise CnnzooError(f"no class folders in {split_dir}; expected {split_dir}/<class>/<image>")
+    classes = folder_classes(root, split)
     samples: list[tuple[str, int]] = []
     empty = []
     for label, name in enumerate(classes):
@@ -265,6 +277,70 @@ def to_8bit(img: Image.Image) -> Image.Image:
     else:
         bits = 16
     return Image.fromarray(np.rint(pixels * (255 / (2**bits - 1))).astype(np.uint8))
+
+
+def folder_classes(root: Path, split: str) -> list[str]:
+    """The sorted class folder names of `root/split`: label i is the i-th name."""
+    split_dir = root / split
+    if not split_dir.is_dir():
+        raise CnnzooError(
+            f"no {split} split at {split_dir}; --data-dir must point at a folder with train/<class>/ and "
+            f"test/<class>/ sub-folders"
+        )
+    with os.scandir(split_dir) as entries:
+        classes = sorted(entry.name for entry in entries if entry.is_dir())
+    if not classes:
+        raise CnnzooError(f"no class folders in {split_dir}; expected {split_dir}/<class>/<image>")
+    return classes
+
+
+def check_same_classes(root: Path) -> None:
+    """Fail unless train/ and test/ of an image folder have the same class folders.
+
+    Labels are indices into the sorted class folders of each split, so a class missing from one split shifts
+    every label after it (dog images scored as cat), and an extra one indexes past the model's outputs.
+    """
+    train, test = folder_classes(root, "train"), folder_classes(root, "test")
+    if train == test:
+        return
+    differences = []
+    if missing := sorted(set(train) - set(test)):
+        differences.append(f"test/ lacks {', '.join(missing)}")
+    if extra := sorted(set(test) - set(train)):
+        differences.append(f"test/ has {', '.join(extra)}, which train/ lacks")
+    raise CnnzooError(
+        f"the class folders of {root} differ between its splits: {'; '.join(differences)}; give train/ and test/ "
+        f"the same class folders"
+    )
+
+
+def check_same_size(train: tuple[int, int], test: tuple[int, int], where: object) -> None:
+    """Fail unless the train and test images of `where` have the same (height, width)."""
+    if train != test:
+        raise CnnzooError(
+            f"the test images of {where} are {test[1]}×{test[0]} but the train images {train[1]}×{train[0]}; "
+            f"pass --image-size N to resize both splits to N×N"
+        )
+
+
+def match_channels(data: ImageArrays, channels: int, where: str) -> ImageArrays:
+    """`data` with `channels` channels, as the training split has: grey repeated, or RGB to luminance.
+
+    The luminance is Pillow's convert("L") (ITU-R 601-2), so the device and streaming paths see the same pixels.
+    """
+    have = data.images.shape[1]
+    if have == channels:
+        return data
+    if channels == 3:
+        images = data.images.expand(-1, 3, -1, -1).contiguous()
+    else:
+        weights = torch.tensor([19595, 38470, 7471], dtype=torch.int32).view(1, 3, 1, 1)
+        images = ((data.images.to(torch.int32) * weights).sum(1, keepdim=True) + 0x8000) >> 16
+        images = images.to(torch.uint8)
+    warnings.warn(
+        f"{where} images have {have} channel(s), the train images {channels}; converted to {channels}", stacklevel=3
+    )
+    return ImageArrays(images, data.labels, list(data.classes), data.skipped_paths)
 
 
 def open_image(path: str, grey: bool | None = None, image_size: int | None = None) -> Image.Image:
@@ -301,7 +377,8 @@ def _load_imagefolder(
     path = cache.cache_file(cache_root, "imagefolder", split, root, key)
     stored = cache.load_cached(path)
     if stored is None:
-        arrays = decode_folder(samples, classes, image_size=image_size, skip_corrupt=True)
+        note = f"decoding {len(samples):,} images of {root / split} once; cached for next time"
+        arrays = decode_folder(samples, classes, image_size=image_size, skip_corrupt=True, progress=note)
         cache.save_cached(path, _to_stored(arrays))
     else:
         arrays = _from_stored(stored)
@@ -318,6 +395,66 @@ def _load_imagefolder(
             stacklevel=3,
         )
     return arrays
+
+
+def peek_image(samples: list[tuple[str, int]], image_size: int | None) -> tuple[bool, int, int]:
+    """(grey, height, width) of the first readable image among the first 100 samples."""
+    for path, _ in samples[:100]:
+        try:
+            img = open_image(path, image_size=image_size)
+        except DECODE_ERRORS:
+            continue
+        return img.mode == "L", img.height, img.width
+    raise CnnzooError(f"no readable image among the first {min(len(samples), 100)} files (first: {samples[0][0]})")
+
+
+def estimate_folder_bytes(root: Path, image_size: int | None = None, splits: tuple[str, ...] = SPLITS) -> int:
+    """Bytes the decoded splits of an image folder would take as uint8 tensors (from each one's first image)."""
+    total = 0
+    for split in splits:
+        if not (root / split).is_dir():
+            continue
+        samples, _ = folder_samples(root, split)
+        if samples:
+            grey, height, width = peek_image(samples, image_size)
+            total += len(samples) * (1 if grey else 3) * height * width
+    return total
+
+
+class Progress:
+    """A note on stderr while a split is decoded: a tqdm bar on a terminal, else one line at start and end.
+
+    The first load of a large split takes a while (CIFAR-10 as JPEGs: 15-20 s); later loads hit the cache
+    and show nothing. `message=None` shows nothing at all.
+    """
+
+    def __init__(self, message: str | None, total: int | None = None) -> None:
+        self.message, self.total = message, total
+        self.bar = None
+        self.start = 0.0
+
+    def __enter__(self) -> Progress:
+        if self.message is None:
+            return self
+        self.start = time.perf_counter()
+        if self.total and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.message, unit="img", leave=False, file=sys.stderr)
+        else:
+            print(f"cnnzoo: {self.message} ...", file=sys.stderr, flush=True)
+        return self
+
+    def update(self) -> None:
+        """One more image done."""
+        if self.bar is not None:
+            self.bar.update()
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.message is not None and kind is None:
+            print(f"cnnzoo: done in {time.perf_counter() - self.start:.1f} s", file=sys.stderr, flush=True)
 
 
 PARALLEL_DECODE_FROM = 4096  # images; below this, worker processes cost more than they save
@@ -354,14 +491,35 @@ def decode_folder(
     image_size: int | None = None,
     skip_corrupt: bool = False,
     workers: int | None = None,
+    progress: str | None = None,
 ) -> ImageArrays:
     """Decode every sample into one uint8 tensor; grey if all images are grey, else RGB.
 
     `workers` processes share the decoding (default: up to 8 of the CPUs for 4,096 images or more).
+    `progress`: a note shown on stderr while decoding (a bar on a terminal, else a line at start and end).
     """
     if workers is None:
         workers = min(8, os.cpu_count() or 1) if len(samples) >= PARALLEL_DECODE_FROM else 1
-    log.info("decoding %d images with %d process(es) (cached after this)", len(samples), workers)
+    log.info("decoding %d images with %d process(es)", len(samples), workers)
+    try:
+        with Progress(progress, len(samples)) as bar:
+            return _decode_into_arrays(samples, classes, image_size, skip_corrupt, workers, bar)
+    except (MemoryError, torch.OutOfMemoryError):
+        size = f"--image-size N (now {image_size})" if image_size else "--image-size N"
+        raise CnnzooError(
+            f"out of memory decoding {len(samples):,} images (first: {samples[0][0]}); pass {size} to decode them "
+            f"smaller, or --loader stream to read them from disk"
+        ) from None
+
+
+def _decode_into_arrays(
+    samples: list[tuple[str, int]],
+    classes: list[str],
+    image_size: int | None,
+    skip_corrupt: bool,
+    workers: int,
+    bar: Progress,
+) -> ImageArrays:
     out: np.ndarray | None = None
     labels = np.array([label for _, label in samples], dtype=np.int64)
     keep = np.zeros(len(samples), dtype=bool)
@@ -370,6 +528,7 @@ def decode_folder(
     skipped: list[str] = []
     paths = [path for path, _ in samples]
     for i, (path, pixels) in enumerate(zip(paths, _decoded(paths, image_size, workers))):
+        bar.update()
         if isinstance(pixels, str):
             if not skip_corrupt:
                 raise CnnzooError(

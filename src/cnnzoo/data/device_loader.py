@@ -7,49 +7,25 @@ processes, no host-to-device copies per step.
 All randomness of an epoch is drawn up front on the CPU from a generator seeded by (seed, epoch), then moved to
 the device, so the batches of an epoch are the same on CPU and CUDA and whatever came before.
 
-`build_loaders` is the spine's one call: dataset name → train / val / test loaders with their statistics.
+`build_device_loaders(spec, device)`: a DataSpec → train / val / test DeviceLoaders with their statistics.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
+from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed, train_stats
 from cnnzoo.data.datasets import (
     ImageArrays,
-    channel_stats,
+    check_same_size,
     holdout_split,
     load_split,
+    match_channels,
     random_subset,
 )
-from cnnzoo.errors import CnnzooError, check_choice
-
-LOADERS: tuple[str, ...] = ("auto", "device", "stream")
-
-
-@dataclass(frozen=True)
-class Augment:
-    """The standard small-image augmentation of He et al. (2016) §4.2, plus cutout (DeVries & Taylor, 2017)."""
-
-    crop_padding: int = 0  # random crop of the original size from the image zero-padded by this many pixels
-    flip: bool = False  # random horizontal flip (p=0.5)
-    cutout: int = 0  # side of a random square set to zero (after normalisation: i.e. to the mean), 0 = off
-
-    def __post_init__(self) -> None:
-        if self.crop_padding < 0 or self.cutout < 0:
-            raise CnnzooError(f"crop padding and cutout must be >= 0, got {self.crop_padding} and {self.cutout}")
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A 63-bit seed that depends on (seed, epoch) only, well mixed so nearby epochs share nothing."""
-    digest = hashlib.blake2b(f"cnnzoo:{seed}:{epoch}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
-
+from cnnzoo.errors import CnnzooError
 
 # --- batch operations (all vectorised over the batch) ----------------------------------------------------------
 # On the CPU, PyTorch moves uint8 tensors element by element; whole rows moved as int64 words go ~8× faster,
@@ -125,29 +101,6 @@ def cutout_mask(
     if keep:
         return ~rows[:, None, :, None] | ~cols[:, None, None, :]
     return rows[:, None, :, None] & cols[:, None, None, :]
-
-
-class BatchLoader:
-    """What the trainer iterates, DeviceLoader and StreamingLoader both: epochs of (images, labels) batches."""
-
-    num_samples: int
-    batch_size: int
-    drop_last: bool
-    classes: list[str]
-    epoch: int = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch: its order and augmentation depend on (seed, epoch) only."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        """Batches per epoch."""
-        if self.drop_last:
-            return self.num_samples // self.batch_size
-        return -(-self.num_samples // self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        raise NotImplementedError
 
 
 class DeviceLoader(BatchLoader):
@@ -248,129 +201,50 @@ class DeviceLoader(BatchLoader):
             yield batch, labels
 
 
-# --- the spine: dataset name → loaders ---------------------------------------------------------------------------
-
-# Largest decoded train+test split `loader="auto"` keeps in memory: a quarter of RAM (and of the GPU's memory
-# when training there), at most 16 GiB.
-MAX_IN_MEMORY_BYTES = 16 * 2**30
+# --- a DataSpec → loaders ---------------------------------------------------------------------------------------
 
 
-def memory_budget(device: torch.device | str = "cpu") -> int:
-    """Bytes of decoded images `loader="auto"` keeps in memory before it streams from disk instead."""
-    try:
-        budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (AttributeError, ValueError, OSError):
-        budget = MAX_IN_MEMORY_BYTES
-    device = torch.device(device)
-    if device.type == "cuda" and torch.cuda.is_available():
-        budget = min(budget, torch.cuda.get_device_properties(device).total_memory // 4)
-    return min(MAX_IN_MEMORY_BYTES, budget)
+def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:
+    """The whole splits in memory: hold out `spec.holdout` train images (seeded, stratified), keep the limits.
 
-
-@dataclass
-class Loaders:
-    """Train / val / test loaders and what the model needs to know about their images."""
-
-    train: BatchLoader  # a DeviceLoader, or a StreamingLoader for folders too large for memory
-    val: BatchLoader | None  # None when full_train or val_size == 0
-    test: BatchLoader
-    classes: list[str]
-    mean: tuple[float, ...]  # per-channel, in [0, 1], of the train images actually trained on
-    std: tuple[float, ...]
-    in_chans: int
-    image_size: int  # height (all built-in datasets are square)
-    kind: str = "device"  # "device" or "stream"
-    image_width: int | None = None
-    skipped: int = 0  # unreadable images left out (skip_corrupt=True)
-
-    @property
-    def num_classes(self) -> int:
-        """How many classes the labels index."""
-        return len(self.classes)
-
-    @property
-    def input_size(self) -> tuple[int, int, int]:
-        """(channels, height, width) of the batches."""
-        return (self.in_chans, self.image_size, self.image_width or self.image_size)
-
-
-def build_loaders(
-    name: str,
-    data_dir: str | Path | None = None,
-    *,
-    batch_size: int,
-    eval_batch_size: int | None = None,
-    device: torch.device | str = "cpu",
-    val_size: int | float = 0,
-    full_train: bool = False,
-    augment: Augment | None = None,
-    seed: int = 0,
-    download: bool = True,
-    cache_dir: str | Path | None = None,
-    skip_corrupt: bool = False,
-    loader: str = "auto",
-    workers: int = 2,
-    channels_last: bool = False,
-    train_limit: int | None = None,
-    eval_limit: int | None = None,
-    image_size: int | None = None,
-    dtype: torch.dtype = torch.float32,
-    drop_last: bool = True,
-) -> Loaders:
-    """Dataset name → loaders: hold out `val_size` train images (a count or a fraction; seeded, stratified).
-
-    `train_limit` / `eval_limit` keep a seeded random subset of that many train / of val and test images each
-    (short real runs on CPU). Mean and std are measured on the train images that remain. `loader="auto"` keeps
-    the split on the device unless an image folder would exceed `memory_budget()`, then streams it from disk.
-    `drop_last` drops the train epoch's last partial batch (never when the train set is smaller than a batch).
+    Mean and std are measured on the train images that remain; the test split must have the train images'
+    size and is converted to their channels. With `spec.test_only`, only the test split, by `spec.stats`.
     """
-    from cnnzoo.data.datasets import folder_root
-
-    check_choice("loader", loader, LOADERS)
-    eval_batch_size = eval_batch_size or batch_size
-    if full_train:
-        val_size = 0
-    folder = folder_root(name, data_dir)
-    if loader == "stream" and folder is None:
-        raise CnnzooError(
-            f"--loader stream reads image folders only; {name!r} is loaded into memory (use --loader device)"
-        )
-    if loader == "auto" and folder is not None:
-        from cnnzoo.data.streaming import estimate_folder_bytes
-
-        loader = "stream" if estimate_folder_bytes(folder, image_size) > memory_budget(device) else "device"
-    common = dict(device=device, channels_last=channels_last, dtype=dtype)
-    if loader == "stream":
-        from cnnzoo.data.streaming import build_streaming_loaders
-
-        return build_streaming_loaders(
-            folder, batch_size=batch_size, eval_batch_size=eval_batch_size, val_size=val_size, augment=augment,
-            seed=seed, skip_corrupt=skip_corrupt, workers=workers, train_limit=train_limit, eval_limit=eval_limit,
-            image_size=image_size, drop_last=drop_last, **common,
-        )  # fmt: skip
-
-    kwargs = dict(download=download, cache_dir=cache_dir, skip_corrupt=skip_corrupt, image_size=image_size)
-    train = load_split(name, "train", data_dir, **kwargs)
-    test = load_split(name, "test", data_dir, **kwargs)
+    options = dict(download=spec.download, cache_dir=spec.cache_dir, skip_corrupt=spec.skip_corrupt)
+    test = load_split(spec.name, "test", spec.data_dir, image_size=spec.image_size, **options)
+    test = random_subset(test, spec.eval_limit, spec.seed + 2)
+    train: ImageArrays | None = None
     val: ImageArrays | None = None
-    if val_size:
-        train, val = holdout_split(train, val_size, seed)
-        val = random_subset(val, eval_limit, seed + 1)
-    train = random_subset(train, train_limit, seed)
-    test = random_subset(test, eval_limit, seed + 2)
-    mean, std = channel_stats(train)
-    stats = dict(mean=mean, std=std, **common)
-    drop = drop_last and len(train) >= batch_size
+    if spec.test_only:
+        mean, std = spec.stats
+        classes, skipped = test.classes, test.skipped
+    else:
+        train = load_split(spec.name, "train", spec.data_dir, image_size=spec.image_size, **options)
+        check_same_size(train.images.shape[2:], test.images.shape[2:], spec.data_dir or spec.name)
+        if spec.holdout:
+            train, val = holdout_split(train, spec.holdout, spec.seed)
+            val = random_subset(val, spec.eval_limit, spec.seed + 1)
+        train = random_subset(train, spec.train_limit, spec.seed)
+        mean, std = train_stats(train, f"the train images of {spec.data_dir or spec.name}")
+        classes, skipped = train.classes, train.skipped + test.skipped
+    test = match_channels(test, len(mean), f"the test images of {spec.data_dir or spec.name}")
+    stats = dict(mean=mean, std=std, device=device, channels_last=spec.channels_last, dtype=spec.dtype)
+    train_loader = None
+    if train is not None:
+        drop = spec.drop_last and len(train) >= spec.batch_size
+        train_loader = DeviceLoader(
+            train, spec.batch_size, shuffle=True, augment=spec.augment, drop_last=drop, seed=spec.seed, **stats
+        )
     return Loaders(
-        train=DeviceLoader(train, batch_size, shuffle=True, augment=augment, drop_last=drop, seed=seed, **stats),
-        val=DeviceLoader(val, eval_batch_size, **stats) if val is not None else None,
-        test=DeviceLoader(test, eval_batch_size, **stats),
-        classes=list(train.classes),
-        mean=mean,
-        std=std,
-        in_chans=train.images.shape[1],
-        image_size=train.images.shape[2],
+        train=train_loader,
+        val=DeviceLoader(val, spec.eval_batch, **stats) if val is not None else None,
+        test=DeviceLoader(test, spec.eval_batch, **stats),
+        classes=list(classes),
+        mean=tuple(mean),
+        std=tuple(std),
+        in_chans=len(mean),
+        image_size=test.images.shape[2],
         kind="device",
-        image_width=train.images.shape[3],
-        skipped=train.skipped + test.skipped,
+        image_width=test.images.shape[3],
+        skipped=skipped,
     )

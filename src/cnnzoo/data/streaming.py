@@ -15,18 +15,22 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed, train_stats
 from cnnzoo.data.datasets import (
     DECODE_ERRORS,
-    channel_stats,
+    check_same_size,
     decode_folder,
+    folder_root,
     folder_samples,
     holdout_indices,
+    match_channels,
     open_image,
+    peek_image,
 )
-from cnnzoo.data.device_loader import Augment, BatchLoader, Loaders, epoch_seed
 from cnnzoo.errors import CnnzooError
 
 STATS_SAMPLE = 2000  # train images decoded to estimate mean and std when streaming
+STATS_SAMPLE_BYTES = 512 * 2**20  # ... at most this many bytes of them (decoded as RGB)
 
 
 def _sample_seed(seed: int, index: int) -> int:
@@ -74,15 +78,14 @@ def _collate(batch):
     return (torch.stack(images) if images else None), labels, errors
 
 
-def _peek(samples: list[tuple[str, int]], image_size: int | None) -> tuple[bool, int, int]:
-    """(grey, height, width) of the first readable image."""
-    for path, _ in samples[:100]:
-        try:
-            img = open_image(path, image_size=image_size)
-        except DECODE_ERRORS:
-            continue
-        return img.mode == "L", img.height, img.width
-    raise CnnzooError(f"no readable image among the first {min(len(samples), 100)} files (first: {samples[0][0]})")
+def stream_root(spec: DataSpec) -> Path:
+    """The image folder the spec names; only folders stream (array datasets are loaded into memory)."""
+    root = folder_root(spec.name, spec.data_dir)
+    if root is None:
+        raise CnnzooError(
+            f"--loader stream reads image folders only; {spec.name!r} is loaded into memory (use --loader device)"
+        )
+    return root
 
 
 class StreamingLoader(BatchLoader):
@@ -90,33 +93,29 @@ class StreamingLoader(BatchLoader):
 
     def __init__(
         self,
-        root: str | Path,
+        spec: DataSpec,
         split: str,
-        batch_size: int,
-        *,
         device: torch.device | str = "cpu",
+        *,
         mean: Sequence[float],
         std: Sequence[float],
-        shuffle: bool = False,
-        augment: Augment | None = None,
-        image_size: int | None = None,
-        workers: int = 2,
-        seed: int = 0,
-        skip_corrupt: bool = False,
-        drop_last: bool = False,
-        channels_last: bool = False,
-        dtype: torch.dtype = torch.float32,
         indices: Sequence[int] | torch.Tensor | None = None,
+        train: bool = False,
         in_chans: int | None = None,
     ) -> None:
+        """`split` of the spec's folder (the `indices` of it, default all), normalised by `mean` and `std`.
+
+        `train`: the training loader (shuffled, augmented, spec.batch_size, drop_last), else an evaluation one
+        (in order, spec.eval_batch). `in_chans` converts every image to that many channels (default: as the
+        first readable image).
+        """
         from torchvision import transforms as T
 
-        if batch_size < 1:
-            raise CnnzooError(f"batch size must be >= 1, got {batch_size}")
-        samples, classes = folder_samples(Path(root), split)
+        root = stream_root(spec)
+        samples, classes = folder_samples(root, split)
         if indices is not None:
             samples = [samples[i] for i in torch.as_tensor(indices).tolist()]
-        grey, height, width = _peek(samples, image_size)
+        grey, height, width = peek_image(samples, spec.image_size)
         if in_chans is not None:
             grey = in_chans == 1
         channels = 1 if grey else 3
@@ -124,7 +123,7 @@ class StreamingLoader(BatchLoader):
             raise CnnzooError(
                 f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}"
             )
-        augment = augment or Augment()
+        augment = spec.augment if train else Augment()
         steps: list = []
         if augment.crop_padding:
             steps.append(T.RandomCrop((height, width), padding=augment.crop_padding))
@@ -134,21 +133,21 @@ class StreamingLoader(BatchLoader):
         if augment.cutout:
             area = augment.cutout**2 / (height * width)
             steps.append(T.RandomErasing(p=1.0, scale=(area, area), ratio=(1.0, 1.0), value=0))
-        self.dataset = _FolderImages(samples, T.Compose(steps), grey, image_size, (width, height))
+        self.dataset = _FolderImages(samples, T.Compose(steps), grey, spec.image_size, (width, height))
         self.device = torch.device(device)
         self.classes = list(classes)
         self.num_samples = len(samples)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
+        self.batch_size = spec.batch_size if train else spec.eval_batch
+        self.shuffle = train
         self.augment = augment
-        self.workers = workers
-        self.seed = seed
+        self.workers = spec.workers
+        self.seed = spec.seed
         self.epoch = 0
-        self.skip_corrupt = skip_corrupt
+        self.skip_corrupt = spec.skip_corrupt
         self.skipped_paths: set[str] = set()  # unreadable images met so far
-        self.drop_last = drop_last
-        self.channels_last = channels_last
-        self.dtype = dtype
+        self.drop_last = train and spec.drop_last and self.num_samples >= self.batch_size
+        self.channels_last = spec.channels_last
+        self.dtype = spec.dtype
 
     @property
     def skipped(self) -> int:
@@ -186,74 +185,54 @@ class StreamingLoader(BatchLoader):
             yield images, labels.to(self.device, non_blocking=True)
 
 
-def estimate_folder_bytes(root: Path, image_size: int | None = None) -> int:
-    """Bytes the decoded train and test splits of an image folder would take as uint8 tensors."""
-    total = 0
-    for split in ("train", "test"):
-        if not (root / split).is_dir():
-            continue
-        samples, _ = folder_samples(root, split)
-        if samples:
-            grey, height, width = _peek(samples, image_size)
-            total += len(samples) * (1 if grey else 3) * height * width
-    return total
+def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:
+    """Loaders for a folder streamed from disk; mean and std from a seeded sample of the train images.
 
-
-def build_streaming_loaders(
-    root: Path,
-    *,
-    batch_size: int,
-    eval_batch_size: int,
-    device: torch.device | str,
-    val_size: int | float,
-    augment: Augment | None,
-    seed: int,
-    skip_corrupt: bool,
-    workers: int,
-    train_limit: int | None,
-    eval_limit: int | None,
-    image_size: int | None,
-    drop_last: bool,
-    channels_last: bool,
-    dtype: torch.dtype,
-) -> Loaders:
-    """`build_loaders` for a folder streamed from disk; mean and std from a seeded sample of the train images."""
-    samples, classes = folder_samples(root, "train")
-    labels = torch.tensor([label for _, label in samples], dtype=torch.long)
-    train_idx, val_idx = holdout_indices(labels, val_size, seed)
-    if train_limit is not None and train_limit < len(train_idx):
-        train_idx = train_idx[holdout_indices(labels[train_idx], train_limit, seed)[1]]
-    if eval_limit is not None and eval_limit < len(val_idx):
-        val_idx = val_idx[holdout_indices(labels[val_idx], eval_limit, seed + 1)[1]]
-    test_samples, _ = folder_samples(root, "test")
+    The test split must have the train images' size and is converted to their channels; with
+    `spec.test_only`, only the test split, normalised by `spec.stats`.
+    """
+    root = stream_root(spec)
+    seed, eval_limit = spec.seed, spec.eval_limit
+    test_samples, test_classes = folder_samples(root, "test")
     test_idx = torch.arange(len(test_samples))
     if eval_limit is not None and eval_limit < len(test_idx):
         test_labels = torch.tensor([label for _, label in test_samples], dtype=torch.long)
         test_idx = holdout_indices(test_labels, eval_limit, seed + 2)[1]
+    _, height, width = peek_image(test_samples, spec.image_size)
+    if spec.test_only:
+        mean, std = spec.stats
+        common = dict(device=device, mean=mean, std=std, in_chans=len(mean))
+        test = StreamingLoader(spec, "test", indices=test_idx, **common)
+        return Loaders(
+            train=None, val=None, test=test, classes=list(test_classes), mean=tuple(mean), std=tuple(std),
+            in_chans=len(mean), image_size=height, kind="stream", image_width=width,
+        )  # fmt: skip
 
+    samples, classes = folder_samples(root, "train")
+    labels = torch.tensor([label for _, label in samples], dtype=torch.long)
+    train_idx, val_idx = holdout_indices(labels, spec.holdout, seed)
+    if spec.train_limit is not None and spec.train_limit < len(train_idx):
+        train_idx = train_idx[holdout_indices(labels[train_idx], spec.train_limit, seed)[1]]
+    if eval_limit is not None and eval_limit < len(val_idx):
+        val_idx = val_idx[holdout_indices(labels[val_idx], eval_limit, seed + 1)[1]]
+    grey, train_height, train_width = peek_image([samples[i] for i in train_idx.tolist()], spec.image_size)
+    check_same_size((train_height, train_width), (height, width), root)
+
+    # Mean and std from a seeded sample, at most STATS_SAMPLE_BYTES of decoded pixels (huge images: fewer).
+    channels = 1 if grey else 3
+    size = min(STATS_SAMPLE, max(1, STATS_SAMPLE_BYTES // (3 * height * width)))
     sample_idx = train_idx
-    if len(train_idx) > STATS_SAMPLE:
-        sample_idx = train_idx[holdout_indices(labels[train_idx], STATS_SAMPLE, seed + 3)[1]]
-    grey, height, width = _peek([samples[i] for i in train_idx.tolist()], image_size)
+    if len(train_idx) > size:
+        sample_idx = train_idx[holdout_indices(labels[train_idx], size, seed + 3)[1]]
     sample = [samples[i] for i in sample_idx.tolist()]
-    stats_data = decode_folder(sample, classes, image_size=image_size, skip_corrupt=True)
-    mean, std = channel_stats(stats_data)
-    if grey and len(mean) == 3:  # a folder of mostly grey images with a colour one in the sample
-        mean, std = (sum(mean) / 3,), (sum(std) / 3,)
-    elif not grey and len(mean) == 1:
-        mean, std = mean * 3, std * 3
-    in_chans = 1 if grey else 3
-    common = dict(
-        device=device, mean=mean, std=std, image_size=image_size, workers=workers, seed=seed,
-        skip_corrupt=skip_corrupt, channels_last=channels_last, dtype=dtype, in_chans=in_chans,
-    )  # fmt: skip
-    drop = drop_last and len(train_idx) >= batch_size
-    train = StreamingLoader(
-        root, "train", batch_size, shuffle=True, augment=augment, drop_last=drop, indices=train_idx, **common
-    )
-    val = StreamingLoader(root, "train", eval_batch_size, indices=val_idx, **common) if val_size else None
-    test = StreamingLoader(root, "test", eval_batch_size, indices=test_idx, **common)
+    stats_data = decode_folder(sample, classes, image_size=spec.image_size, skip_corrupt=True)
+    stats_data = match_channels(stats_data, channels, f"the sampled train images of {root}")
+    mean, std = train_stats(stats_data, f"the train images of {root}")
+    common = dict(device=device, mean=mean, std=std, in_chans=channels)
+    train = StreamingLoader(spec, "train", indices=train_idx, train=True, **common)
+    val = StreamingLoader(spec, "train", indices=val_idx, **common) if spec.holdout else None
+    test = StreamingLoader(spec, "test", indices=test_idx, **common)
     return Loaders(
-        train=train, val=val, test=test, classes=list(classes), mean=mean, std=std, in_chans=in_chans,
+        train=train, val=val, test=test, classes=list(classes), mean=mean, std=std, in_chans=channels,
         image_size=height, kind="stream", image_width=width, skipped=stats_data.skipped,
     )  # fmt: skip

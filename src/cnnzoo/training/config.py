@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -39,6 +40,9 @@ DEFAULT_VAL_SIZE: dict[str, float | int] = {
     "imagefolder": 5000,
     "digits": 0.1,
 }
+
+# Fields that name folders; resolved to absolute paths when a config is built.
+PATH_FIELDS = ("data_dir", "cache_dir", "run_dir", "runs_root")
 
 # The --help groups, in order.
 GROUPS = ("model", "data", "optimisation", "schedule", "regularisation", "precision/speed", "run/output")
@@ -132,6 +136,9 @@ class TrainConfig:
         cfg = cls()
         for key, value in normalise_keys(values, origin).items():
             setattr(cfg, key, coerce(key, value))
+        for key in PATH_FIELDS:  # absolute: a run read back from another directory names the same folders
+            if getattr(cfg, key) is not None:
+                setattr(cfg, key, os.path.abspath(os.path.expanduser(getattr(cfg, key))))
         cfg.validate()
         return cfg
 

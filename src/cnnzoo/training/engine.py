@@ -166,16 +166,15 @@ def _set_deterministic_algorithms(on: bool, warn_only: bool = False) -> None:
         torch.use_deterministic_algorithms(on, warn_only=warn_only and on)
 
 
-def make_loaders(cfg: TrainConfig, device: torch.device):
-    """The data package's loaders for this config."""
-    from cnnzoo.data.device_loader import Augment, build_loaders
+def make_loaders(cfg: TrainConfig, device: torch.device, **changes: Any):
+    """The data package's loaders for this config; `changes` override DataSpec fields (e.g. test_only)."""
+    from cnnzoo.data import Augment, DataSpec, build_loaders
 
-    return build_loaders(
-        cfg.data,
-        cfg.data_dir,
+    fields = dict(
+        name=cfg.data,
+        data_dir=cfg.data_dir,
         batch_size=cfg.batch_size,
         eval_batch_size=cfg.eval_batch_size or 2 * cfg.batch_size,
-        device=device,
         val_size=cfg.resolved_val_size(),
         full_train=cfg.full_train,
         augment=Augment(crop_padding=cfg.crop_padding, flip=cfg.flip, cutout=cfg.cutout),
@@ -190,6 +189,7 @@ def make_loaders(cfg: TrainConfig, device: torch.device):
         eval_limit=cfg.eval_limit,
         image_size=cfg.image_size,
     )
+    return build_loaders(DataSpec(**{**fields, **changes}), device)
 
 
 def make_model(cfg: TrainConfig, loaders) -> nn.Module:

@@ -1,0 +1,202 @@
+"""What both loaders share: the data request (`DataSpec`), augmentation, the batch protocol and the result.
+
+`DataSpec` describes the data a run asks for, in one value; `build_loaders(spec, device)` (data/__init__.py)
+chooses the device or the streaming loader for it. device_loader.py and streaming.py both build on this
+module and never on each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from cnnzoo.data.datasets import ImageArrays, channel_stats
+from cnnzoo.errors import CnnzooError, check_choice
+
+LOADERS: tuple[str, ...] = ("auto", "device", "stream")
+
+
+@dataclass(frozen=True)
+class Augment:
+    """The standard small-image augmentation of He et al. (2016) §4.2, plus cutout (DeVries & Taylor, 2017)."""
+
+    crop_padding: int = 0  # random crop of the original size from the image zero-padded by this many pixels
+    flip: bool = False  # random horizontal flip (p=0.5)
+    cutout: int = 0  # side of a random square set to zero (after normalisation: i.e. to the mean), 0 = off
+
+    def __post_init__(self) -> None:
+        if self.crop_padding < 0 or self.cutout < 0:
+            raise CnnzooError(f"crop padding and cutout must be >= 0, got {self.crop_padding} and {self.cutout}")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The data a run asks for: which dataset, how it is split, batched, augmented and read."""
+
+    name: str
+    data_dir: str | Path | None = None
+    batch_size: int = 128
+    eval_batch_size: int | None = None  # default: batch_size
+    val_size: int | float = 0  # held out of the train split: a count or a fraction
+    full_train: bool = False  # no validation split, whatever val_size says
+    augment: Augment = field(default_factory=Augment)
+    seed: int = 0
+    download: bool = True
+    cache_dir: str | Path | None = None
+    skip_corrupt: bool = False
+    loader: str = "auto"  # one of LOADERS
+    workers: int = 2  # DataLoader workers of the streaming loader
+    channels_last: bool = False
+    train_limit: int | None = None  # a seeded, stratified subset of this many train images
+    eval_limit: int | None = None  # ... of this many validation and test images each
+    image_size: int | None = None  # image folders: resize the shorter side and centre-crop to N×N
+    dtype: torch.dtype = torch.float32
+    drop_last: bool = True  # drop the train epoch's last partial batch (never when the split is smaller)
+    # Only the test split, normalised by `stats` = (mean, std) of a trained model, converted to its channels:
+    # evaluating needs no train split and no validation holdout.
+    test_only: bool = False
+    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("loader", self.loader, LOADERS)
+        if self.batch_size < 1 or (self.eval_batch_size is not None and self.eval_batch_size < 1):
+            raise CnnzooError(f"batch size must be >= 1, got {self.batch_size} and {self.eval_batch_size}")
+        if self.test_only and self.stats is None:
+            raise ValueError("DataSpec(test_only=True) needs stats=(mean, std) of the model to evaluate")
+
+    @property
+    def eval_batch(self) -> int:
+        """Batch size of the validation and test loaders."""
+        return self.eval_batch_size or self.batch_size
+
+    @property
+    def holdout(self) -> int | float:
+        """How many train images to hold out for validation: none with full_train or test_only."""
+        return 0 if self.full_train or self.test_only else self.val_size
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A 63-bit seed that depends on (seed, epoch) only, well mixed so nearby epochs share nothing."""
+    digest = hashlib.blake2b(f"cnnzoo:{seed}:{epoch}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
+
+
+class BatchLoader:
+    """What the trainer iterates, DeviceLoader and StreamingLoader both: epochs of (images, labels) batches."""
+
+    num_samples: int
+    batch_size: int
+    drop_last: bool
+    classes: list[str]
+    epoch: int = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch: its order and augmentation depend on (seed, epoch) only."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        if self.drop_last:
+            return self.num_samples // self.batch_size
+        return -(-self.num_samples // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        raise NotImplementedError
+
+
+@dataclass
+class Loaders:
+    """Train / val / test loaders and what the model needs to know about their images."""
+
+    train: BatchLoader | None  # a DeviceLoader or a StreamingLoader; None with DataSpec.test_only
+    val: BatchLoader | None  # None when full_train, val_size == 0 or test_only
+    test: BatchLoader
+    classes: list[str]
+    mean: tuple[float, ...]  # per-channel, in [0, 1], of the train images actually trained on
+    std: tuple[float, ...]
+    in_chans: int
+    image_size: int  # height (all built-in datasets are square)
+    kind: str = "device"  # "device" or "stream"
+    image_width: int | None = None
+    skipped: int = 0  # unreadable images left out (skip_corrupt=True)
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes the labels index."""
+        return len(self.classes)
+
+    @property
+    def input_size(self) -> tuple[int, int, int]:
+        """(channels, height, width) of the batches."""
+        return (self.in_chans, self.image_size, self.image_width or self.image_size)
+
+
+# --- statistics and memory ------------------------------------------------------------------------------------
+
+MIN_STD = 1e-6  # below this a channel is constant: normalising would divide by (nearly) zero
+
+
+def train_stats(data: ImageArrays, where: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of `data` for normalisation; a constant channel's std is taken as 1.
+
+    A constant channel (all-black images, say) has std 0, and (x - mean) / 0 is NaN from the first step; with
+    std 1 its inputs are simply 0, which trains.
+    """
+    mean, std = channel_stats(data)
+    constant = [str(i) for i, value in enumerate(std) if value < MIN_STD]
+    if constant:
+        warnings.warn(
+            f"channel {', '.join(constant)} of {where} is constant (std 0); normalising it by std 1 instead of "
+            f"dividing by zero",
+            stacklevel=3,
+        )
+        std = tuple(1.0 if value < MIN_STD else value for value in std)
+    return mean, std
+
+
+# Largest decoded train+test split `loader="auto"` keeps in memory: a quarter of RAM (and of the GPU's memory
+# when training there), at most 16 GiB.
+MAX_IN_MEMORY_BYTES = 16 * 2**30
+
+
+def physical_memory(device: torch.device | str = "cpu") -> int:
+    """Bytes of memory the decoded splits would live in: RAM, or less, the GPU's memory when training there."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        total = 4 * MAX_IN_MEMORY_BYTES
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available():
+        total = min(total, torch.cuda.get_device_properties(device).total_memory)
+    return total
+
+
+def memory_budget(device: torch.device | str = "cpu") -> int:
+    """Bytes of decoded images `loader="auto"` keeps in memory before it streams from disk instead."""
+    return min(MAX_IN_MEMORY_BYTES, physical_memory(device) // 4)
+
+
+def check_fits_in_memory(estimate: int, device: torch.device | str, where: object) -> None:
+    """Refuse to decode splits into memory when they would take more than half of it (decoding needs more)."""
+    limit = physical_memory(device) // 2
+    if estimate > limit:
+        raise CnnzooError(
+            f"the decoded images of {where} would take {human_bytes(estimate)}, more than the {human_bytes(limit)} "
+            f"this machine can hold; pass --image-size N to decode them smaller, or --loader stream to read them "
+            f"from disk"
+        )
+
+
+def human_bytes(count: float) -> str:
+    """1536 → '1.5 KiB'."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"
