@@ -23,7 +23,7 @@ import torch
 from cnnzoo.data.datasets import (
     ImageArrays,
     channel_stats,
-    holdout_split,
+    holdout_indices,
     load_split,
     random_subset,
 )
@@ -282,6 +282,7 @@ class Loaders:
     kind: str = "device"  # "device" or "stream"
     image_width: int | None = None
     skipped: int = 0  # unreadable images left out (skip_corrupt=True)
+    val_indices: torch.Tensor | None = None  # the held-out images' indices in the train split (before eval_limit)
 
     @property
     def num_classes(self) -> int:
@@ -353,8 +354,10 @@ def build_loaders(
     train = load_split(name, "train", data_dir, **kwargs)
     test = load_split(name, "test", data_dir, **kwargs)
     val: ImageArrays | None = None
+    val_indices = None
     if val_size:
-        train, val = holdout_split(train, val_size, seed)
+        rest, val_indices = holdout_indices(train.labels, val_size, seed)
+        train, val = train.subset(rest), train.subset(val_indices)
         val = random_subset(val, eval_limit, seed + 1)
     train = random_subset(train, train_limit, seed)
     test = random_subset(test, eval_limit, seed + 2)
@@ -373,4 +376,5 @@ def build_loaders(
         kind="device",
         image_width=train.images.shape[3],
         skipped=train.skipped + test.skipped,
+        val_indices=val_indices,
     )

@@ -221,6 +221,7 @@ def build_streaming_loaders(
     samples, classes = folder_samples(root, "train")
     labels = torch.tensor([label for _, label in samples], dtype=torch.long)
     train_idx, val_idx = holdout_indices(labels, val_size, seed)
+    held_out = val_idx
     if train_limit is not None and train_limit < len(train_idx):
         train_idx = train_idx[holdout_indices(labels[train_idx], train_limit, seed)[1]]
     if eval_limit is not None and eval_limit < len(val_idx):
@@ -256,4 +257,5 @@ def build_streaming_loaders(
     return Loaders(
         train=train, val=val, test=test, classes=list(classes), mean=mean, std=std, in_chans=in_chans,
         image_size=height, kind="stream", image_width=width, skipped=stats_data.skipped,
+        val_indices=held_out if val_size else None,
     )  # fmt: skip
