@@ -263,7 +263,9 @@ def test_weights_that_do_not_fit_say_how_in_one_sentence(tmp_path):
     message = str(err.value)
     big_keys = set(create_model("resnet56", num_classes=10, in_chans=1).state_dict())
     missing = len(big_keys - set(small.state_dict()))
-    assert f"do not fit model 'resnet56' that its metadata names: {missing} of the model's tensors are missing" in message
+    assert f"do not fit model 'resnet56' that its metadata names: {missing} of the model's tensors are missing" in (
+        message
+    )
     assert message.endswith("Were they saved for another model, other model options or another number of classes?")
     assert "Error(s)" not in message and "\n" not in message
 

@@ -199,7 +199,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     precision = cfg.precision if device.type == "cuda" else "fp32"
     run = _tested_run(loaded, args) if args.split == "test" else None
     if run is not None:
-        run.lock()  # one writer of results.json: not while a training run holds the directory
+        try:
+            run.lock()  # one writer of results.json: not while a training run holds the directory
+        except OSError:  # a read-only copy of a run: evaluate it all the same, without counting
+            run = None
     try:
         with torch.no_grad():
             result = evaluate(loaded.model, loader, len(loaded.classes), device, precision, confusion=True)

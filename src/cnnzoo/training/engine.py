@@ -9,9 +9,10 @@
 Validation is the only thing that selects: the best checkpoint and early stopping look at validation top-1;
 the test set is touched once at the end and reported separately (with `full_train` there is no validation,
 so the last weights are tested); results.json counts the test evaluations and records the validation split.
-The run directory is locked for the run's life; Ctrl-C, SIGTERM and a full disk stop the run with the last
-checkpoint intact and say how to resume. Metrics accumulate on the device; the host reads them at a progress refresh
-(every `log_every` iterations) and at the end of an epoch, which is also when a non-finite loss is noticed.
+Metrics accumulate on the device; the host reads them at a progress refresh (every `log_every` iterations)
+and at the end of an epoch, which is also when a non-finite loss is noticed. The run directory is locked for
+the run's life; Ctrl-C, SIGTERM and a full disk stop the run with the last checkpoint intact, saying how to
+resume.
 """
 
 from __future__ import annotations
@@ -189,19 +190,18 @@ def init_weights(model: nn.Module, source: str, cfg: TrainConfig, loaders) -> st
     theirs = (loaded.model_name, loaded.model_options, list(loaded.classes), loaded.in_chans)
     ours = (cfg.model, dict(cfg.model_options), list(loaders.classes), int(loaders.in_chans))
     if theirs != ours:
-        def show(name, options, classes, chans):
-            return f"{name!r} with options {options}, {len(classes)} classes ({_few(classes)}), {chans} channels"
-
         raise CnnzooError(
-            f"--init-from {source} holds {show(*theirs)}, but this run builds {show(*ours)}; "
+            f"--init-from {source} holds {_describe(*theirs)}, but this run builds {_describe(*ours)}; "
             "give the same --model, -o options and --data, or drop --init-from"
         )
     fit_weights(model, loaded.model.state_dict(), loaded.path, f"model {cfg.model!r}")
     return str(Path(loaded.path).resolve())
 
 
-def _few(names: list[str]) -> str:
-    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+def _describe(model: str, options: dict, classes: list[str], in_chans: int) -> str:
+    """A model as --init-from compares it: name, options, classes (count and first name), channels."""
+    first = f" from {classes[0]!r}" if classes else ""
+    return f"{model!r} with options {options}, {len(classes)} classes{first}, {in_chans} channels"
 
 
 def _remove_empty_run_dir(run: RunDir) -> None:
@@ -547,7 +547,7 @@ def split_record(cfg: TrainConfig, loaders) -> dict:
     """How the validation images were drawn: their count, the seed, and a digest to check a split against."""
     from cnnzoo.data.datasets import indices_digest
 
-    indices = getattr(loaders, "val_indices", None)
+    indices = loaders.val_indices
     return {
         "val_size": len(indices) if indices is not None else cfg.resolved_val_size(),
         "val_seed": cfg.seed,
