@@ -24,3 +24,15 @@ def check_choice(option: str, value: object, choices: Iterable[object]) -> None:
     choices = list(choices)
     if value not in choices:
         raise CnnzooError(f"invalid {option} {value!r}; valid choices: {', '.join(map(repr, choices))}")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a command; the CLI exits with 128 + the signal number.
+
+    `run_dir` names the run being trained, if any, so the CLI can say how to resume it.
+    """
+
+    def __init__(self, signal_number: int = 2, run_dir: str | None = None) -> None:
+        super().__init__(signal_number, run_dir)
+        self.signal_number = signal_number
+        self.run_dir = run_dir

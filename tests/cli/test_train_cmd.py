@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -194,3 +200,118 @@ def test_evaluate_and_predict_errors_are_one_line(capsys, tmp_path):
     assert "not a cnnzoo checkpoint" in _fails_with(capsys, ["predict", str(bad), str(tmp_path / "missing.png")])
     assert "--topk must be a positive integer" in _fails_with(capsys, ["predict", str(bad), str(bad), "--topk", "0"])
     assert "invalid split 'train'" in _fails_with(capsys, ["evaluate", str(bad), "--split", "train"])
+
+
+# -------------------------------------------------------------------- the run directory's life cycle
+def _short_run(run_dir: Path, *extra: str) -> list[str]:
+    return ["train", "--model", "resnet20", "--data", "digits", "--batch-size", "64", "--no-tensorboard",
+            "--no-plots", "-q", "--run-dir", str(run_dir), *extra]  # fmt: skip
+
+
+_HOLD_LOCK = (
+    "import sys, time; from cnnzoo.training.runlog import RunDir; run = RunDir(sys.argv[1]); run.create(resume=True); "
+    "print('locked', flush=True); time.sleep(60)"
+)
+
+
+def _results(run_dir: Path) -> dict:
+    return json.loads((run_dir / "results.json").read_text())
+
+
+def test_evaluate_counts_test_evaluations_and_says_when_the_test_set_was_seen(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
+    assert _results(run_dir)["test_evaluations"] == 1  # the run's own final test
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["count"] == 300  # the result is still printed
+    assert err == (
+        "note: this run's test set has been evaluated 1 time(s) before; numbers from repeated test evaluations "
+        "are no longer an unbiased estimate\n"
+    )
+    assert main(["evaluate", str(run_dir / "checkpoints" / "best.pt")]) == 0  # any of the run's weights count
+    assert "evaluated 2 time(s) before" in capsys.readouterr().err
+    assert main(["evaluate", str(run_dir), "--split", "val"]) == 0  # validation is not the test set
+    assert capsys.readouterr().err == ""
+    assert _results(run_dir)["test_evaluations"] == 3
+
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        err = _fails_with(capsys, ["evaluate", str(run_dir)])
+        assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _results(run_dir)["test_evaluations"] == 3
+
+
+def test_resuming_a_finished_run_shows_its_recorded_result(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
+    recorded = capsys.readouterr().out.strip()
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out == f"{run_dir} is finished (1 epoch); its recorded result: {recorded}\n"
+    assert _results(run_dir)["test_evaluations"] == 1  # not tested again
+
+
+def test_a_second_training_in_one_run_directory_is_refused(tmp_path, capsys):
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "run")], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        err = _fails_with(capsys, _short_run(tmp_path / "run", "--epochs", "1"))
+        assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_a_full_disk_is_one_line_exit_1_and_the_run_resumes(tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "run"
+    real_save = torch.save
+
+    def disk_fills_in_epoch_2(obj, f, *args, **kwargs):
+        if isinstance(obj, dict) and obj.get("epoch") == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", disk_fills_in_epoch_2)
+    assert main(_short_run(run_dir, "--epochs", "2", "--train-limit", "128")) == 1
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert err.startswith(f"cnnzoo: error: no space left on device while writing {run_dir / 'checkpoints'}")
+    assert err.endswith(f"free space and resume with: cnnzoo train --resume {run_dir}\n") and err.count("\n") == 1
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    assert _results(run_dir)["epochs"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_say_how_to_resume(tmp_path, signal_number):
+    """A real process stopped after its first checkpoint: one line, status 128 + signal, and --resume finishes."""
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "cnnzoo", *_short_run(run_dir, "--epochs", "40", "--train-limit", "64")]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (run_dir / "checkpoints" / "last.pt").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no checkpoint in 5 minutes"
+            time.sleep(0.02)
+        proc.send_signal(signal_number)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal_number, err
+    assert err == f"cnnzoo: interrupted; resume with: cnnzoo train --resume {run_dir}\n"
+    assert not (run_dir / "results.json").exists()
+    resumed = subprocess.run([sys.executable, "-m", "cnnzoo", "train", "--resume", str(run_dir), "-q"], env=env,
+                             capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert _results(run_dir)["epochs"] == 40

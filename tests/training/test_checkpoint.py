@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import random
+import stat
 
 import numpy as np
 import pytest
@@ -153,3 +157,119 @@ def test_weights_of_another_model_are_a_clear_error(tmp_path):
     ckpt.save_checkpoint(path, _payload(model, model_name="resnet32"))
     with pytest.raises(CnnzooError, match="do not fit model 'resnet32'"):
         ckpt.load(path)
+
+
+# -------------------------------------------------------------------- file modes, full disks, messages
+def test_written_files_get_the_umask_mode_not_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        ckpt.save_checkpoint(tmp_path / "a.pt", {"epoch": 1})
+        os.umask(0o077)
+        ckpt.atomic_write(tmp_path / "b.txt", lambda f: f.write(b"x"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.pt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o600
+
+
+class _FullDisk(io.RawIOBase):
+    """A real file on a disk with room for `room` more bytes: then writes fail as on a full disk."""
+
+    def __init__(self, file, room: int) -> None:
+        self.file, self.room = file, room
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def write(self, data) -> int:
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.file.write(data)
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
+def test_a_full_disk_inside_torch_save_is_an_oserror_naming_the_file(tmp_path, monkeypatch):
+    """torch.save turns the OS error into a RuntimeError ('unexpected pos'); the errno and the path come back."""
+    path = tmp_path / "last.pt"
+    ckpt.save_checkpoint(path, {"epoch": 1, "weights": torch.ones(3)})
+    real_fdopen = ckpt.os.fdopen
+    monkeypatch.setattr(ckpt.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode), room=2000))
+    with pytest.raises(OSError) as err:
+        ckpt.save_checkpoint(path, {"epoch": 2, "weights": torch.zeros(10_000)})
+    monkeypatch.undo()
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
+    assert ckpt.write_error_message(err.value) == f"no space left on device while writing {path}"
+    assert ckpt.read_checkpoint(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("truncated", "its zip archive is incomplete or damaged"),
+        ("text", "it is not a file torch.save wrote"),
+        ("pickle", "it holds Python objects, which weights-only loading refuses to unpickle"),
+        ("empty", "the file is empty"),
+    ],
+)
+def test_unreadable_checkpoints_are_one_complete_sentence(tmp_path, content, reason):
+    path = tmp_path / "x.pt"
+    if content == "truncated":
+        ckpt.save_checkpoint(path, {"epoch": 1, "weights": torch.randn(1000)})
+        path.write_bytes(path.read_bytes()[:600])
+    elif content == "text":
+        path.write_text("not a checkpoint at all")
+    elif content == "pickle":
+        import pickle
+
+        path.write_bytes(pickle.dumps(Image.new("L", (2, 2)), protocol=2))
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(CnnzooError) as err:
+        ckpt.read_checkpoint(path)
+    message = str(err.value)
+    assert message == (
+        f"cannot read checkpoint {path}: {reason}; it is truncated or not a cnnzoo checkpoint "
+        "(a run's checkpoints/last.pt and best.pt are)"
+    )
+
+
+def test_a_tagged_checkpoint_without_a_model_is_one_line(tmp_path):
+    path = tmp_path / "odd.pt"
+    ckpt.save_checkpoint(path, {"epoch": 3})  # cnnzoo's format tags, nothing to build a model from
+    with pytest.raises(CnnzooError) as err:
+        ckpt.load(path)
+    assert "is a cnnzoo checkpoint without model_name, model_options, classes" in str(err.value)
+    assert "model weights, so no model can be built" in str(err.value) and "\n" not in str(err.value)
+    ema_less = tmp_path / "ema.pt"
+    ckpt.save_checkpoint(ema_less, _payload(create_model("resnet20", num_classes=10, in_chans=1), eval_weights="ema"))
+    with pytest.raises(CnnzooError, match="without its EMA weights"):
+        ckpt.load(ema_less)
+
+
+def test_weights_that_do_not_fit_say_how_in_one_sentence(tmp_path):
+    small = create_model("resnet20", num_classes=10, in_chans=1)
+    path = tmp_path / "best.pt"
+    ckpt.save_checkpoint(path, _payload(small, model_name="resnet56"))  # resnet20's weights labelled resnet56
+    with pytest.raises(CnnzooError) as err:
+        ckpt.load(path)
+    message = str(err.value)
+    big_keys = set(create_model("resnet56", num_classes=10, in_chans=1).state_dict())
+    missing = len(big_keys - set(small.state_dict()))
+    assert f"do not fit model 'resnet56' that its metadata names: {missing} of the model's tensors are missing" in (
+        message
+    )
+    assert message.endswith("Were they saved for another model, other model options or another number of classes?")
+    assert "Error(s)" not in message and "\n" not in message
+
+    ckpt.save_checkpoint(path, _payload(small, classes=[str(i) for i in range(12)]))  # 12 classes, a 10-way head
+    with pytest.raises(CnnzooError) as err:
+        ckpt.load(path)
+    assert "differ in shape (first: fc.weight is [10, 64] in the file but [12, 64] in the model)" in str(err.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import signal
@@ -15,6 +17,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import yaml
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models.registry import _REGISTRY, CIFAR_CFG, register_model
@@ -127,6 +130,7 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_pa
         train(_config(tmp_path, tiny, epochs=3, model_options={"nan_after": 15}), quiet=True)
     message = str(err.value)
     assert "loss became NaN in epoch 2" in message and "last.pt (epoch 1)" in message and "\n" not in message
+    assert f"starting from --init-from {tmp_path / 'run' / 'checkpoints' / 'last.pt'}" in message
     last = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     assert last["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in last["model"].values() if v.is_floating_point())
@@ -299,3 +303,94 @@ def test_resume_restores_ema_and_optimizer_state_exactly(tmp_path, tiny, monkeyp
         assert all(torch.equal(sa[k], sb[k]) for k in sa), part
     assert a["ema"]["updates"] == b["ema"]["updates"] == a["step"]
     assert resumed["test"] == straight["test"] and resumed["tested_weights"] == "best-val-ema"
+
+
+# -------------------------------------------------------------------- a full disk mid-run
+def test_a_full_disk_mid_run_keeps_last_pt_and_the_run_resumes(tmp_path, tiny, monkeypatch):
+    real_save = torch.save
+
+    def disk_fills_in_epoch_2(obj, f, *args, **kwargs):
+        if isinstance(obj, dict) and obj.get("epoch") == 2:
+            f.write(b"PK\x03\x04 the first bytes fit")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", disk_fills_in_epoch_2)
+    run = tmp_path / "run"
+    with pytest.raises(engine.RunWriteFailed) as err:
+        train(_config(tmp_path, tiny, epochs=3), quiet=True)
+    monkeypatch.undo()
+    message = str(err.value)
+    assert message.startswith("no space left on device while writing " + str(run / "checkpoints"))
+    assert message.endswith(f"{run / 'checkpoints' / 'last.pt'} is intact; free space and resume with: "
+                            f"cnnzoo train --resume {run}")  # fmt: skip
+    assert read_checkpoint(run / "checkpoints" / "last.pt")["epoch"] == 1
+    assert not [p for p in (run / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+    results = train(resume=run, quiet=True)
+    assert results["epochs"] == 3 and read_checkpoint(run / "checkpoints" / "last.pt")["epoch"] == 3
+
+
+# -------------------------------------------------------------------- the record of a run's splits and tests
+def test_results_record_the_validation_split_and_one_test_evaluation(tmp_path, tiny):
+    from cnnzoo.data.datasets import holdout_indices, indices_digest, load_split
+
+    results = train(_config(tmp_path, tiny, epochs=1, max_steps=2, seed=7), quiet=True)
+    labels = load_split("digits", "train").labels
+    _, held = holdout_indices(labels, 0.1, 7)  # digits' default validation size: 10%, drawn with the run's seed
+    expected = hashlib.sha256(",".join(map(str, held.tolist())).encode()).hexdigest()
+    assert indices_digest(held) == expected
+    assert results["split"] == {"val_size": 150, "val_seed": 7, "val_indices_sha256": expected}
+    assert results["test_evaluations"] == 1
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["split"] == results["split"] and saved["test_evaluations"] == 1
+
+
+def test_resuming_a_finished_run_does_not_test_again(tmp_path, tiny, monkeypatch):
+    first = train(_config(tmp_path, tiny, epochs=1, max_steps=2), quiet=True)
+    monkeypatch.setattr(engine, "evaluate", lambda *a, **k: pytest.fail("the test set was evaluated again"))
+    again = train(resume=tmp_path / "run", quiet=True)
+    assert again == json.loads((tmp_path / "run" / "results.json").read_text())
+    assert again["test"] == first["test"] and again["test_evaluations"] == 1
+
+
+def test_an_interrupt_names_the_run_to_resume(tmp_path, tiny, monkeypatch):
+    from cnnzoo.errors import Interrupted
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "fit", interrupted)
+    with pytest.raises(Interrupted) as err:
+        train(_config(tmp_path, tiny), quiet=True)
+    assert err.value.run_dir == str(tmp_path / "run") and err.value.signal_number == signal.SIGINT
+
+
+# -------------------------------------------------------------------- --init-from: new settings, trained weights
+def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, tiny, monkeypatch):
+    train(_config(tmp_path / "a", tiny, epochs=1, max_steps=3), quiet=True)
+    source = tmp_path / "a" / "run" / "checkpoints" / "last.pt"
+    trained = read_checkpoint(source)["model"]
+    started_with = {}
+    real_fit = engine.fit
+
+    def spy(model, *args, **kwargs):
+        started_with.update({k: v.clone() for k, v in model.state_dict().items()})
+        return real_fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "fit", spy)
+    results = train(_config(tmp_path / "b", tiny, epochs=1, max_steps=1, lr=0.01, init_from=str(source)), quiet=True)
+    assert started_with.keys() == trained.keys()
+    assert all(torch.equal(started_with[k], trained[k]) for k in trained)
+    config = yaml.safe_load((tmp_path / "b" / "run" / "config.yaml").read_text())
+    assert config["init_from"] == str(source.resolve()) and config["lr"] == 0.01
+    assert results["steps"] == 1  # a new run: its own step count, optimiser and schedule
+
+
+def test_init_from_weights_of_another_model_is_one_line(tmp_path, tiny):
+    train(_config(tmp_path / "a", tiny, epochs=1, max_steps=1), quiet=True)
+    with pytest.raises(CnnzooError) as err:
+        train(_config(tmp_path / "b", "resnet20", init_from=str(tmp_path / "a" / "run")), quiet=True)
+    message = str(err.value)
+    assert message.startswith(f"--init-from {tmp_path / 'a' / 'run'} holds 'tiny_engine_net' with options {{}}")
+    assert "but this run builds 'resnet20'" in message and "\n" not in message
+    assert not (tmp_path / "b" / "run").exists()

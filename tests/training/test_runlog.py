@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +17,7 @@ import yaml
 from PIL import Image
 
 from cnnzoo.errors import CnnzooError
+from cnnzoo.training import runlog
 from cnnzoo.training.runlog import METRIC_COLUMNS, RunDir, default_run_dir
 
 
@@ -133,3 +140,92 @@ def test_short_cifar10_run_writes_the_whole_run_directory(tmp_path, cifar10_jpeg
     first = next((cifar10_jpeg_dir / "test" / "cat").iterdir())
     (preds,) = loaded.predict([first], topk=5)
     assert len(preds) == 5 and all(c in classes for c, _ in preds)
+
+
+# -------------------------------------------------------------------- the commit env.json records
+def _git(cwd, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_env_records_the_commit_only_of_a_checkout_that_tracks_cnnzoo(tmp_path):
+    """A source copy inside an unrelated repository records no commit; a real checkout records its own, and dirt."""
+    package = Path(runlog.__file__).resolve().parents[1]
+    other = tmp_path / "someone-elses-project"
+    other.mkdir()
+    _git(other, "init", "-q")
+    (other / "notes.txt").write_text("their file")
+    _git(other, "add", "notes.txt")
+    _git(other, "commit", "-q", "-m", "theirs")
+    copy = other / "vendor" / "src" / "cnnzoo"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert runlog.git_state(copy) == {"git_commit": None, "git_dirty": None}
+
+    checkout = tmp_path / "cnnzoo-checkout"
+    shutil.copytree(package, checkout / "src" / "cnnzoo", ignore=shutil.ignore_patterns("__pycache__"))
+    _git(checkout, "init", "-q")
+    _git(checkout, "add", "src")
+    _git(checkout, "commit", "-q", "-m", "cnnzoo")
+    head = _git(checkout, "rev-parse", "HEAD")
+    assert runlog.git_state(checkout / "src" / "cnnzoo") == {"git_commit": head, "git_dirty": False}
+    (checkout / "README.md").write_text("an untracked file outside the package is not dirt in cnnzoo's source")
+    assert runlog.git_state(checkout / "src" / "cnnzoo")["git_dirty"] is False
+    with open(checkout / "src" / "cnnzoo" / "errors.py", "a") as f:
+        f.write("# a local edit\n")
+    assert runlog.git_state(checkout / "src" / "cnnzoo") == {"git_commit": head, "git_dirty": True}
+
+
+# -------------------------------------------------------------------- one writer per run directory
+_HOLD_LOCK = (
+    "import sys, time; from cnnzoo.training.runlog import RunDir; run = RunDir(sys.argv[1]); run.create(); "
+    "print('locked', flush=True); time.sleep(60)"
+)
+
+
+def _lock_holder(path) -> subprocess.Popen:
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_a_second_writer_is_refused_until_the_holder_dies(tmp_path):
+    holder = _lock_holder(tmp_path / "run")
+    try:
+        with pytest.raises(CnnzooError) as err:
+            RunDir(tmp_path / "run").create()
+        assert str(err.value) == (
+            f"{tmp_path / 'run'} is in use by another cnnzoo process (pid {holder.pid}); wait for it to end "
+            "or give another run directory"
+        )
+        with pytest.raises(CnnzooError, match="in use by another cnnzoo process"):
+            RunDir(tmp_path / "run").create(resume=True)
+    finally:
+        holder.kill()  # SIGKILL: no cleanup code runs, the lock file stays behind
+        holder.wait()
+    assert (tmp_path / "run" / ".lock").exists()
+    run = RunDir(tmp_path / "run")
+    run.create()  # the dead holder's lock file does not block
+    assert (tmp_path / "run" / ".lock").read_text() == f"{os.getpid()}\n"
+    run.close()
+    RunDir(tmp_path / "run").create()  # released on close
+
+
+def test_append_metrics_never_leaves_half_a_row(tmp_path, monkeypatch):
+    """A write that fails (a full disk) leaves the metrics files as they were, not with a partial line."""
+    from cnnzoo.training import checkpoint
+
+    run = RunDir(tmp_path)
+    run.append_metrics(_row(1))
+    before = run.metrics_csv.read_text(), run.metrics_jsonl.read_text()
+
+    def full_disk(f, *args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        run.append_metrics(_row(2))
+    monkeypatch.undo()
+    assert (run.metrics_csv.read_text(), run.metrics_jsonl.read_text()) == before

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import warnings
+from pathlib import Path
 from typing import TextIO
 
 from cnnzoo import __version__
-from cnnzoo.errors import CnnzooError
+from cnnzoo.errors import CnnzooError, Interrupted
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,15 +30,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; bad input is one line on stderr and exit status 2."""
+    """Entry point of the console script; bad input is one line on stderr and exit status 2.
+
+    Ctrl-C and SIGTERM end a command the same way: one line (naming the run to resume, when training) and
+    exit status 128 + the signal number (130, 143).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _on_sigterm(_raise_interrupted)
     try:
         return run_command(args)
     except CnnzooError as err:
         parser.exit(2, f"cnnzoo: error: {err}\n")
-    except KeyboardInterrupt:
-        parser.exit(130, "cnnzoo: interrupted\n")
+    except KeyboardInterrupt as err:
+        signal_number = getattr(err, "signal_number", signal.SIGINT)
+        run_dir = getattr(err, "run_dir", None)
+        hint = ""
+        if run_dir and Path(run_dir, "checkpoints", "last.pt").is_file():
+            hint = f"; resume with: cnnzoo train --resume {run_dir}"
+        elif run_dir:
+            hint = f" before the first checkpoint of {run_dir}; start it again"
+        parser.exit(128 + signal_number, f"cnnzoo: interrupted{hint}\n")
+    finally:
+        _on_sigterm(previous)
+
+
+def _raise_interrupted(signal_number: int, frame: object) -> None:
+    """SIGTERM (a job scheduler, `kill`) takes Ctrl-C's way out: checkpoints stay whole, the run is named."""
+    raise Interrupted(signal_number)
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler and return the previous one (only the main thread may; elsewhere, nothing)."""
+    try:
+        return signal.signal(signal.SIGTERM, handler if handler is not None else signal.SIG_DFL)
+    except ValueError:
+        return handler
 
 
 def version_line() -> str:

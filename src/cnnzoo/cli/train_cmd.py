@@ -128,7 +128,7 @@ def train_values(args: argparse.Namespace) -> dict:
 
 def run_train(args: argparse.Namespace) -> int:
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
-    from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingDiverged, train
+    from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, train
 
     try:
         if args.resume:
@@ -138,11 +138,16 @@ def run_train(args: argparse.Namespace) -> int:
             if given:
                 flags = ", ".join(n if n.startswith("-") else "--" + n.replace("_", "-") for n in given)
                 raise CnnzooError(f"--resume continues a run with its saved config; drop {flags} (or start a new run)")
+            finished = finished_results(args.resume)
+            if finished is not None:
+                epochs = f"{finished['epochs']} epoch" + ("s" if finished["epochs"] != 1 else "")
+                print(f"{args.resume} is finished ({epochs}); its recorded result: {summary_line(finished)}")
+                return 0
             overrides = {n: getattr(args, n) for n in RESUME_OVERRIDABLE if n in vars(args)}
             results = train(overrides or None, resume=args.resume, quiet=args.quiet)
         else:
             results = train(TrainConfig.from_dict(train_values(args), origin="the command line"), quiet=args.quiet)
-    except TrainingDiverged as err:
+    except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1
     print(summary_line(results))
@@ -196,8 +201,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if loader is None:
         raise CnnzooError("this run has no validation split (trained with full_train or val_size 0); use --split test")
     precision = cfg.precision if device.type == "cuda" else "fp32"
-    with torch.no_grad():
-        result = evaluate(loaded.model, loader, len(loaded.classes), device, precision, confusion=True)
+    run = _tested_run(loaded, args) if args.split == "test" else None
+    if run is not None:
+        try:
+            run.lock()  # one writer of results.json: not while a training run holds the directory
+        except OSError:  # a read-only copy of a run: evaluate it all the same, without counting
+            run = None
+    try:
+        with torch.no_grad():
+            result = evaluate(loaded.model, loader, len(loaded.classes), device, precision, confusion=True)
+        if run is not None:
+            _count_test_evaluation(run)
+    finally:
+        if run is not None:
+            run.unlock()
     counts = [sum(row) for row in result["confusion"]]
     if args.format == "json":
         print(json.dumps({
@@ -215,6 +232,34 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     print(render_table(("class", "images", "accuracy (%)"), rows, args.format))
     return 0
+
+
+def _tested_run(loaded, args: argparse.Namespace):
+    """The run directory whose own test set this evaluation looks at (one with results.json), or None."""
+    from cnnzoo.training.runlog import RunDir
+
+    if args.data not in (None, loaded.config.get("data")):  # another dataset's test set, not the run's
+        return None
+    for candidate in (loaded.path.parent, loaded.path.parent.parent):  # RUN/model.safetensors, RUN/checkpoints/x.pt
+        run = RunDir(candidate)
+        if run.results.is_file() and run.checkpoints.is_dir():
+            return run
+    return None
+
+
+def _count_test_evaluation(run) -> None:
+    """Add one to results.json's test_evaluations; say so when the test set had been looked at before."""
+    results = run.read_results()
+    if results is None:
+        return
+    before = results.get("test_evaluations", 1)  # runs recorded before the count had their one final test
+    if before:
+        print(
+            f"note: this run's test set has been evaluated {before} time(s) before; numbers from repeated test "
+            "evaluations are no longer an unbiased estimate",
+            file=sys.stderr,
+        )
+    run.write_results({**results, "test_evaluations": before + 1})
 
 
 def _pct(value: float | None) -> float | None:

@@ -125,6 +125,7 @@ class Loaders:
     kind: str = "device"  # "device" or "stream"
     image_width: int | None = None
     skipped: int = 0  # unreadable images left out (skip_corrupt=True)
+    val_indices: torch.Tensor | None = None  # the held-out images' indices in the train split (before eval_limit)
 
     @property
     def num_classes(self) -> int:

@@ -21,6 +21,7 @@ class with seed 0, into 1,497 train and 300 test images — the same split on ev
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import sys
@@ -606,6 +607,12 @@ def holdout_indices(labels: torch.Tensor, val_size: int | float, seed: int) -> t
     held = torch.zeros(n, dtype=torch.bool)
     held[perm[chosen]] = True
     return torch.nonzero(~held).flatten(), torch.nonzero(held).flatten()
+
+
+def indices_digest(indices: torch.Tensor) -> str:
+    """SHA-256 of the indices as comma-separated decimals: a split's fingerprint, checkable without torch."""
+    text = ",".join(str(i) for i in torch.as_tensor(indices).flatten().tolist())
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def holdout_split(data: ImageArrays, val_size: int | float, seed: int) -> tuple[ImageArrays, ImageArrays]:

@@ -20,7 +20,7 @@ from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed
 from cnnzoo.data.datasets import (
     ImageArrays,
     check_same_size,
-    holdout_split,
+    holdout_indices,
     load_split,
     match_channels,
     random_subset,
@@ -215,6 +215,7 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
     test = random_subset(test, spec.eval_limit, spec.seed + 2)
     train: ImageArrays | None = None
     val: ImageArrays | None = None
+    val_indices: torch.Tensor | None = None
     if spec.test_only:
         mean, std = spec.stats
         classes, skipped = test.classes, test.skipped
@@ -222,7 +223,8 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
         train = load_split(spec.name, "train", spec.data_dir, image_size=spec.image_size, **options)
         check_same_size(train.images.shape[2:], test.images.shape[2:], spec.data_dir or spec.name)
         if spec.holdout:
-            train, val = holdout_split(train, spec.holdout, spec.seed)
+            rest, val_indices = holdout_indices(train.labels, spec.holdout, spec.seed)
+            train, val = train.subset(rest), train.subset(val_indices)
             val = random_subset(val, spec.eval_limit, spec.seed + 1)
         train = random_subset(train, spec.train_limit, spec.seed)
         mean, std = train_stats(train, f"the train images of {spec.data_dir or spec.name}")
@@ -247,4 +249,5 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
         kind="device",
         image_width=test.images.shape[3],
         skipped=skipped,
+        val_indices=val_indices,
     )

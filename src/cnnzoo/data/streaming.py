@@ -211,6 +211,7 @@ def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") 
     samples, classes = folder_samples(root, "train")
     labels = torch.tensor([label for _, label in samples], dtype=torch.long)
     train_idx, val_idx = holdout_indices(labels, spec.holdout, seed)
+    held_out = val_idx if spec.holdout else None
     if spec.train_limit is not None and spec.train_limit < len(train_idx):
         train_idx = train_idx[holdout_indices(labels[train_idx], spec.train_limit, seed)[1]]
     if eval_limit is not None and eval_limit < len(val_idx):
@@ -234,5 +235,5 @@ def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") 
     test = StreamingLoader(spec, "test", indices=test_idx, **common)
     return Loaders(
         train=train, val=val, test=test, classes=list(classes), mean=mean, std=std, in_chans=channels,
-        image_size=height, kind="stream", image_width=width, skipped=stats_data.skipped,
+        image_size=height, kind="stream", image_width=width, skipped=stats_data.skipped, val_indices=held_out,
     )  # fmt: skip

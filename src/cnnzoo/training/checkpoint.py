@@ -8,8 +8,10 @@ the old file and the directory is fsynced: a crash at any point leaves either th
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import pickle
 import random
 import tempfile
 from collections.abc import Callable, Iterable
@@ -33,23 +35,56 @@ VERSION = 1
 
 # -------------------------------------------------------------------- atomic writes
 def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
-    """Call `write(file)` on a temporary file next to `path`, then move it into place durably."""
+    """Call `write(file)` on a temporary file next to `path`, then move it into place durably.
+
+    The file gets the mode a plain `open` would give (0666 less the umask), not mkstemp's 0600. A failed
+    write (a full disk) leaves the old file as it was and raises an OSError that names `path`, even when
+    the writer (torch.save) wrapped the OS error in a RuntimeError.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        cause = os_error(err)
+        if cause is not None and isinstance(err, Exception):
+            raise OSError(cause.errno, cause.strerror or os.strerror(cause.errno or 0), str(path)) from err
         raise
     _fsync_dir(path.parent)
+
+
+def os_error(err: BaseException) -> OSError | None:
+    """The OSError behind `err` (itself, or what it was raised from or during), if any."""
+    for _ in range(8):  # a chain is short; the bound guards against a cycle
+        if err is None:
+            break
+        if isinstance(err, OSError) and err.errno is not None:
+            return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def write_error_message(err: OSError) -> str:
+    """'no space left on device while writing PATH': an OSError of a write, for people."""
+    reason = "no space left on device" if err.errno == errno.ENOSPC else (err.strerror or str(err)).lower()
+    return f"{reason} while writing {err.filename}" if err.filename else reason
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -77,15 +112,31 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, pickle of foreign objects, not a torch file at all
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CnnzooError(
-            f"cannot read checkpoint {path}: truncated or not a cnnzoo checkpoint ({reason[:160]})"
+            f"cannot read checkpoint {path}: {_unreadable_reason(path, err)}; it is truncated or not a cnnzoo "
+            "checkpoint (a run's checkpoints/last.pt and best.pt are)"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CnnzooError(f"{path} is not a cnnzoo checkpoint (a torch file without cnnzoo's format tag)")
     if payload.get("version") != VERSION:
         raise CnnzooError(f"{path} is cnnzoo checkpoint version {payload.get('version')}; this cnnzoo reads {VERSION}")
     return payload
+
+
+def _unreadable_reason(path: Path, err: Exception) -> str:
+    """Why torch.load failed, as a complete phrase (torch's own messages run to paragraphs)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as os_err:
+        return os_err.strerror or "the file cannot be opened"
+    if not head:
+        return "the file is empty"
+    if head == b"PK\x03\x04":
+        return "its zip archive is incomplete or damaged"
+    if isinstance(err, pickle.UnpicklingError) and head[:1] == b"\x80":
+        return "it holds Python objects, which weights-only loading refuses to unpickle"
+    return "it is not a file torch.save wrote"
 
 
 def find_checkpoint(checkpoint_or_run_dir: str | Path, prefer: str = "best") -> Path:
@@ -273,12 +324,37 @@ def _array_to_image(array: np.ndarray) -> Image.Image:
             f"(C = 3 or 4) uint8 pixels, or a CxHxW tensor"
         ) from None
 
+META_KEYS = ("model_name", "model_options", "classes", "mean", "std", "in_chans", "image_size")
+
 
 def model_meta(payload: dict) -> dict:
     """The part of a checkpoint that rebuilds the model (also stored as safetensors metadata)."""
-    return {
-        key: payload[key] for key in ("model_name", "model_options", "classes", "mean", "std", "in_chans", "image_size")
-    }
+    return {key: payload[key] for key in META_KEYS}
+
+
+def fit_weights(model: nn.Module, weights: dict[str, torch.Tensor], source: str | Path, target: str) -> None:
+    """Load `weights` into `model`; weights that do not fit are one line saying how (counts, first mismatch)."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    shapes = [
+        f"{k} is {list(weights[k].shape)} in the file but {list(v.shape)} in the model"
+        for k, v in expected.items()
+        if k in weights and tuple(weights[k].shape) != tuple(v.shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} of the model's tensors are missing (first: {missing[0]})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} tensors are not the model's (first: {unexpected[0]})")
+    if shapes:
+        problems.append(f"{len(shapes)} differ in shape (first: {shapes[0]})")
+    if problems:
+        raise CnnzooError(
+            f"the weights in {source} do not fit {target}: {'; '.join(problems)}. "
+            "Were they saved for another model, other model options or another number of classes?"
+        )
+    model.load_state_dict(weights)
 
 
 def build_model_from_meta(meta: dict) -> nn.Module:
@@ -297,15 +373,19 @@ def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") 
         meta, weights, config = _read_safetensors(path)
     else:
         payload = read_checkpoint(path)
+        ema = payload.get("eval_weights") == "ema"
+        holder = payload.get("ema") if ema else payload
+        weights = holder.get("module" if ema else "model") if isinstance(holder, dict) else None
+        missing = [k for k in META_KEYS if payload.get(k) is None]
+        missing += [] if isinstance(weights, dict) else ["its EMA weights" if ema else "model weights"]
+        if missing:
+            raise CnnzooError(
+                f"{path} is a cnnzoo checkpoint without {', '.join(missing)}, so no model can be built from it; "
+                "load a run's checkpoints/best.pt or last.pt, or its model.safetensors"
+            )
         meta, config = model_meta(payload), payload.get("config", {})
-        weights = payload["ema"]["module"] if payload.get("eval_weights") == "ema" else payload["model"]
     model = build_model_from_meta(meta)
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as err:
-        raise CnnzooError(
-            f"weights in {path} do not fit model {meta['model_name']!r}: {str(err).splitlines()[0]}"
-        ) from None
+    fit_weights(model, weights, path, f"model {meta['model_name']!r} that its metadata names")
     model.to(device).eval()
     size = meta["image_size"]
     return LoadedModel(

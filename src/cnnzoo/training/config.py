@@ -63,6 +63,9 @@ class TrainConfig:
     # model
     model: str = _f("", "model", "registered model name (see `cnnzoo models`)")
     model_options: dict = _f({}, "model", "model options, e.g. small_input=true (-o KEY=VALUE, repeatable)")
+    init_from: str | None = _f(
+        None, "model", "start from the weights of a checkpoint, model.safetensors or run directory (a new run)"
+    )
     # data
     data: str = _f("", "data", "dataset: cifar10, cifar100, mnist, fashion_mnist, svhn, imagefolder, digits")
     data_dir: str | None = _f(

@@ -8,8 +8,11 @@
 
 Validation is the only thing that selects: the best checkpoint and early stopping look at validation top-1;
 the test set is touched once at the end and reported separately (with `full_train` there is no validation,
-so the last weights are tested). Metrics accumulate on the device; the host reads them at a progress refresh
-(every `log_every` iterations) and at the end of an epoch, which is also when a non-finite loss is noticed.
+so the last weights are tested); results.json counts the test evaluations and records the validation split.
+Metrics accumulate on the device; the host reads them at a progress refresh (every `log_every` iterations)
+and at the end of an epoch, which is also when a non-finite loss is noticed. The run directory is locked for
+the run's life; Ctrl-C, SIGTERM and a full disk stop the run with the last checkpoint intact, saying how to
+resume.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import signal
 import sys
 import time
 from contextlib import nullcontext
@@ -29,13 +33,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cnnzoo.device import resolve_device
-from cnnzoo.errors import CnnzooError, unknown_choice
+from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.training.checkpoint import (
+    fit_weights,
     read_checkpoint,
     rng_state,
     save_checkpoint,
     save_safetensors,
     set_rng_state,
+    write_error_message,
 )
 from cnnzoo.training.config import TrainConfig, resolve_config
 from cnnzoo.training.metrics import ClassificationMeter, is_finite
@@ -47,8 +53,16 @@ from cnnzoo.training.runlog import RunDir, default_run_dir
 RESUME_OVERRIDABLE = ("data_dir", "cache_dir", "download", "workers", "log_every", "tensorboard", "plots")
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept (the CLI exits with status 1)."""
+class TrainingStopped(RuntimeError):
+    """Training cannot go on, through no fault of the input; the CLI prints the message and exits with status 1."""
+
+
+class TrainingDiverged(TrainingStopped):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class RunWriteFailed(TrainingStopped):
+    """A file of the run could not be written (a full disk); the previous checkpoint is kept."""
 
 
 # ==================================================================== entry point
@@ -61,7 +75,8 @@ def train(
     """Train a model as the config says and return the results (also written to RUN_DIR/results.json).
 
     `config` is a TrainConfig, a dict of its fields, or a YAML recipe path. `resume=RUN_DIR` continues that
-    run from checkpoints/last.pt with its saved config (`config` may then only change RESUME_OVERRIDABLE).
+    run from checkpoints/last.pt with its saved config (`config` may then only change RESUME_OVERRIDABLE);
+    a finished run is not trained or tested again: its recorded results are returned.
     """
     payload = None
     if resume is not None:
@@ -70,6 +85,9 @@ def train(
             raise CnnzooError(f"cannot resume {run.path}: no checkpoints/last.pt there")
         payload = read_checkpoint(run.last)
         cfg = _resumed_config(payload["config"], config, run.path)
+        finished = finished_results(run.path, payload["epoch"])
+        if finished is not None:
+            return finished
     else:
         if config is None:
             raise CnnzooError("train needs a config (a TrainConfig, a dict or a YAML recipe path)")
@@ -78,7 +96,7 @@ def train(
         run = RunDir(cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data))
         cfg.run_dir = str(run.path)
     existed = run.path.exists()
-    run.create(resume=resume is not None)  # an unwritable directory fails here, before any work
+    run.create(resume=resume is not None)  # an unwritable or busy directory fails here, before any work
 
     deterministic_before = (
         torch.are_deterministic_algorithms_enabled(),
@@ -91,6 +109,8 @@ def train(
         try:
             loaders = make_loaders(cfg, device)
             model = make_model(cfg, loaders)
+            if cfg.init_from and payload is None:
+                cfg.init_from = init_weights(model, cfg.init_from, cfg, loaders)
         except CnnzooError:
             if not existed:
                 _remove_empty_run_dir(run)
@@ -99,6 +119,17 @@ def train(
             run.write_config(cfg.to_dict())
             run.write_env(device)
         return fit(model, loaders, cfg, run, device, resume_payload=payload, quiet=quiet)
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the CLI: name the run to resume
+        raise Interrupted(getattr(err, "signal_number", signal.SIGINT), str(run.path)) from None
+    except OSError as err:
+        if not (err.filename and Path(err.filename).resolve().is_relative_to(run.path.resolve())):
+            raise
+        kept = (
+            f"{run.last} is intact; free space and resume with: cnnzoo train --resume {run.path}"
+            if run.last.is_file()
+            else f"no checkpoint was written yet; free space and start again (--run-dir {run.path})"
+        )
+        raise RunWriteFailed(f"{write_error_message(err)}; {kept}") from None
     finally:
         _set_deterministic_algorithms(*deterministic_before)
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn_before
@@ -132,7 +163,49 @@ def _resumed_config(saved: dict, given: TrainConfig | dict | str | Path | None, 
     return TrainConfig.from_dict(values, origin=f"the config saved in {run_path}")
 
 
+def finished_results(run_dir: str | Path, last_epoch: int | None = None) -> dict | None:
+    """The recorded results of a finished run, or None when it has more to do.
+
+    A run is finished when results.json was written for the epoch its last.pt holds (`last_epoch`, read from
+    last.pt when not given): results.json is written only after the last checkpoint, never before.
+    """
+    run = RunDir(run_dir)
+    results = run.read_results()
+    if results is None or "test" not in results or not run.last.is_file():
+        return None
+    if last_epoch is None:
+        last_epoch = read_checkpoint(run.last)["epoch"]
+    return results if results.get("epochs") == last_epoch else None
+
+
+def init_weights(model: nn.Module, source: str, cfg: TrainConfig, loaders) -> str:
+    """--init-from: start a new run from trained weights (its own optimiser, schedule and epochs).
+
+    The source must be the same model, options, classes and channels; returns the file the weights came from,
+    which config.yaml records.
+    """
+    from cnnzoo.training.checkpoint import load
+
+    loaded = load(source)
+    theirs = (loaded.model_name, loaded.model_options, list(loaded.classes), loaded.in_chans)
+    ours = (cfg.model, dict(cfg.model_options), list(loaders.classes), int(loaders.in_chans))
+    if theirs != ours:
+        raise CnnzooError(
+            f"--init-from {source} holds {_describe(*theirs)}, but this run builds {_describe(*ours)}; "
+            "give the same --model, -o options and --data, or drop --init-from"
+        )
+    fit_weights(model, loaded.model.state_dict(), loaded.path, f"model {cfg.model!r}")
+    return str(Path(loaded.path).resolve())
+
+
+def _describe(model: str, options: dict, classes: list[str], in_chans: int) -> str:
+    """A model as --init-from compares it: name, options, classes (count and first name), channels."""
+    first = f" from {classes[0]!r}" if classes else ""
+    return f"{model!r} with options {options}, {len(classes)} classes{first}, {in_chans} channels"
+
+
 def _remove_empty_run_dir(run: RunDir) -> None:
+    run.lock_file.unlink(missing_ok=True)  # ours, held: nobody else can be using this new directory
     for path in (run.checkpoints, run.path):
         try:
             path.rmdir()
@@ -321,7 +394,7 @@ def fit(
             save_safetensors(run.safetensors, eval_model.state_dict(), meta, cfg.to_dict())
         save_checkpoint(run.last, payload)
         last_saved_epoch = epoch + 1
-        run.append_metrics(row)
+        run.rewrite_metrics(state["history"])  # atomic: a full disk cannot leave half a row
         if cfg.tensorboard:
             run.tensorboard(row, purge_epoch=resume_payload["epoch"] + 1 if resume_payload is not None else None)
         progress.epoch_done(row, improved and val is not None)
@@ -350,6 +423,8 @@ def fit(
         "val_best": state["best"] if loaders.val is not None else None,
         "tested_weights": ("best-val" if loaders.val is not None else "last") + ("-ema" if ema is not None else ""),
         "test": {k: test[k] for k in ("top1", "top5", "loss", "count")},
+        "test_evaluations": ((run.read_results() or {}).get("test_evaluations") or 0) + 1,
+        "split": split_record(cfg, loaders),
         "classes": list(loaders.classes),
         "per_class": dict(zip(loaders.classes, test["per_class"])),
         "confusion": test["confusion"],
@@ -461,10 +536,23 @@ def _check_finite(
         kept = f"the last good checkpoint is {run.last} (epoch {last_saved_epoch})"
     else:
         kept = "no checkpoint was written yet"
+    retry = "--init-from " + str(run.last) if run is not None and last_saved_epoch else "a new run"
     raise TrainingDiverged(
         f"loss became {value} in epoch {epoch + 1} (by step {step}); training stopped, {kept}. "
-        f"Try a lower --lr, --grad-clip or --precision fp32"
+        f"Try a lower --lr, --grad-clip or --precision fp32, starting from {retry} (--resume keeps the settings)"
     )
+
+
+def split_record(cfg: TrainConfig, loaders) -> dict:
+    """How the validation images were drawn: their count, the seed, and a digest to check a split against."""
+    from cnnzoo.data.datasets import indices_digest
+
+    indices = loaders.val_indices
+    return {
+        "val_size": len(indices) if indices is not None else cfg.resolved_val_size(),
+        "val_seed": cfg.seed,
+        "val_indices_sha256": indices_digest(indices) if indices is not None else None,
+    }
 
 
 def autocast(device: torch.device, precision: str):

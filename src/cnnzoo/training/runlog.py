@@ -8,12 +8,14 @@ RUN_DIR/curves.png             loss and accuracy per epoch
 RUN_DIR/confusion.png          the test confusion matrix
 RUN_DIR/checkpoints/last.pt    resumable state after every epoch; best.pt at the best validation epoch
 RUN_DIR/model.safetensors      the best weights with the model's metadata
-RUN_DIR/results.json           the final numbers
+RUN_DIR/results.json           the final numbers, the validation split's record, how often the test set was seen
+RUN_DIR/.lock                  held (flock) by the process writing the run; the OS releases it when that process ends
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -30,6 +32,13 @@ import yaml
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.training.checkpoint import atomic_write
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a run directory is then not protected against a second writer
+    fcntl = None  # type: ignore[assignment]
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the cnnzoo package whose commit env.json records
 
 METRIC_COLUMNS = (
     "epoch",
@@ -72,12 +81,16 @@ class RunDir:
         self.tb = self.path / "tb"
         self.curves = self.path / "curves.png"
         self.confusion = self.path / "confusion.png"
+        self.lock_file = self.path / ".lock"
         self._tb_writer = None
+        self._lock_fd: int | None = None
 
     # ------------------------------------------------------------ creation
     def create(self, *, resume: bool = False) -> None:
-        """Make the directory and prove it is writable, before any training; refuse to overwrite a run."""
+        """Make the directory, prove it is writable and lock it, before any training; refuse to overwrite a run."""
         if not resume and self.last.exists():
+            self.lock()  # a run still writing is "in use", not "already holds a run"
+            self.unlock()
             raise CnnzooError(
                 f"{self.path} already holds a run; continue it with --resume {self.path} or pick another --run-dir"
             )
@@ -88,6 +101,38 @@ class RunDir:
             probe.unlink()
         except OSError as err:
             raise CnnzooError(f"run directory {self.path} is not writable: {err.strerror or err}") from None
+        self.lock()
+
+    # ------------------------------------------------------------ one writer at a time
+    def lock(self) -> None:
+        """Hold RUN_DIR/.lock for this process; another live holder is a one-line error naming its pid.
+
+        flock locks belong to the open file: the OS drops them when the holder exits or is killed, so a lock
+        file left by a dead process never blocks anyone.
+        """
+        if fcntl is None or self._lock_fd is not None:
+            return
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise CnnzooError(
+                f"{self.path} is in use by another cnnzoo process (pid {holder}); wait for it to end "
+                "or give another run directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        """Release the lock (closing the file releases it; the file stays, holding no meaning)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def write_config(self, config: dict) -> None:
         text = yaml.safe_dump(config, sort_keys=False, default_flow_style=None)
@@ -110,15 +155,8 @@ class RunDir:
         atomic_write(self.metrics_jsonl, lambda f: f.write(jsonl.encode()))
 
     def append_metrics(self, row: dict) -> None:
-        """One epoch's row to both files (the header is written with the first row)."""
-        new = not self.metrics_csv.exists()
-        with open(self.metrics_csv, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=METRIC_COLUMNS, lineterminator="\n")
-            if new:
-                writer.writeheader()
-            writer.writerow(_csv_row(row))
-        with open(self.metrics_jsonl, "a") as f:
-            f.write(json.dumps(_json_row(row)) + "\n")
+        """One more epoch's row, by an atomic rewrite: a failed write (a full disk) cannot leave half a row."""
+        self.rewrite_metrics([*self.read_metrics(), row])
 
     def read_metrics(self) -> list[dict]:
         if not self.metrics_jsonl.exists():
@@ -151,14 +189,24 @@ class RunDir:
         self._tb_writer = None
 
     def close(self) -> None:
+        """Close the TensorBoard writer and release the lock."""
         if self._tb_writer is not None:
             self._tb_writer.close()
             self._tb_writer = None
+        self.unlock()
 
     # ------------------------------------------------------------ results and plots
     def write_results(self, results: dict) -> None:
         text = json.dumps(results, indent=2)
         atomic_write(self.results, lambda f: f.write(text.encode()))
+
+    def read_results(self) -> dict | None:
+        """results.json, or None when the run has not finished (or the file is not readable JSON)."""
+        try:
+            results = json.loads(self.results.read_text())
+        except (OSError, ValueError):
+            return None
+        return results if isinstance(results, dict) else None
 
     def plot_curves(self, history: list[dict]) -> None:
         """curves.png: loss (train, val) and accuracy (train, val top-1) per epoch."""
@@ -243,7 +291,7 @@ def environment(device: Any) -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "platform": platform.platform(),
-        "git_commit": _git_commit(),
+        **git_state(),
         "hostname": socket.gethostname(),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv and sys.argv[0] else [],
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -262,13 +310,28 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _git_commit() -> str | None:
-    """The commit of the checkout cnnzoo is imported from, if it is one (editable installs)."""
-    source = Path(__file__).resolve().parent
+def git_state(package_dir: Path = PACKAGE_DIR) -> dict:
+    """{'git_commit', 'git_dirty'} of the checkout cnnzoo is imported from; both None when it is not one.
+
+    A repository that merely contains the source (an unpacked sdist inside someone's project, a venv inside a
+    repo) is not cnnzoo's checkout: the commit counts only if that repository tracks the package's own files.
+    `git_dirty` says whether the package's files differ from that commit.
+    """
+    none = {"git_commit": None, "git_dirty": None}
+    top = _git(package_dir, "rev-parse", "--show-toplevel")
+    if top is None or _git(Path(top), "ls-files", "--error-unmatch", str(package_dir / "__init__.py")) is None:
+        return none
+    commit = _git(Path(top), "rev-parse", "HEAD")
+    status = _git(Path(top), "status", "--porcelain", "--", str(package_dir))
+    if not commit or status is None:
+        return none
+    return {"git_commit": commit, "git_dirty": bool(status)}
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    """git's stripped output, or None when git is missing or the command fails."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=5, check=False
-        )
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout.strip() if out.returncode == 0 else None
