@@ -10,14 +10,14 @@ from cnnzoo.errors import CnnzooError
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each command module adds its subcommands."""
-    from cnnzoo.cli import inspect_cmd, models_cmd, train_cmd
+    from cnnzoo.cli import bench_cmd, inspect_cmd, models_cmd, train_cmd
 
     parser = argparse.ArgumentParser(
         prog="cnnzoo",
         description="The classic CNN image classifiers, built from their papers' tables, trained on small images.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (models_cmd, inspect_cmd, train_cmd):
+    for module in (models_cmd, inspect_cmd, train_cmd, bench_cmd):
         module.add_commands(sub)
     return parser
 
