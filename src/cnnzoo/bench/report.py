@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,21 @@ def environment_record(device: torch.device, optional: tuple[str, ...] = ()) -> 
 
     env = environment(device)
     record = {key: env.get(key) for key in ENVIRONMENT_KEYS}
+    record["load_before"] = _load_average()
     for package in optional:
         try:
             record[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             record[package] = None
     return record
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average: above the CPU count, other jobs shared the machine while it was measured."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def new_record(mode: str, title: str, device: torch.device, *, smoke: bool, command: str, setting: dict,
@@ -103,7 +113,9 @@ def markdown(record: dict[str, Any]) -> str:
         f"# {record['title']}" + (" — CPU smoke setting" if record["smoke"] else ""),
         "",
         f"- Date: {record['date']}",
-        f"- Device: {device} ({env.get('cpu_count')} logical CPUs, torch threads {env.get('torch_threads')})",
+        f"- Device: {device} ({env.get('cpu_count')} logical CPUs, torch threads {env.get('torch_threads')}; "
+        f"load average {env.get('load_before')} before, {env.get('load_after')} after: above the CPU count, "
+        "other jobs shared the machine)",
         f"- Versions: cnnzoo {env['cnnzoo']} (commit {env.get('git_commit') or 'unknown'}), {versions}",
         f"- Command: `{record['command']}`",
         f"- Setting: {setting}",
@@ -122,6 +134,7 @@ def write(record: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
     """Write `<mode>_<device>.json` and `.md` under `out_dir`; returns both paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    record["environment"]["load_after"] = _load_average()
     stem = f"{record['mode'].replace('-', '_')}_{record['environment']['device'].split(':')[0]}"
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
     json_path.write_text(json.dumps(record, indent=2) + "\n")
