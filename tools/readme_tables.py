@@ -61,6 +61,13 @@ def cifar10_results(results_dir: Path = RESULTS) -> str:
     return render_table(columns, rows, "markdown")
 
 
+def speed() -> str:
+    """The Speed section: the committed `cnnzoo bench` results, GPU rows 'not measured' until they exist."""
+    from cnnzoo.bench.report import speed_section
+
+    return speed_section(ROOT / "benchmarks" / "results")
+
+
 def included(path: str) -> Callable[[], str]:
     """A committed report, included as it is (its own heading dropped)."""
     return lambda: "\n".join(line for line in (ROOT / path).read_text().splitlines() if not line.startswith("# "))
@@ -79,6 +86,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     ),
     "cifar10-results": cifar10_results,
     "data-benchmark": included("benchmarks/results/data_loading_cpu.md"),
+    "speed": speed,
 }
 
 

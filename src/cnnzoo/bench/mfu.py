@@ -1,0 +1,129 @@
+"""`cnnzoo bench mfu`: ResNet-50 training images/s and model FLOP utilisation, against the peak measured here.
+
+- Training FLOPs per image = 3 × the forward pass's FLOPs, the usual convention (the backward pass costs
+  twice the forward: gradients with respect to the inputs and to the weights). Forward FLOPs = 2 × the
+  multiply-adds of `cnnzoo.inspect.counts.count_macs` (convolutions and linear layers, PyTorch's counter):
+  for ResNet-50 at 224×224 that is 3 × 2 × 4.089 G = 24.5 GFLOPs per image. (PyTorch's counter run over a
+  real forward + backward gives 24.3 G: the first convolution needs no gradient for its input.)
+- Peak: the median rate of large square matrix products in the training precision's dtype (bf16 for bf16,
+  fp32 for fp32) on random inputs, measured in the same invocation: 8192³ on the GPU.
+- MFU = achieved training FLOP/s (images/s × FLOPs per image) / measured peak.
+
+Training images/s come from the throughput mode's machinery: cnnzoo's engine (`fit`) and the plain loop on
+the same model and synthetic data, median of the timed epochs after a warm-up epoch.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cnnzoo.bench import report
+from cnnzoo.bench.throughput import (
+    COMPILE_MODES,
+    PRECISIONS,
+    BenchModel,
+    ThroughputSetting,
+    engine_compile_value,
+    measure_model,
+    synchronize,
+)
+from cnnzoo.device import resolve_device
+from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.inspect.counts import count_macs
+from cnnzoo.models import create_model
+
+PEAK_DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+@dataclass(frozen=True)
+class MfuSetting:
+    """What one invocation measures. The defaults are the GPU setting; SMOKE is the CPU one CI runs."""
+
+    model: str = "resnet50"
+    image_size: int = 224
+    batch_size: int = 256
+    precision: str = "bf16"
+    channels_last: bool = True
+    compile: str = "none"
+    steps: int = 30
+    epochs: int = 3
+    matmul_size: int = 8192
+    matmul_reps: int = 20
+    device: str = "auto"
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SMOKE = MfuSetting(image_size=32, batch_size=4, precision="fp32", channels_last=False, steps=2, epochs=1,
+                   matmul_size=512, matmul_reps=5, device="cpu")
+
+COLUMNS = [
+    ("model", "model"), ("input", "input"), ("system", "system"), ("train_images_per_s", "train images/s"),
+    ("train_gflops_per_image", "train GFLOPs/image"), ("achieved_tflops", "achieved TFLOP/s"),
+    ("peak_tflops", "measured peak TFLOP/s"), ("mfu", "MFU"),
+]  # fmt: skip
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, reps: int) -> float:
+    """FLOP/s of `size`³ matrix products (2·size³ FLOPs each) on random inputs: median over `reps` after warm-up."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(size, size, device=device, dtype=dtype, generator=gen)
+    b = torch.randn(size, size, device=device, dtype=dtype, generator=gen)
+    for _ in range(3):
+        a @ b
+    synchronize(device)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        a @ b
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times)
+
+
+def run(setting: MfuSetting, *, smoke: bool, command: str, out_dir: str | Path) -> dict:
+    """Measure the training rate and the matmul peak, write the result files under `out_dir`, return the record."""
+    check_choice("precision", setting.precision, PRECISIONS)
+    check_choice("compile mode", setting.compile, COMPILE_MODES)
+    engine_compile_value(setting.compile)
+    for name in ("image_size", "batch_size", "steps", "epochs", "matmul_size", "matmul_reps"):
+        if getattr(setting, name) < 1:
+            raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")
+    device = resolve_device(setting.device)
+    setting = replace(setting, device=str(device))
+    record = report.new_record("mfu", f"Model FLOP utilisation: {setting.model} training", device, smoke=smoke,
+                               command=command, setting=setting.describe(), columns=COLUMNS)
+    with torch.device("meta"):
+        meta_model = create_model(setting.model)
+    flops = 3 * 2 * count_macs(meta_model, (3, setting.image_size, setting.image_size))
+    peak = matmul_peak(device, PEAK_DTYPES[setting.precision], setting.matmul_size, setting.matmul_reps)
+    spec = BenchModel(setting.model, image_size=setting.image_size)
+    throughput = ThroughputSetting(models=(spec,), batch_size=setting.batch_size, precision=setting.precision,
+                                   channels_last=setting.channels_last, compile=setting.compile,
+                                   steps=setting.steps, epochs=setting.epochs, device=str(device),
+                                   inference=False)
+    with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
+        rows, skipped = measure_model(spec, throughput, device, Path(tmp))
+    for row in rows:  # the engine and the plain loop (no counterparts are listed for `spec`)
+        achieved = row["train_images_per_s"] * flops
+        record["rows"].append({
+            "model": row["model"], "input": row["input"], "system": row["system"],
+            "train_images_per_s": row["train_images_per_s"], "train_gflops_per_image": flops / 1e9,
+            "achieved_tflops": achieved / 1e12, "peak_tflops": peak / 1e12, "mfu": achieved / peak,
+        })  # fmt: skip
+    record["skipped"] = skipped
+    record["notes"] = [
+        "training FLOPs per image = 3 × forward FLOPs (forward = 2 × count_macs: convolutions and linear layers).",
+        f"peak: median of {setting.matmul_reps} {setting.matmul_size}³ {setting.precision} matrix products on "
+        "random inputs, measured in this invocation.",
+    ]
+    report.write(record, out_dir)
+    return record

@@ -1,0 +1,375 @@
+"""`cnnzoo bench throughput`: training and inference images/s, cnnzoo's engine against plain PyTorch loops.
+
+For each model, side by side in one process, same batch size, precision, memory format and compile mode:
+
+| system | training | inference |
+|---|---|---|
+| cnnzoo engine | `training.engine.fit`, the epoch loop `cnnzoo train` runs | `training.engine.evaluate` |
+| plain loop | the cnnzoo model in `plain_train_rates`: forward, loss, backward, SGD step | `plain_infer_rates` |
+| torchvision | torchvision's same architecture in the plain loop | the same |
+| timm | timm's same architecture in the plain loop (where timm is installed) | the same |
+
+"Same architecture" is checked, not assumed: a counterpart whose parameter count differs from cnnzoo's model
+is not measured, and the row says why. Every system reads the same synthetic data through cnnzoo's device
+loader (random uint8 images and labels, the split on the device), so the data path costs all of them alike.
+The first epoch (or pass) warms up (cuDNN autotuning, compilation) and is not counted; a figure is the median
+of the timed epochs. The optimiser is SGD with Nesterov momentum 0.9 and weight decay 5e-4 at a small lr
+(1e-3), so that no model diverges on random labels; speed does not depend on the lr.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from cnnzoo.bench import report
+from cnnzoo.data import Augment, DeviceLoader, ImageArrays, Loaders
+from cnnzoo.device import resolve_device
+from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.inspect.counts import count_params
+from cnnzoo.models import create_model, get_model_config
+from cnnzoo.training.config import TrainConfig
+from cnnzoo.training.engine import (
+    TrainingDiverged,
+    autocast,
+    compute_loss,
+    evaluate,
+    fit,
+    seed_everything,
+)
+from cnnzoo.training.runlog import RunDir
+
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
+PRECISIONS = ("fp32", "bf16")
+SYSTEMS = ("cnnzoo engine", "plain loop", "torchvision", "timm")
+LR, MOMENTUM, WEIGHT_DECAY = 1e-3, 0.9, 5e-4
+# Synthetic images are normalised with these (the values do not change the arithmetic's cost).
+MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    """A cnnzoo model at one input size, and the builders of the same architecture in other libraries."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+    image_size: int = 32
+    torchvision: str | None = None  # torchvision.models builder name
+    timm: str | None = None  # timm model name
+    small_stem: bool = False  # the counterpart needs cnnzoo's small-input stem: a 3x3/1 conv and no max pool
+
+    @property
+    def label(self) -> str:
+        opts = ",".join(f"{k}={v}" for k, v in self.options.items())
+        return self.name + (f" ({opts})" if opts else "")
+
+
+# One model of every family at 32x32 (CIFAR-10's 10 classes), and the ImageNet models at 224x224 (1000 classes).
+MODELS = (
+    BenchModel("resnet20", image_size=32),
+    BenchModel("resnet18", {"small_input": True}, 32, torchvision="resnet18", timm="resnet18", small_stem=True),
+    BenchModel("vgg16_bn", {"small_input": True}, 32),
+    BenchModel("nin", image_size=32),
+    BenchModel("googlenet", {"small_input": True}, 32),
+    BenchModel("alexnet", {"small_input": True}, 32),
+    BenchModel("alexnet", image_size=224, torchvision="alexnet"),
+    BenchModel("vgg16_bn", image_size=224, torchvision="vgg16_bn", timm="vgg16_bn"),
+    BenchModel("googlenet", {"layout": "torchvision"}, 224, torchvision="googlenet"),
+    BenchModel("resnet50", image_size=224, torchvision="resnet50", timm="resnet50"),
+    BenchModel("nin", {"layout": "imagenet"}, 224),
+)
+SMOKE_MODELS = MODELS[:2]
+# Keyword arguments a counterpart needs beyond num_classes (torchvision warns about GoogLeNet's init otherwise).
+COUNTERPART_KWARGS: dict[tuple[str, str], dict[str, Any]] = {("torchvision", "googlenet"): {"init_weights": True}}
+
+
+@dataclass(frozen=True)
+class ThroughputSetting:
+    """What one invocation measures. The defaults are the GPU setting; SMOKE is the CPU one CI runs."""
+
+    models: tuple[BenchModel, ...] = MODELS
+    batch_size: int = 256
+    precision: str = "bf16"
+    channels_last: bool = True
+    compile: str = "none"
+    steps: int = 50  # training steps per epoch
+    epochs: int = 3  # timed epochs (and inference passes), after one warm-up epoch
+    device: str = "auto"
+    inference: bool = True  # also time inference (the mfu mode needs training only)
+
+    def describe(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["models"] = [m.label + f" @{m.image_size}" for m in self.models]
+        return values
+
+
+SMOKE = ThroughputSetting(models=SMOKE_MODELS, batch_size=8, precision="fp32", channels_last=False, steps=2,
+                          epochs=1, device="cpu")
+
+COLUMNS = [
+    ("model", "model"), ("input", "input"), ("system", "system"), ("params", "params"),
+    ("train_images_per_s", "train images/s"), ("train_ratio", "train × plain loop"),
+    ("infer_images_per_s", "inference images/s"), ("infer_ratio", "inference × plain loop"),
+]  # fmt: skip
+
+
+# ==================================================================== synthetic data on the device
+def synthetic_split(num_images: int, image_size: int, num_classes: int, seed: int = 0) -> ImageArrays:
+    """Random uint8 images and labels: the shape of a real split, with nothing to read from disk."""
+    gen = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (num_images, 3, image_size, image_size), dtype=torch.uint8, generator=gen)
+    labels = torch.randint(0, num_classes, (num_images,), generator=gen)
+    return ImageArrays(images, labels, [f"class{i}" for i in range(num_classes)])
+
+
+def synthetic_loader(data: ImageArrays, batch_size: int, device: torch.device, channels_last: bool,
+                     train: bool) -> DeviceLoader:
+    """cnnzoo's device loader over `data`; training batches are shuffled, flipped and (at 32x32) cropped."""
+    small = data.images.shape[-1] <= 64
+    augment = Augment(crop_padding=4 if small else 0, flip=True) if train else Augment()
+    return DeviceLoader(data, batch_size, device=device, mean=MEAN, std=STD, shuffle=train, augment=augment,
+                        drop_last=train, channels_last=channels_last)
+
+
+# ==================================================================== compile modes
+def engine_compile_value(mode: str) -> bool | str:
+    """The engine's `compile` config value for a mode: the mode itself, or on/off where the engine has a bool."""
+    check_choice("compile mode", mode, COMPILE_MODES)
+    if not isinstance(TrainConfig().compile, bool):
+        return mode
+    if mode not in ("none", "default"):
+        raise CnnzooError(f"this cnnzoo's engine knows compile on/off only; use --compile none or default, not {mode}")
+    return mode == "default"
+
+
+def compiled(model: nn.Module, mode: str) -> nn.Module:
+    """`model` under torch.compile in `mode` ('none': the model itself)."""
+    if mode == "none":
+        return model
+    return torch.compile(model) if mode == "default" else torch.compile(model, mode=mode)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# ==================================================================== the systems
+def engine_train_rates(model: nn.Module, train_loader: DeviceLoader, test_loader: DeviceLoader,
+                       setting: ThroughputSetting, spec: BenchModel, device: torch.device, workdir: Path) -> list[float]:
+    """Training images/s per timed epoch of the engine's own epoch loop (`fit`), as `cnnzoo train` runs it."""
+    cfg = TrainConfig.from_dict({
+        "model": spec.name, "model_options": dict(spec.options), "data": "synthetic", "batch_size": setting.batch_size,
+        "epochs": 1 + setting.epochs, "lr": LR, "momentum": MOMENTUM, "nesterov": True, "weight_decay": WEIGHT_DECAY,
+        "schedule": "constant", "full_train": True, "precision": setting.precision,
+        "channels_last": setting.channels_last, "compile": engine_compile_value(setting.compile),
+        "device": str(device), "tensorboard": False, "plots": False, "run_dir": str(workdir),
+    })  # fmt: skip
+    classes = train_loader.classes
+    loaders = Loaders(train=train_loader, val=None, test=test_loader, classes=classes, mean=MEAN, std=STD,
+                      in_chans=3, image_size=spec.image_size)
+    run = RunDir(workdir)
+    run.create()
+    try:
+        fit(model, loaders, cfg, run, device, quiet=True)
+        return [row["images_per_s"] for row in run.read_metrics()][1:]
+    finally:
+        run.close()
+
+
+def plain_train_rates(model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting,
+                      device: torch.device) -> list[float]:
+    """Training images/s per timed epoch of a minimal loop: forward, cross-entropy, backward, SGD step.
+
+    The loss is the engine's `compute_loss` only so that models with auxiliary heads (GoogLeNet) do the same
+    arithmetic in both loops; everything else the engine adds (schedule, metrics, checks) is left out.
+    """
+    model.to(device)
+    if setting.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY)
+    step_model = compiled(model, setting.compile)
+    step_model.train()
+    rates = []
+    for epoch in range(1 + setting.epochs):
+        loader.set_epoch(epoch)
+        seen, start = 0, time.perf_counter()
+        for images, targets in loader:
+            with autocast(device, setting.precision):
+                loss, _ = compute_loss(step_model(images), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += targets.shape[0]
+        synchronize(device)
+        rates.append(seen / (time.perf_counter() - start))
+    return rates[1:]
+
+
+def timed_passes(run_pass: Callable[[], int], passes: int, device: torch.device) -> list[float]:
+    """Images/s of `passes` timed calls of `run_pass` (which returns the images it saw), after one warm-up call."""
+    rates = []
+    for i in range(1 + passes):
+        start = time.perf_counter()
+        seen = run_pass()
+        synchronize(device)
+        if i:
+            rates.append(seen / (time.perf_counter() - start))
+    return rates
+
+
+def plain_infer_rates(model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting,
+                      device: torch.device) -> list[float]:
+    """Inference images/s of eval-mode forward passes under inference_mode, over the whole loader."""
+    infer_model = compiled(model, setting.compile)
+    infer_model.eval()
+
+    def one_pass() -> int:
+        seen = 0
+        with torch.inference_mode():
+            for images, _ in loader:
+                with autocast(device, setting.precision):
+                    infer_model(images)
+                seen += images.shape[0]
+        return seen
+
+    return timed_passes(one_pass, setting.epochs, device)
+
+
+def engine_infer_rates(model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting,
+                       device: torch.device) -> list[float]:
+    """Inference images/s of the engine's `evaluate` (loss, top-1/top-5 accumulated on the device)."""
+    infer_model = compiled(model, setting.compile)
+    num_classes = len(loader.classes)
+
+    def one_pass() -> int:
+        return evaluate(infer_model, loader, num_classes, device, setting.precision, confusion=False)["count"]
+
+    return timed_passes(one_pass, setting.epochs, device)
+
+
+# ==================================================================== counterparts
+def counterpart(library: str, spec: BenchModel, num_classes: int) -> nn.Module:
+    """torchvision's or timm's builder of the same architecture; ImportError when the library is absent."""
+    builder_name = spec.torchvision if library == "torchvision" else spec.timm
+    kwargs = {"num_classes": num_classes, **COUNTERPART_KWARGS.get((library, builder_name), {})}
+    if library == "torchvision":
+        import torchvision.models
+
+        model = getattr(torchvision.models, builder_name)(**kwargs)
+    else:
+        import timm
+
+        model = timm.create_model(builder_name, pretrained=False, **kwargs)
+    if spec.small_stem:
+        model.conv1 = nn.Conv2d(3, model.conv1.out_channels, 3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    return model
+
+
+# ==================================================================== one model, every system
+def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.device, workdir: Path
+                  ) -> tuple[list[dict], list[dict]]:
+    """(rows, skipped) for one model: the engine and the plain loop on cnnzoo's model, then the counterparts."""
+    num_classes = get_model_config(spec.name, **spec.options).num_classes
+    size = spec.image_size
+    data = synthetic_split(setting.steps * setting.batch_size, size, num_classes)
+    train_loader = synthetic_loader(data, setting.batch_size, device, setting.channels_last, train=True)
+    infer_loader = synthetic_loader(data, setting.batch_size, device, setting.channels_last, train=False)
+    test_loader = synthetic_loader(data.subset(torch.arange(setting.batch_size)), setting.batch_size, device,
+                                   setting.channels_last, train=False)
+    base = {"model": spec.label, "input": f"3x{size}x{size}"}
+    rows, skipped = [], []
+
+    def build(system: str) -> nn.Module:
+        torch.manual_seed(0)
+        if system in ("cnnzoo engine", "plain loop"):
+            return create_model(spec.name, num_classes=num_classes, **spec.options)
+        return counterpart(system, spec, num_classes)
+
+    cnnzoo_params = None
+    for system in SYSTEMS:
+        what = f"{spec.label} @{size}, {system}"
+        if system in ("torchvision", "timm") and getattr(spec, system) is None:
+            continue  # no counterpart listed: nothing to say per run
+        seed_everything(0, False, device)  # as `cnnzoo train` does: cuDNN autotuning on
+        try:
+            model = build(system)
+        except ImportError:
+            skipped.append({"what": what, "reason": f"{system} is not installed (pip install {system})"})
+            continue
+        params = count_params(model)
+        cnnzoo_params = params if cnnzoo_params is None else cnnzoo_params
+        if params != cnnzoo_params:
+            skipped.append({"what": what, "reason": f"{system}'s {getattr(spec, system)} has {params:,} parameters, "
+                            f"cnnzoo's {cnnzoo_params:,}: not the same architecture"})
+            continue
+        try:
+            if system == "cnnzoo engine":
+                train = engine_train_rates(model, train_loader, test_loader, setting, spec, device,
+                                           workdir / f"{spec.name}-{size}")
+                infer_rates = engine_infer_rates
+            else:
+                train = plain_train_rates(model, train_loader, setting, device)
+                infer_rates = plain_infer_rates
+        except TrainingDiverged as err:
+            skipped.append({"what": what, "reason": f"the loss diverged on random data ({err})"})
+            continue
+        row = {**base, "system": system, "params": params, "train_images_per_s": statistics.median(train)}
+        if setting.inference:
+            row["infer_images_per_s"] = statistics.median(infer_rates(model, infer_loader, setting, device))
+        rows.append(row)
+        del model
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    plain = next((r for r in rows if r["system"] == "plain loop"), None)
+    for row in rows if plain is not None else []:
+        for kind in ("train", "infer"):
+            if f"{kind}_images_per_s" in row:
+                row[f"{kind}_ratio"] = row[f"{kind}_images_per_s"] / plain[f"{kind}_images_per_s"]
+    return rows, skipped
+
+
+def select_models(names: Iterable[str]) -> tuple[BenchModel, ...]:
+    """The bench models (every input size) whose name is in `names`; an unknown name is an error."""
+    known = {m.name for m in MODELS}
+    for name in names:
+        if name not in known:
+            raise CnnzooError(f"no bench model named {name!r}; choose from {', '.join(sorted(known))}")
+    return tuple(m for m in MODELS if m.name in set(names))
+
+
+def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str | Path) -> dict:
+    """Measure every model of `setting`, write the result files under `out_dir`, return the record."""
+    check_choice("precision", setting.precision, PRECISIONS)
+    check_choice("compile mode", setting.compile, COMPILE_MODES)
+    engine_compile_value(setting.compile)  # an unsupported mode fails before any work
+    for name in ("batch_size", "steps", "epochs"):
+        if getattr(setting, name) < 1:
+            raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")
+    device = resolve_device(setting.device)
+    setting = replace(setting, device=str(device))
+    record = report.new_record("throughput", "Training and inference throughput: cnnzoo's engine vs plain loops",
+                               device, smoke=smoke, command=command, setting=setting.describe(), columns=COLUMNS,
+                               optional=("timm",))
+    with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
+        for spec in setting.models:
+            rows, skipped = measure_model(spec, setting, device, Path(tmp))
+            record["rows"] += rows
+            record["skipped"] += skipped
+    record["notes"] = [
+        "train/inference × plain loop: the row's images/s over the plain loop's on cnnzoo's same model, "
+        "measured in this invocation.",
+        f"Median of {setting.epochs} timed epoch(s) of {setting.steps} steps after one warm-up epoch; synthetic "
+        "uint8 data on the device through cnnzoo's loader (crop+flip at 32x32, flip at 224x224).",
+    ]
+    report.write(record, out_dir)
+    return record

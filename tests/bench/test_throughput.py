@@ -1,0 +1,72 @@
+"""`cnnzoo bench throughput`: the smoke run writes every system's figures; counterparts are checked, not assumed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cnnzoo.bench import throughput
+from cnnzoo.bench.throughput import BenchModel, ThroughputSetting, counterpart, engine_compile_value, measure_model
+from cnnzoo.errors import CnnzooError
+from cnnzoo.inspect.counts import count_params
+from cnnzoo.models import create_model
+from cnnzoo.training.config import TrainConfig
+
+from bench_checks import assert_metadata, assert_positive_finite, load_results
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_positive_finite_figures_for_every_system(run_cli, tmp_path):
+    status, out = run_cli("bench", "throughput", "--smoke", "--out", str(tmp_path))
+    assert status == 0 and "train images/s" in out
+    record, md = load_results(tmp_path, "throughput_cpu")
+    assert_metadata(record, "throughput", f"cnnzoo bench throughput --smoke --out {tmp_path}")
+    assert_positive_finite(record, ("train_images_per_s", "infer_images_per_s", "train_ratio", "infer_ratio", "params"))
+    systems = {(row["model"], row["system"]) for row in record["rows"]}
+    for spec in throughput.SMOKE_MODELS:
+        assert {(spec.label, "cnnzoo engine"), (spec.label, "plain loop")} <= systems
+    assert ("resnet18 (small_input=True)", "torchvision") in systems
+    timm_measured = ("resnet18 (small_input=True)", "timm") in systems
+    timm_skipped = any(s["what"].endswith("timm") and "not installed" in s["reason"] for s in record["skipped"])
+    assert timm_measured != timm_skipped
+    plain = [row for row in record["rows"] if row["system"] == "plain loop"]
+    assert all(row["train_ratio"] == 1.0 for row in plain)
+    assert "| model | input | system | params | train images/s |" in md and "cnnzoo engine" in md
+
+
+def test_torchvision_counterpart_is_the_same_architecture():
+    spec = next(m for m in throughput.MODELS if m.name == "resnet18" and m.image_size == 32)
+    with torch.device("meta"):
+        ours = create_model(spec.name, num_classes=10, **spec.options)
+        theirs = counterpart("torchvision", spec, 10)
+    assert count_params(ours) == count_params(theirs)
+    assert theirs.conv1.kernel_size == (3, 3) and isinstance(theirs.maxpool, torch.nn.Identity)
+
+
+def test_a_counterpart_of_another_architecture_is_skipped_with_its_reason(tmp_path):
+    spec = BenchModel("resnet20", image_size=32, torchvision="resnet18")  # deliberately not the same network
+    setting = ThroughputSetting(models=(spec,), batch_size=2, precision="fp32", channels_last=False, steps=1,
+                                epochs=1, device="cpu", inference=False)
+    rows, skipped = measure_model(spec, setting, torch.device("cpu"), tmp_path)
+    assert [row["system"] for row in rows] == ["cnnzoo engine", "plain loop"]
+    assert len(skipped) == 1 and "not the same architecture" in skipped[0]["reason"]
+    assert rows[0]["train_images_per_s"] > 0 and "infer_images_per_s" not in rows[0]
+
+
+def test_compile_modes_reach_the_engine_as_its_config_understands_them():
+    if isinstance(TrainConfig().compile, bool):
+        assert engine_compile_value("none") is False and engine_compile_value("default") is True
+        with pytest.raises(CnnzooError, match="on/off only"):
+            engine_compile_value("reduce-overhead")
+    else:
+        assert engine_compile_value("reduce-overhead") == "reduce-overhead"
+    with pytest.raises(CnnzooError, match="compile mode"):
+        engine_compile_value("fast")
+
+
+def test_an_unknown_bench_model_is_one_line_for_people(run_cli, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("bench", "throughput", "--smoke", "--model", "resnet2O")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cnnzoo: error: no bench model named 'resnet2O'") and len(err.splitlines()) == 1
