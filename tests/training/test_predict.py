@@ -126,3 +126,18 @@ def test_grey_images_for_rgb_models_and_colour_images_for_grey_models(grey_model
     x = grey_model.preprocess(colour)
     assert x.shape == (1, 8, 8) and (_pixels(x) == np.asarray(colour.convert("L"))).all()
     assert len(rgb_model.predict([grey])[0]) == 5 and len(grey_model.predict([colour])[0]) == 5
+
+
+def test_a_run_trained_with_image_size_crops_like_training(tmp_path, rgb_model):
+    """`--image-size N` trains on the centre square of each image; predict must not stretch the whole image."""
+    from dataclasses import replace
+
+    from cnnzoo.data.datasets import open_image
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "wide.png"
+    Image.fromarray(rng.integers(0, 256, (8, 24, 3), dtype=np.uint8)).save(path)  # 24 wide, 8 high
+    cropped = replace(rgb_model, config={"image_size": 8})
+    trained_on = np.asarray(open_image(str(path), image_size=8)).transpose(2, 0, 1)
+    assert (_pixels(cropped.preprocess(path)) == trained_on).all()
+    assert not (_pixels(rgb_model.preprocess(path)) == trained_on).all()  # without it: stretched, not cropped

@@ -363,11 +363,14 @@ def open_image(path: str, grey: bool | None = None, image_size: int | None = Non
     target = "L" if grey else "RGB"
     if img.mode != target:
         img = img.convert(target)
-    if image_size is not None:
-        from torchvision.transforms import functional as TF
+    return square_crop(img, image_size) if image_size is not None else img
 
-        img = TF.center_crop(TF.resize(img, image_size), image_size)
-    return img
+
+def square_crop(img: Image.Image, image_size: int) -> Image.Image:
+    """Resize the shorter side to `image_size` and crop the centre square, as torchvision's Resize + CenterCrop."""
+    from torchvision.transforms import functional as TF
+
+    return TF.center_crop(TF.resize(img, image_size), image_size)
 
 
 def _load_imagefolder(

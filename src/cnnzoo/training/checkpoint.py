@@ -217,14 +217,19 @@ class LoadedModel:
         CxHxW / HxW tensor (uint8, or float in [0, 1] as torchvision's `to_tensor` gives). Each is first made
         an 8-bit image, as training decoded its files (16-bit grey scaled, floats rounded to 1/255); colour is
         converted to the model's channels (grayscale 'L' for 1, 'RGB' for 3) and the image is resized to the
-        training size with bilinear filtering.
+        training size: as training did with `--image-size N` (shorter side to N, centre square), otherwise
+        stretched with bilinear filtering.
         """
         from PIL import Image
+
+        from cnnzoo.data.datasets import square_crop
 
         image = _as_8bit_image(image)
         mode = "L" if self.in_chans == 1 else "RGB"
         image = image.convert(mode)
         height, width = self.image_size
+        if self.config.get("image_size") and image.size != (width, height):
+            image = square_crop(image, int(self.config["image_size"]))
         if image.size != (width, height):
             image = image.resize((width, height), Image.BILINEAR)
         array = np.asarray(image, dtype=np.float32) / 255.0

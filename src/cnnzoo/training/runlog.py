@@ -273,7 +273,6 @@ def _csv_row(row: dict) -> dict:
 def environment(device: Any) -> dict:
     """What produced the run: versions, hardware, source commit, host and command line."""
     import torch
-    import torchvision
 
     import cnnzoo
 
@@ -281,7 +280,7 @@ def environment(device: Any) -> dict:
     env = {
         "cnnzoo": cnnzoo.__version__,
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": _torchvision_version(),
         "python": platform.python_version(),
         "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
@@ -297,6 +296,18 @@ def environment(device: Any) -> dict:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return env
+
+
+def _torchvision_version() -> str | None:
+    """torchvision's version without importing it when nothing else has (its import costs seconds)."""
+    if "torchvision" in sys.modules:
+        return sys.modules["torchvision"].__version__
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torchvision")
+    except PackageNotFoundError:
+        return None
 
 
 def cpu_name() -> str:
