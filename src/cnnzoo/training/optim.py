@@ -37,13 +37,29 @@ def param_groups(model: nn.Module, weight_decay: float, decay_bn_bias: bool = Tr
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """SGD with (Nesterov) momentum, as in the ResNet paper, or AdamW (Loshchilov & Hutter 2019)."""
+def scaled_lr(cfg: TrainConfig) -> float:
+    """The peak lr for this batch size: `lr` is given for `lr_base_batch` images and scaled as `lr_scaling` says.
+
+    linear: lr × batch / base (Goyal et al. 2017, with warm-up for large batches); sqrt: lr × √(batch / base)
+    (Krizhevsky 2014, often better for adaptive optimisers); none: lr as given.
+    """
+    ratio = cfg.batch_size / cfg.lr_base_batch
+    return cfg.lr * {"none": 1.0, "linear": ratio, "sqrt": math.sqrt(ratio)}[cfg.lr_scaling]
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig, *, graphs: bool = False) -> torch.optim.Optimizer:
+    """SGD with (Nesterov) momentum, as in the ResNet paper, or AdamW (Loshchilov & Hutter 2019).
+
+    `graphs`: for a compiled step (step.TrainStep), the `foreach` implementations, which accept an lr held in
+    a device tensor; AdamW also `capturable` (its step count on the device), as PyTorch requires for that.
+    """
     groups = param_groups(model, cfg.weight_decay, cfg.decay_bn_bias)
+    lr = scaled_lr(cfg)
+    extra = {"foreach": True} if graphs else {}
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0)
+        return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0, **extra)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(cfg.betas), **extra, **({"capturable": True} if graphs else {}))
     raise AssertionError(cfg.optimizer)  # TrainConfig.validate names the choices
 
 
@@ -102,11 +118,18 @@ class Schedule:
         raise AssertionError(self.kind)
 
     def apply(self, optimizer: torch.optim.Optimizer, step: int) -> float:
-        """Set every group's lr for this iteration; returns the peak group's lr."""
+        """Set every group's lr for this iteration; returns the peak group's lr.
+
+        An lr held in a tensor (a compiled step's) is overwritten in place: no new object for the compiled code
+        to see, no host sync.
+        """
         f = self.factor(step)
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"] * f
-        return optimizer.param_groups[0]["lr"]
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(group["initial_lr"] * f)
+            else:
+                group["lr"] = group["initial_lr"] * f
+        return optimizer.param_groups[0]["initial_lr"] * f
 
     def state_dict(self) -> dict:
         return {
@@ -137,7 +160,7 @@ def build_schedule(cfg: TrainConfig, steps_per_epoch: int, total_steps: int) -> 
 def remember_initial_lr(optimizer: torch.optim.Optimizer) -> None:
     """Store each group's peak lr as `initial_lr` (PyTorch's own schedulers use the same key)."""
     for group in optimizer.param_groups:
-        group.setdefault("initial_lr", group["lr"])
+        group.setdefault("initial_lr", float(group["lr"]))
 
 
 # -------------------------------------------------------------------- EMA of weights
@@ -163,8 +186,17 @@ class ModelEMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        self.blend(model, self.next_weight())
+
+    def next_weight(self) -> float:
+        """Count one update and return its blending weight 1 - decay (host arithmetic only)."""
         d = self.current_decay()
         self.updates += 1
+        return 1.0 - d
+
+    @torch.no_grad()
+    def blend(self, model: nn.Module, weight: float | torch.Tensor) -> None:
+        """ema += weight × (model - ema); a 0-d tensor weight keeps a compiled step free of per-step constants."""
         ema_float, new_float = [], []
         for e, m in zip(self.module.state_dict().values(), model.state_dict().values()):
             if e.is_floating_point():
@@ -172,8 +204,14 @@ class ModelEMA:
                 new_float.append(m.detach())
             else:
                 e.copy_(m)
-        if ema_float:
-            torch._foreach_lerp_(ema_float, new_float, 1.0 - d)
+        if not ema_float:
+            return
+        if isinstance(weight, torch.Tensor):  # foreach lerp takes only a Python scalar weight
+            delta = torch._foreach_sub(new_float, ema_float)
+            torch._foreach_mul_(delta, weight)
+            torch._foreach_add_(ema_float, delta)
+        else:
+            torch._foreach_lerp_(ema_float, new_float, weight)
 
     def state_dict(self) -> dict:
         return {"module": self.module.state_dict(), "updates": self.updates, "decay": self.decay}
