@@ -186,7 +186,7 @@ class ModelEMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        self.blend(model, self.next_weight())
+        self.blend(self.pairs(model), self.next_weight())
 
     def next_weight(self) -> float:
         """Count one update and return its blending weight 1 - decay (host arithmetic only)."""
@@ -194,16 +194,28 @@ class ModelEMA:
         self.updates += 1
         return 1.0 - d
 
-    @torch.no_grad()
-    def blend(self, model: nn.Module, weight: float | torch.Tensor) -> None:
-        """ema += weight × (model - ema); a 0-d tensor weight keeps a compiled step free of per-step constants."""
-        ema_float, new_float = [], []
+    def pairs(self, model: nn.Module) -> tuple[list[torch.Tensor], ...]:
+        """(EMA floats, model floats, EMA others, model others): the tensors `blend` reads and writes.
+
+        They alias the modules' parameters and buffers, so a compiled step may take them once and reuse them.
+        """
+        ema_float, new_float, ema_other, new_other = [], [], [], []
         for e, m in zip(self.module.state_dict().values(), model.state_dict().values()):
             if e.is_floating_point():
                 ema_float.append(e)
                 new_float.append(m.detach())
             else:
-                e.copy_(m)
+                ema_other.append(e)
+                new_other.append(m)
+        return ema_float, new_float, ema_other, new_other
+
+    @staticmethod
+    @torch.no_grad()
+    def blend(pairs: tuple[list[torch.Tensor], ...], weight: float | torch.Tensor) -> None:
+        """ema += weight × (model - ema), others copied; a 0-d tensor weight keeps a compiled step constant-free."""
+        ema_float, new_float, ema_other, new_other = pairs
+        for e, m in zip(ema_other, new_other):
+            e.copy_(m)
         if not ema_float:
             return
         if isinstance(weight, torch.Tensor):  # foreach lerp takes only a Python scalar weight

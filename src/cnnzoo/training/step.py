@@ -24,6 +24,7 @@ inductor (C++ kernels) and is tested against the eager step. Fallbacks, each slo
   update runs eagerly with float lrs;
 - a ragged batch (the streaming loader's last one, or a training set smaller than a batch) compiles one more
   graph for its shape, once.
+Building a compiled TrainStep calls torch.compiler.reset(): graphs compiled earlier in the process are dropped.
 `compile="none"` is the engine's original eager loop, operation for operation.
 """
 
@@ -80,9 +81,8 @@ def eval_logits(model: nn.Module, images: torch.Tensor, device: torch.device, pr
 
 def _compiler(mode: str, backend: str | Callable) -> Callable[[Callable], Callable]:
     """torch.compile with the config's mode and static shapes; a custom backend (tests) takes no mode."""
-    if backend == "inductor":
-        return lambda fn: torch.compile(fn, mode=_TORCH_MODES[mode], dynamic=False)
-    return lambda fn: torch.compile(fn, backend=backend, dynamic=False)
+    options = {"mode": _TORCH_MODES[mode]} if backend == "inductor" else {"backend": backend}
+    return lambda fn: torch.compile(fn, dynamic=False, **options)
 
 
 def _uses_cuda_graphs(mode: str, device: torch.device) -> bool:
@@ -141,6 +141,12 @@ class TrainStep:
             self._prepare_optimizer()
             if ema is not None:
                 self._ema_weight = _static(torch.zeros((), device=self.device))
+                self._ema_pairs = ema.pairs(model)
+        if compiled:
+            # Compiled graphs are cached per code object and guarded on the optimizer's identity, so each fit in
+            # a process would recompile torch's optimizer code again, and after torch._dynamo.config
+            # .recompile_limit (8) fits silently run it eagerly: a compiled fit starts from an empty cache.
+            torch.compiler.reset()
         compile_fn = _compiler(compile, backend) if compiled else (lambda fn: fn)
         self._forward = compile_fn(self._forward_loss)
         self._update = compile_fn(self._update_graph) if self.compiled_update else self._update_eager
@@ -194,7 +200,7 @@ class TrainStep:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         self.optimizer.step()
         if self.ema is not None:
-            self.ema.blend(self.model, self._ema_weight)
+            self.ema.blend(self._ema_pairs, self._ema_weight)
         self._accumulate(loss, logits, targets)
 
     def _accumulate(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
