@@ -122,7 +122,10 @@ class TrainConfig:
     precision: str = _f("fp32", "precision/speed", "fp32, bf16 (autocast) or fp16 (autocast + GradScaler)")
     channels_last: bool = _f(False, "precision/speed", "channels-last memory format (faster on CUDA)")
     compile: str = _f(
-        "none", "precision/speed", "torch.compile the training step: none, default, reduce-overhead, max-autotune"
+        "none",
+        "precision/speed",
+        "torch.compile the training step: none, default, reduce-overhead, max-autotune (bare flag: default)",
+        const="default",
     )
     device: str = _f("auto", "precision/speed", "auto, cpu, cuda, cuda:N")
     seed: int = _f(0, "precision/speed", "seed of weights, data order and augmentation")
