@@ -193,3 +193,34 @@ def test_compiled_evaluation_pads_the_last_batch_and_compiles_once():
     assert compiled["count"] == eager["count"] == 53
     assert compiled["confusion"] == eager["confusion"]
     assert compiled["loss"] == pytest.approx(eager["loss"], rel=1e-6)
+
+
+# -------------------------------------------------------------------- through the engine
+@pytest.mark.slow
+def test_a_compiled_fit_trains_like_an_eager_one(tmp_path):
+    """train() with compile default (inductor, CPU) against compile none: same losses per epoch, same test."""
+    from cnnzoo.models.registry import _REGISTRY, CIFAR_CFG, register_model
+    from cnnzoo.training.engine import train
+
+    @register_model(CIFAR_CFG, builds=_Net)
+    def tiny_step_net(num_classes: int = 10, in_chans: int = 1) -> nn.Module:
+        net = _Net()
+        net.conv1 = nn.Conv2d(in_chans, 8, 3, padding=1, bias=False)
+        net.fc = nn.Linear(8, num_classes)
+        return net
+
+    try:
+        common = {"model": "tiny_step_net", "data": "digits", "epochs": 2, "batch_size": 128, "lr": 0.05, "ema": True,
+                  "tta": "flip", "tensorboard": False, "plots": False}  # fmt: skip
+        runs = {mode: train({**common, "compile": mode, "run_dir": str(tmp_path / mode)}, quiet=True)
+                for mode in ("none", "default")}  # fmt: skip
+    finally:
+        del _REGISTRY["tiny_step_net"]
+    import json
+
+    rows = {m: [json.loads(r) for r in (tmp_path / m / "metrics.jsonl").read_text().splitlines()] for m in runs}
+    for eager, compiled in zip(rows["none"], rows["default"]):
+        assert compiled["train_loss"] == pytest.approx(eager["train_loss"], rel=1e-5)
+        assert compiled["val_loss"] == pytest.approx(eager["val_loss"], rel=1e-4)
+    for key in ("test", "test_tta"):
+        assert runs["default"][key]["loss"] == pytest.approx(runs["none"][key]["loss"], rel=1e-4)
