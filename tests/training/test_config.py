@@ -179,4 +179,5 @@ def test_speedrun_recipe_runs_on_a_cpu_subset(recipe, tmp_path, cifar10_jpeg_dir
     cfg = resolve_config(recipe, overrides)
     results = train(cfg, quiet=True)
     assert results["steps"] == 2 and results["test"]["count"] == 32
-    assert results["test_tta"]["mode"] == cfg.tta and results["lr_peak"] == pytest.approx(cfg.lr * 32 / cfg.lr_base_batch)
+    assert results["test_tta"]["mode"] == cfg.tta
+    assert results["lr_peak"] == pytest.approx(cfg.lr * 32 / cfg.lr_base_batch)

@@ -41,9 +41,9 @@ from cnnzoo.training.checkpoint import (
 from cnnzoo.training.config import TrainConfig, resolve_config
 from cnnzoo.training.metrics import ClassificationMeter, is_finite
 from cnnzoo.training.optim import ModelEMA, build_optimizer, build_schedule, remember_initial_lr, scaled_lr
+from cnnzoo.training.runlog import RunDir, default_run_dir
 from cnnzoo.training.step import EvalForward, TrainStep, autocast, compute_loss, eval_logits  # noqa: F401
 from cnnzoo.training.tta import tta_logits
-from cnnzoo.training.runlog import RunDir, default_run_dir
 
 # Fields a resumed run may change: where things are read from and how progress is shown, nothing that
 # changes the arithmetic.
@@ -278,12 +278,14 @@ def fit(
         epoch_start = time.perf_counter()
         loaders.train.set_epoch(epoch)
         train_stats = train_one_epoch(
-            train_step, loaders.train, schedule, cfg, state, device,
+            train_step, loaders.train, schedule, cfg, state,
             total_steps=total_steps, epoch=epoch, progress=progress, run=run, last_saved_epoch=last_saved_epoch,
         )  # fmt: skip
         val = None
         if loaders.val is not None:
-            val = evaluate(eval_model, loaders.val, num_classes, device, cfg.precision, confusion=False, forward=forward)
+            val = evaluate(
+                eval_model, loaders.val, num_classes, device, cfg.precision, confusion=False, forward=forward
+            )
         seconds = time.perf_counter() - epoch_start
         row = {
             "epoch": epoch + 1,
@@ -361,7 +363,9 @@ def fit(
         "val_best": state["best"] if loaders.val is not None else None,
         "tested_weights": ("best-val" if loaders.val is not None else "last") + ("-ema" if ema is not None else ""),
         "test": {k: test[k] for k in ("top1", "top5", "loss", "count")},
-        "test_tta": {"mode": cfg.tta, **{k: test_tta[k] for k in ("top1", "top5", "loss", "count")}} if test_tta else None,
+        "test_tta": {"mode": cfg.tta, **{k: test_tta[k] for k in ("top1", "top5", "loss", "count")}}
+        if test_tta
+        else None,
         "lr_peak": scaled_lr(cfg),
         "classes": list(loaders.classes),
         "per_class": dict(zip(loaders.classes, test["per_class"])),
@@ -387,7 +391,6 @@ def train_one_epoch(
     schedule,
     cfg: TrainConfig,
     state: dict,
-    device: torch.device,
     *,
     total_steps: int,
     epoch: int,

@@ -55,11 +55,13 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, *, graphs: bool = False)
     """
     groups = param_groups(model, cfg.weight_decay, cfg.decay_bn_bias)
     lr = scaled_lr(cfg)
-    extra = {"foreach": True} if graphs else {}
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0, **extra)
+        nesterov = cfg.nesterov and cfg.momentum > 0
+        extra = {"foreach": True} if graphs else {}
+        return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=nesterov, **extra)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, betas=tuple(cfg.betas), **extra, **({"capturable": True} if graphs else {}))
+        extra = {"foreach": True, "capturable": True} if graphs else {}
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(cfg.betas), **extra)
     raise AssertionError(cfg.optimizer)  # TrainConfig.validate names the choices
 
 
