@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cnnzoo.bench import throughput
-from cnnzoo.bench.throughput import BenchModel, ThroughputSetting, counterpart, engine_compile_value, measure_model
+from cnnzoo.bench.throughput import BenchModel, ThroughputSetting, counterpart, measure_model
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_params
 from cnnzoo.models import create_model
@@ -53,15 +53,11 @@ def test_a_counterpart_of_another_architecture_is_skipped_with_its_reason(tmp_pa
     assert rows[0]["train_images_per_s"] > 0 and "infer_images_per_s" not in rows[0]
 
 
-def test_compile_modes_reach_the_engine_as_its_config_understands_them():
-    if isinstance(TrainConfig().compile, bool):
-        assert engine_compile_value("none") is False and engine_compile_value("default") is True
-        with pytest.raises(CnnzooError, match="on/off only"):
-            engine_compile_value("reduce-overhead")
-    else:
-        assert engine_compile_value("reduce-overhead") == "reduce-overhead"
-    with pytest.raises(CnnzooError, match="compile mode"):
-        engine_compile_value("fast")
+def test_an_unknown_compile_mode_is_one_line_for_people(run_cli, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("bench", "throughput", "--smoke", "--compile", "fast")
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
 
 
 def test_an_unknown_bench_model_is_one_line_for_people(run_cli, capsys):

@@ -131,6 +131,16 @@ def test_flags_override_the_recipe_which_overrides_defaults(tmp_path):
     assert cfg.flip is False and cfg.milestones == [3, 5] and cfg.recipe == str(recipe)
 
 
+def test_compile_takes_a_mode_and_alone_means_default():
+    def compile_mode(*flags: str) -> str:
+        args = build_parser().parse_args(["train", "--model", "resnet20", "--data", "digits", *flags])
+        return TrainConfig.from_dict(train_values(args)).compile
+
+    assert compile_mode() == "none"
+    assert compile_mode("--compile") == "default"
+    assert compile_mode("--compile", "reduce-overhead") == "reduce-overhead"
+
+
 def test_help_groups_the_flags(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
@@ -160,6 +170,7 @@ def test_help_groups_the_flags(capsys):
         (["--model", "resnet21"], "unknown model 'resnet21'. Did you mean"),
         (["--data", "cifar11"], "unknown dataset 'cifar11'. Did you mean"),
         (["-o", "widht=2"], "has no option 'widht'"),
+        (["--compile", "fastest"], "invalid compile 'fastest'"),
     ],
 )
 def test_bad_values_exit_2_with_one_line(capsys, tmp_path, flags, message):

@@ -62,6 +62,10 @@ def test_strings_are_converted_to_field_types():
         ({"val_size": -1}, "val_size"),
         ({"device": "gpu"}, "invalid device"),
         ({"model": ""}, "no model given"),
+        ({"compile": "fast"}, "invalid compile 'fast'; valid choices: 'none', 'default', 'reduce-overhead'"),
+        ({"lr_scaling": "log"}, "invalid lr_scaling 'log'"),
+        ({"lr_base_batch": 0}, "lr_base_batch must be at least 1"),
+        ({"tta": "rotate"}, "invalid tta 'rotate'; valid choices: 'none', 'flip', 'flip-translate'"),
     ],
 )
 def test_bad_values_are_one_line_errors(values, message):
@@ -140,3 +144,40 @@ def test_paper_recipe_matches_section_4_2():
         64000,
     )
     assert (cfg.crop_padding, cfg.flip, cfg.resolved_val_size()) == (4, True, 5000)
+
+
+def test_compile_is_a_mode_and_old_booleans_still_load():
+    """Recipes and checkpoints from before the modes said compile: true/false."""
+    assert TrainConfig().compile == "none"
+    for old, mode in ((True, "default"), (False, "none"), ("true", "default"), ("False", "none")):
+        assert TrainConfig.from_dict(_base(compile=old)).compile == mode
+    assert TrainConfig.from_dict(_base(compile="reduce-overhead")).compile == "reduce-overhead"
+
+
+SPEEDRUNS = [p for p in RECIPES if p.stem.endswith("_speedrun")]
+
+
+def test_speedrun_recipes_say_they_are_not_yet_measured():
+    assert {p.stem for p in SPEEDRUNS} == {"resnet18_speedrun", "resnet20_speedrun"}
+    for recipe in SPEEDRUNS:
+        header = recipe.read_text().split("\nmodel:")[0]
+        assert "not yet tuned or measured" in header and "validation split only" in header
+        cfg = resolve_config(recipe)
+        assert cfg.compile != "none" and cfg.tta != "none" and cfg.lr_scaling != "none"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", SPEEDRUNS, ids=[p.stem for p in SPEEDRUNS])
+def test_speedrun_recipe_runs_on_a_cpu_subset(recipe, tmp_path, cifar10_jpeg_dir):
+    """The recipe as it is, shrunk to 64 CIFAR-10 images for one epoch on the CPU, fp32, eager."""
+    from cnnzoo.training.engine import train
+
+    overrides = {"data_dir": str(cifar10_jpeg_dir), "cache_dir": str(tmp_path / "cache"), "loader": "stream",
+                 "workers": 0, "train_limit": 64, "eval_limit": 32, "val_size": 500, "batch_size": 32, "epochs": 1,
+                 "device": "cpu", "precision": "fp32", "compile": "none", "channels_last": False,
+                 "tensorboard": False, "plots": False, "run_dir": str(tmp_path / "run")}  # fmt: skip
+    cfg = resolve_config(recipe, overrides)
+    results = train(cfg, quiet=True)
+    assert results["steps"] == 2 and results["test"]["count"] == 32
+    assert results["test_tta"]["mode"] == cfg.tta
+    assert results["lr_peak"] == pytest.approx(cfg.lr * 32 / cfg.lr_base_batch)

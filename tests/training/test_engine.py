@@ -146,8 +146,8 @@ def test_best_checkpoint_and_early_stopping_follow_validation_and_test_runs_once
     calls = []
     real_evaluate = engine.evaluate
 
-    def fake_evaluate(model, loader, num_classes, device, precision="fp32", *, confusion=True):
-        result = real_evaluate(model, loader, num_classes, device, precision, confusion=confusion)
+    def fake_evaluate(model, loader, num_classes, device, precision="fp32", *, confusion=True, **options):
+        result = real_evaluate(model, loader, num_classes, device, precision, confusion=confusion, **options)
         if confusion:  # the test evaluation
             calls.append(("test", {k: v.clone() for k, v in model.state_dict().items()}))
             return result

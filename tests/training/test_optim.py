@@ -9,7 +9,15 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.training.config import TrainConfig
-from cnnzoo.training.optim import ModelEMA, Schedule, build_optimizer, build_schedule, param_groups, remember_initial_lr
+from cnnzoo.training.optim import (
+    ModelEMA,
+    Schedule,
+    build_optimizer,
+    build_schedule,
+    param_groups,
+    remember_initial_lr,
+    scaled_lr,
+)
 
 
 def _cfg(**values) -> TrainConfig:
@@ -134,3 +142,31 @@ def test_ema_state_round_trips():
     other.load_state_dict(ema.state_dict())
     assert other.updates == 1
     assert all(torch.equal(a, b) for a, b in zip(other.module.state_dict().values(), ema.module.state_dict().values()))
+
+
+# -------------------------------------------------------------------- batch size as a knob
+@pytest.mark.parametrize(
+    "scaling, batch, expected",
+    [("none", 1024, 0.2), ("linear", 1024, 0.8), ("linear", 128, 0.1), ("sqrt", 1024, 0.4), ("sqrt", 64, 0.1)],
+)
+def test_lr_scales_with_the_batch_size(scaling, batch, expected):
+    """lr 0.2 is given for lr_base_batch 256: linear ×batch/256, sqrt ×√(batch/256)."""
+    cfg = _cfg(lr=0.2, lr_base_batch=256, lr_scaling=scaling, batch_size=batch)
+    assert scaled_lr(cfg) == pytest.approx(expected)
+    optimizer = build_optimizer(nn.Linear(2, 2), cfg)
+    remember_initial_lr(optimizer)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(expected)
+    schedule = Schedule("constant", 10, warmup_steps=4)
+    assert schedule.apply(optimizer, 1) == pytest.approx(expected / 2)  # warm-up rises to the scaled lr
+
+
+def test_schedule_writes_a_tensor_lr_in_place():
+    """A compiled step reads the lr from a device tensor: apply overwrites it, it never swaps the object."""
+    optimizer = build_optimizer(nn.Linear(2, 2), _cfg(lr=0.4), graphs=True)
+    remember_initial_lr(optimizer)
+    lr = optimizer.param_groups[0]["lr"] = torch.tensor(0.4)
+    schedule = Schedule("constant", 10, warmup_steps=4)
+    assert schedule.apply(optimizer, 0) == pytest.approx(0.1)
+    assert optimizer.param_groups[0]["lr"] is lr and lr.item() == pytest.approx(0.1)
+    adamw = build_optimizer(nn.Linear(2, 2), _cfg(optimizer="adamw"), graphs=True)
+    assert adamw.param_groups[0]["foreach"] and adamw.param_groups[0]["capturable"]

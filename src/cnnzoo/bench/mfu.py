@@ -24,13 +24,10 @@ from typing import Any
 
 import torch
 
-from cnnzoo.bench import report
+from cnnzoo.bench import BENCH_PRECISIONS, report
 from cnnzoo.bench.throughput import (
-    COMPILE_MODES,
-    PRECISIONS,
     BenchModel,
     ThroughputSetting,
-    engine_compile_value,
     measure_model,
     synchronize,
 )
@@ -38,6 +35,7 @@ from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models import create_model
+from cnnzoo.training.config import COMPILE_MODES
 
 PEAK_DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
 
@@ -91,9 +89,8 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, reps: int) 
 
 def run(setting: MfuSetting, *, smoke: bool, command: str, out_dir: str | Path) -> dict:
     """Measure the training rate and the matmul peak, write the result files under `out_dir`, return the record."""
-    check_choice("precision", setting.precision, PRECISIONS)
+    check_choice("precision", setting.precision, BENCH_PRECISIONS)
     check_choice("compile mode", setting.compile, COMPILE_MODES)
-    engine_compile_value(setting.compile)
     for name in ("image_size", "batch_size", "steps", "epochs", "matmul_size", "matmul_reps"):
         if getattr(setting, name) < 1:
             raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")

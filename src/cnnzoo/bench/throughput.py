@@ -30,13 +30,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from cnnzoo.bench import report
+from cnnzoo.bench import BENCH_PRECISIONS, report
 from cnnzoo.data import Augment, DeviceLoader, ImageArrays, Loaders
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_params
 from cnnzoo.models import create_model, get_model_config
-from cnnzoo.training.config import TrainConfig
+from cnnzoo.training.config import COMPILE_MODES, TrainConfig
 from cnnzoo.training.engine import (
     TrainingDiverged,
     autocast,
@@ -47,8 +47,6 @@ from cnnzoo.training.engine import (
 )
 from cnnzoo.training.runlog import RunDir
 
-COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
-PRECISIONS = ("fp32", "bf16")
 SYSTEMS = ("cnnzoo engine", "plain loop", "torchvision", "timm")
 LR, MOMENTUM, WEIGHT_DECAY = 1e-3, 0.9, 5e-4
 # Synthetic images are normalised with these (the values do not change the arithmetic's cost).
@@ -139,15 +137,6 @@ def synthetic_loader(data: ImageArrays, batch_size: int, device: torch.device, c
                         drop_last=train, channels_last=channels_last)
 
 
-# ==================================================================== compile modes
-def engine_compile_value(mode: str) -> bool | str:
-    """The engine's `compile` config value for a mode: the mode itself, or on/off where the engine has a bool."""
-    check_choice("compile mode", mode, COMPILE_MODES)
-    if not isinstance(TrainConfig().compile, bool):
-        return mode
-    if mode not in ("none", "default"):
-        raise CnnzooError(f"this cnnzoo's engine knows compile on/off only; use --compile none or default, not {mode}")
-    return mode == "default"
 
 
 def compiled(model: nn.Module, mode: str) -> nn.Module:
@@ -170,7 +159,7 @@ def engine_train_rates(model: nn.Module, train_loader: DeviceLoader, test_loader
         "model": spec.name, "model_options": dict(spec.options), "data": "synthetic", "batch_size": setting.batch_size,
         "epochs": 1 + setting.epochs, "lr": LR, "momentum": MOMENTUM, "nesterov": True, "weight_decay": WEIGHT_DECAY,
         "schedule": "constant", "full_train": True, "precision": setting.precision,
-        "channels_last": setting.channels_last, "compile": engine_compile_value(setting.compile),
+        "channels_last": setting.channels_last, "compile": setting.compile,
         "device": str(device), "tensorboard": False, "plots": False, "run_dir": str(workdir),
     })  # fmt: skip
     classes = train_loader.classes
@@ -349,9 +338,8 @@ def select_models(names: Iterable[str]) -> tuple[BenchModel, ...]:
 
 def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str | Path) -> dict:
     """Measure every model of `setting`, write the result files under `out_dir`, return the record."""
-    check_choice("precision", setting.precision, PRECISIONS)
+    check_choice("precision", setting.precision, BENCH_PRECISIONS)
     check_choice("compile mode", setting.compile, COMPILE_MODES)
-    engine_compile_value(setting.compile)  # an unsupported mode fails before any work
     for name in ("batch_size", "steps", "epochs"):
         if getattr(setting, name) < 1:
             raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")

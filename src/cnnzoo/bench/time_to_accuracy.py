@@ -33,10 +33,9 @@ from typing import Any
 import torch
 
 from cnnzoo.bench import report
-from cnnzoo.bench.throughput import engine_compile_value
 from cnnzoo.device import resolve_device
-from cnnzoo.errors import CnnzooError
-from cnnzoo.training.config import resolve_config
+from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.training.config import COMPILE_MODES, resolve_config
 from cnnzoo.training.engine import train
 
 RECIPES = ("recipes/resnet18_speedrun.yaml", "recipes/resnet20_speedrun.yaml")
@@ -132,10 +131,11 @@ def cnnzoo_runs(recipe: Path, setting: TimeToAccuracySetting, device: torch.devi
         if setting.data_dir is not None:
             values["data_dir"] = setting.data_dir
         if setting.compile is not None:
-            values["compile"] = engine_compile_value(setting.compile)
+            values["compile"] = setting.compile
         out = train(resolve_config(recipe, values), quiet=True)
         if i >= setting.warmup_runs:
-            results.append({"top1": out["test"]["top1"], "seconds": out["wall_time_s"]})
+            tta = out.get("test_tta") or {}
+            results.append({"top1": out["test"]["top1"], "tta_top1": tta.get("top1"), "seconds": out["wall_time_s"]})
     return results
 
 
@@ -186,7 +186,7 @@ def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: s
     if setting.runs < 1 or setting.warmup_runs < 0:
         raise CnnzooError(f"runs must be at least 1 and warm-up runs at least 0, got {setting.runs}, {setting.warmup_runs}")
     if setting.compile is not None:
-        engine_compile_value(setting.compile)
+        check_choice("compile mode", setting.compile, COMPILE_MODES)
     recipes = [resolve_recipe(r) for r in setting.recipes]  # a missing recipe fails before any training
     device = resolve_device(setting.device)
     setting = replace(setting, device=str(device))

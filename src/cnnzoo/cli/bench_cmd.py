@@ -17,7 +17,8 @@ DEFAULT_OUT = "benchmarks/results"
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add `bench` and its three modes."""
-    from cnnzoo.bench.throughput import COMPILE_MODES, PRECISIONS
+    from cnnzoo.bench import BENCH_PRECISIONS
+    from cnnzoo.training.config import COMPILE_MODES
 
     bench = sub.add_parser(
         "bench",
@@ -38,7 +39,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     def sizes(p: argparse.ArgumentParser) -> None:
         p.add_argument("--batch-size", type=int, help="batch size of every system (default: 256; 8 with --smoke)")
-        p.add_argument("--precision", choices=PRECISIONS, help="bf16 autocast or fp32 (default: bf16; fp32 with --smoke)")
+        p.add_argument("--precision", choices=BENCH_PRECISIONS, help="bf16 autocast or fp32 (default: bf16; fp32 with --smoke)")
         p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format")
         p.add_argument("--steps", type=int, help="training steps per epoch")
         p.add_argument("--epochs", type=int, help="timed epochs, after one warm-up epoch")

@@ -98,6 +98,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(
                 flag, nargs=f.metadata.get("nargs", "*"), metavar="N", default=argparse.SUPPRESS, help=help_text
             )
+        elif "const" in f.metadata:  # a value that may be left out: --compile means --compile default
+            group.add_argument(
+                flag, nargs="?", const=f.metadata["const"], metavar="MODE", default=argparse.SUPPRESS, help=help_text
+            )
         else:
             group.add_argument(flag, metavar=f.name.upper(), default=argparse.SUPPRESS, help=help_text)
 

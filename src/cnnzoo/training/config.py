@@ -29,6 +29,9 @@ OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "multistep", "cosine", "onecycle")
 UNITS = ("epochs", "steps")
 PRECISIONS = ("fp32", "bf16", "fp16")
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
+LR_SCALINGS = ("none", "linear", "sqrt")
+TTA_MODES = ("none", "flip", "flip-translate")
 
 # Default held-out validation size per dataset: an image count, or a fraction of the training split.
 DEFAULT_VAL_SIZE: dict[str, float | int] = {
@@ -91,7 +94,9 @@ class TrainConfig:
     epochs: int = _f(10, "optimisation", "training epochs")
     max_steps: int | None = _f(None, "optimisation", "stop after this many iterations (e.g. 64000)")
     optimizer: str = _f("sgd", "optimisation", "sgd or adamw")
-    lr: float = _f(0.1, "optimisation", "peak learning rate")
+    lr: float = _f(0.1, "optimisation", "peak learning rate (for lr_base_batch images when lr_scaling is on)")
+    lr_scaling: str = _f("none", "optimisation", "scale lr with the batch size: none, linear or sqrt")
+    lr_base_batch: int = _f(256, "optimisation", "the batch size lr is given for (with lr_scaling)")
     momentum: float = _f(0.9, "optimisation", "SGD momentum")
     nesterov: bool = _f(False, "optimisation", "Nesterov momentum (SGD)")
     betas: list = _f([0.9, 0.999], "optimisation", "AdamW betas", nargs=2)
@@ -117,10 +122,18 @@ class TrainConfig:
     flip: bool = _f(False, "regularisation", "random horizontal flips")
     cutout: int = _f(0, "regularisation", "cutout square side in pixels (0: off)")
     patience: int | None = _f(None, "regularisation", "early stopping: epochs without a better val top-1")
+    tta: str = _f(
+        "none", "regularisation", "test-time augmentation of the test set, reported apart: none, flip, flip-translate"
+    )
     # precision/speed
     precision: str = _f("fp32", "precision/speed", "fp32, bf16 (autocast) or fp16 (autocast + GradScaler)")
     channels_last: bool = _f(False, "precision/speed", "channels-last memory format (faster on CUDA)")
-    compile: bool = _f(False, "precision/speed", "torch.compile the model for training")
+    compile: str = _f(
+        "none",
+        "precision/speed",
+        "torch.compile the training step: none, default, reduce-overhead, max-autotune (bare flag: default)",
+        const="default",
+    )
     device: str = _f("auto", "precision/speed", "auto, cpu, cuda, cuda:N")
     seed: int = _f(0, "precision/speed", "seed of weights, data order and augmentation")
     deterministic: bool = _f(False, "precision/speed", "deterministic algorithms (bitwise-reproducible resume)")
@@ -160,6 +173,10 @@ class TrainConfig:
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("milestone_unit", self.milestone_unit, UNITS)
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("compile", self.compile, COMPILE_MODES)
+        check_choice("lr_scaling", self.lr_scaling, LR_SCALINGS)
+        check_choice("tta", self.tta, TTA_MODES)
+        _at_least("lr_base_batch", self.lr_base_batch, 1)
         _at_least("epochs", self.epochs, 1)
         _at_least("batch_size", self.batch_size, 1)
         _at_least("workers", self.workers, 0)
@@ -268,6 +285,8 @@ _HINTS = typing.get_type_hints(TrainConfig)
 
 def coerce(key: str, value: Any) -> Any:
     """Turn YAML/CLI values into the field's type: '1e-3' → 0.001, 'true' → True, '5' → 5 (or 0.5 → fraction)."""
+    if key == "compile" and (isinstance(value, bool) or str(value).lower() in ("true", "false")):
+        return "default" if str(value).lower() == "true" else "none"  # recipes and checkpoints from before modes
     return _coerce(key, _HINTS[key], value)
 
 

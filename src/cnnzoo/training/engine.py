@@ -3,8 +3,10 @@
     train(config)          resolve the config, make the run directory, build loaders and model, call fit
     fit(...)               the epochs: train_one_epoch, evaluate on validation, checkpoint, early stopping;
                            then the test set, evaluated ONCE with the best-by-validation weights
-    train_one_epoch(...)   one pass over the training batches; the lr is set per iteration
-    evaluate(...)          loss, top-1/top-5 and the confusion matrix of a model on a loader
+    train_one_epoch(...)   one pass over the training batches; the lr is set per iteration, the step itself
+                           (eager, or compiled into replayable graphs) is a step.TrainStep
+    evaluate(...)          loss, top-1/top-5 and the confusion matrix of a model on a loader (optionally with
+                           test-time augmentation, tta.py)
 
 Validation is the only thing that selects: the best checkpoint and early stopping look at validation top-1;
 the test set is touched once at the end and reported separately (with `full_train` there is no validation,
@@ -23,9 +25,8 @@ import random
 import signal
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -43,14 +44,19 @@ from cnnzoo.training.checkpoint import (
     set_rng_state,
     write_error_message,
 )
-from cnnzoo.training.config import TrainConfig, resolve_config
+from cnnzoo.training.config import TrainConfig, coerce, normalise_keys, resolve_config
 from cnnzoo.training.metrics import ClassificationMeter, is_finite
-from cnnzoo.training.optim import ModelEMA, build_optimizer, build_schedule, remember_initial_lr
+from cnnzoo.training.optim import ModelEMA, build_optimizer, build_schedule, remember_initial_lr, scaled_lr
 from cnnzoo.training.runlog import RunDir, default_run_dir
+from cnnzoo.training.step import EvalForward, TrainStep, autocast, compute_loss, eval_logits  # noqa: F401
+from cnnzoo.training.tta import tta_logits
 
 # Fields a resumed run may change: where things are read from and how progress is shown, nothing that
 # changes the arithmetic.
 RESUME_OVERRIDABLE = ("data_dir", "cache_dir", "download", "workers", "log_every", "tensorboard", "plots")
+# Fields a resumed run ignores when given: the run directory is the resumed one, and where new runs would go
+# or which recipe file was named says nothing about this run's arithmetic.
+RESUME_IGNORED = ("run_dir", "runs_root", "recipe")
 
 
 class TrainingStopped(RuntimeError):
@@ -148,11 +154,15 @@ def _check_names(cfg: TrainConfig) -> None:
 
 def _resumed_config(saved: dict, given: TrainConfig | dict | str | Path | None, run_path: Path) -> TrainConfig:
     """The checkpoint's config; a given config may only change where data lives and how progress shows."""
-    values = dict(saved)
+    origin = f"the config saved in {run_path}"
+    values = TrainConfig.from_dict(saved, origin=origin).to_dict()  # older runs' values in today's form
     if given is not None:
-        changes = resolve_config(given).to_dict() if not isinstance(given, dict) else given
+        if isinstance(given, dict):
+            changes = {key: coerce(key, value) for key, value in normalise_keys(given).items()}
+        else:
+            changes = resolve_config(given).to_dict()
         for key, value in changes.items():
-            if values.get(key) != value and key not in RESUME_OVERRIDABLE and key not in ("run_dir", "recipe"):
+            if values.get(key) != value and key not in RESUME_OVERRIDABLE and key not in RESUME_IGNORED:
                 raise CnnzooError(
                     f"--resume continues a run with its saved config; {key} cannot change "
                     f"(saved {values.get(key)!r}, given {value!r}). Start a new run instead"
@@ -160,7 +170,7 @@ def _resumed_config(saved: dict, given: TrainConfig | dict | str | Path | None, 
             if key in RESUME_OVERRIDABLE:
                 values[key] = value
     values["run_dir"] = str(run_path)
-    return TrainConfig.from_dict(values, origin=f"the config saved in {run_path}")
+    return TrainConfig.from_dict(values, origin=origin)
 
 
 def finished_results(run_dir: str | Path, last_epoch: int | None = None) -> dict | None:
@@ -300,7 +310,7 @@ def fit(
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, cfg)
+    optimizer = build_optimizer(model, cfg, graphs=cfg.compile != "none" and cfg.precision != "fp16")
     remember_initial_lr(optimizer)
     steps_per_epoch = len(loaders.train)
     total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
@@ -308,7 +318,6 @@ def fit(
     schedule = build_schedule(cfg, steps_per_epoch, total_steps)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
     ema = ModelEMA(model, cfg.ema_decay) if cfg.ema else None
-    train_model = torch.compile(model) if cfg.compile else model
     num_classes = len(loaders.classes)
     meta = {
         "model_name": cfg.model,
@@ -334,6 +343,12 @@ def fit(
         run.rewrite_metrics(state["history"])  # drop rows an interrupted epoch may have left after the checkpoint
         set_rng_state(resume_payload["rng"])  # last: nothing above may draw from the restored generators
 
+    train_step = TrainStep(
+        model, optimizer, device, scaler=scaler, ema=ema, precision=cfg.precision, label_smoothing=cfg.label_smoothing,
+        aux_weight=cfg.aux_weight, grad_clip=cfg.grad_clip, compile=cfg.compile,
+    )  # fmt: skip
+    eval_model = ema.module if ema is not None else model
+    forward = EvalForward(eval_model, device, cfg.precision, compile=cfg.compile) if cfg.compile != "none" else None
     progress = Progress(quiet=quiet, epochs=epochs, steps_per_epoch=steps_per_epoch)
     segment_start = time.perf_counter()
     last_saved_epoch = state["epoch"] if resume_payload is not None else None
@@ -343,13 +358,14 @@ def fit(
         epoch_start = time.perf_counter()
         loaders.train.set_epoch(epoch)
         train_stats = train_one_epoch(
-            train_model, model, loaders.train, optimizer, schedule, scaler, ema, cfg, state, device,
+            train_step, loaders.train, schedule, cfg, state,
             total_steps=total_steps, epoch=epoch, progress=progress, run=run, last_saved_epoch=last_saved_epoch,
         )  # fmt: skip
-        eval_model = ema.module if ema is not None else model
         val = None
         if loaders.val is not None:
-            val = evaluate(eval_model, loaders.val, num_classes, device, cfg.precision, confusion=False)
+            val = evaluate(
+                eval_model, loaders.val, num_classes, device, cfg.precision, confusion=False, forward=forward
+            )
         seconds = time.perf_counter() - epoch_start
         row = {
             "epoch": epoch + 1,
@@ -404,11 +420,15 @@ def fit(
             print(f"early stopping: no better val top-1 for {cfg.patience} epochs", flush=True)
 
     # ---- the test set, once, with the best-by-validation weights (the last ones without validation)
-    eval_model = ema.module if ema is not None else model
     if loaders.val is not None and run.best.is_file():
         best = read_checkpoint(run.best, map_location=device)
         eval_model.load_state_dict(best["ema"]["module"] if ema is not None else best["model"])
-    test = evaluate(eval_model, loaders.test, num_classes, device, cfg.precision, confusion=True)
+    test = evaluate(eval_model, loaders.test, num_classes, device, cfg.precision, confusion=True, forward=forward)
+    test_tta = None
+    if cfg.tta != "none":
+        test_tta = evaluate(
+            eval_model, loaders.test, num_classes, device, cfg.precision, confusion=False, forward=forward, tta=cfg.tta
+        )
     state["wall_time"] += time.perf_counter() - segment_start
     rates = [r["images_per_s"] for r in state["history"] if r.get("images_per_s")]
     results = {
@@ -425,6 +445,10 @@ def fit(
         "test": {k: test[k] for k in ("top1", "top5", "loss", "count")},
         "test_evaluations": ((run.read_results() or {}).get("test_evaluations") or 0) + 1,
         "split": split_record(cfg, loaders),
+        "test_tta": {"mode": cfg.tta, **{k: test_tta[k] for k in ("top1", "top5", "loss", "count")}}
+        if test_tta
+        else None,
+        "lr_peak": scaled_lr(cfg),
         "classes": list(loaders.classes),
         "per_class": dict(zip(loaders.classes, test["per_class"])),
         "confusion": test["confusion"],
@@ -444,16 +468,11 @@ def fit(
 
 # ==================================================================== one epoch of training
 def train_one_epoch(
-    train_model: nn.Module,
-    model: nn.Module,
+    train_step: TrainStep,
     loader,
-    optimizer: torch.optim.Optimizer,
     schedule,
-    scaler: torch.amp.GradScaler,
-    ema: ModelEMA | None,
     cfg: TrainConfig,
     state: dict,
-    device: torch.device,
     *,
     total_steps: int,
     epoch: int,
@@ -461,69 +480,33 @@ def train_one_epoch(
     run: RunDir | None = None,
     last_saved_epoch: int | None = None,
 ) -> dict:
-    """One pass over the training batches. `train_model` may be the compiled `model`; EMA follows `model`."""
-    train_model.train()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
+    """One pass over the training batches: set the lr, run the step; the host reads only at a refresh."""
+    train_step.model.train()
+    train_step.epoch_start()
     seen = 0
-    lr = optimizer.param_groups[0]["lr"]
+    lr = float(train_step.optimizer.param_groups[0]["lr"])
     start = time.perf_counter()
     progress.epoch_start(epoch)
     for i, (images, targets) in enumerate(loader):
         if state["step"] >= total_steps:
             break
-        lr = schedule.apply(optimizer, state["step"])
-        with autocast(device, cfg.precision):
-            output = train_model(images)
-            loss, logits = compute_loss(output, targets, cfg.label_smoothing, cfg.aux_weight)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if cfg.grad_clip is not None:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        if ema is not None:
-            ema.update(model)
+        lr = schedule.apply(train_step.optimizer, state["step"])
+        train_step(images, targets)
         state["step"] += 1
-
-        n = targets.shape[0]
-        seen += n
-        loss_sum += loss.detach().double() * n  # on the device: no host sync per step
-        correct += (logits.detach().argmax(dim=1) == targets).sum()
+        seen += targets.shape[0]
         if (i + 1) % cfg.log_every == 0:  # a progress refresh: the one place the host reads the device
-            _check_finite(loss_sum, epoch, state["step"], run, last_saved_epoch)
-            progress.refresh(
-                i + 1, loss_sum.item() / seen, correct.item() / seen, seen / (time.perf_counter() - start), lr
-            )
-    _check_finite(loss_sum, epoch, state["step"], run, last_saved_epoch)
+            _check_finite(train_step.loss_sum, epoch, state["step"], run, last_saved_epoch)
+            rate = seen / (time.perf_counter() - start)
+            progress.refresh(i + 1, train_step.loss_sum.item() / seen, train_step.correct.item() / seen, rate, lr)
+    _check_finite(train_step.loss_sum, epoch, state["step"], run, last_saved_epoch)
     seconds = time.perf_counter() - start
     return {
-        "loss": loss_sum.item() / max(seen, 1),
-        "acc": correct.item() / max(seen, 1),
+        "loss": train_step.loss_sum.item() / max(seen, 1),
+        "acc": train_step.correct.item() / max(seen, 1),
         "lr": lr,
         "images_per_s": seen / seconds if seconds > 0 else None,
         "seconds": seconds,
     }
-
-
-def compute_loss(
-    output: torch.Tensor | tuple, targets: torch.Tensor, label_smoothing: float = 0.0, aux_weight: float = 0.3
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cross-entropy of the logits plus `aux_weight` × each auxiliary classifier's (GoogLeNet's are 0.3).
-
-    A model with auxiliary heads returns (logits, aux1, aux2) in train mode, a tuple or a NamedTuple; missing
-    heads may be None. Returns (loss, main logits).
-    """
-    if isinstance(output, (tuple, list)):
-        logits, *aux = output
-    else:
-        logits, aux = output, []
-    loss = F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
-    for head in aux:
-        if head is not None:
-            loss = loss + aux_weight * F.cross_entropy(head.float(), targets, label_smoothing=label_smoothing)
-    return loss, logits
 
 
 def _check_finite(
@@ -555,14 +538,6 @@ def split_record(cfg: TrainConfig, loaders) -> dict:
     }
 
 
-def autocast(device: torch.device, precision: str):
-    """bf16 autocast, or fp16 autocast (with the GradScaler), or nothing for fp32."""
-    if precision == "fp32":
-        return nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 # ==================================================================== evaluation
 @torch.no_grad()
 def evaluate(
@@ -573,16 +548,22 @@ def evaluate(
     precision: str = "fp32",
     *,
     confusion: bool = True,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    tta: str = "none",
 ) -> dict:
-    """Loss (plain cross-entropy), top-1, top-5, and optionally the confusion matrix and per-class accuracy."""
+    """Loss (plain cross-entropy), top-1, top-5, and optionally the confusion matrix and per-class accuracy.
+
+    `forward` computes the model's float logits of a batch (a compiled step.EvalForward; default: eagerly);
+    `tta` averages them over test-time views (tta.py).
+    """
     device = torch.device(device)
+    if forward is None:
+        forward = lambda images: eval_logits(model, images, device, precision)  # noqa: E731
     was_training = model.training
     model.eval()
     meter = ClassificationMeter(num_classes, device, confusion=confusion)
     for images, targets in loader:
-        with autocast(device, precision):
-            output = model(images)
-        logits = (output[0] if isinstance(output, (tuple, list)) else output).float()
+        logits = tta_logits(forward, images, tta)
         meter.update(logits, targets, F.cross_entropy(logits, targets))
     model.train(was_training)
     return meter.compute()

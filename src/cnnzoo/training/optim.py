@@ -37,13 +37,31 @@ def param_groups(model: nn.Module, weight_decay: float, decay_bn_bias: bool = Tr
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """SGD with (Nesterov) momentum, as in the ResNet paper, or AdamW (Loshchilov & Hutter 2019)."""
+def scaled_lr(cfg: TrainConfig) -> float:
+    """The peak lr for this batch size: `lr` is given for `lr_base_batch` images and scaled as `lr_scaling` says.
+
+    linear: lr × batch / base (Goyal et al. 2017, with warm-up for large batches); sqrt: lr × √(batch / base)
+    (Krizhevsky 2014, often better for adaptive optimisers); none: lr as given.
+    """
+    ratio = cfg.batch_size / cfg.lr_base_batch
+    return cfg.lr * {"none": 1.0, "linear": ratio, "sqrt": math.sqrt(ratio)}[cfg.lr_scaling]
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig, *, graphs: bool = False) -> torch.optim.Optimizer:
+    """SGD with (Nesterov) momentum, as in the ResNet paper, or AdamW (Loshchilov & Hutter 2019).
+
+    `graphs`: for a compiled step (step.TrainStep), the `foreach` implementations, which accept an lr held in
+    a device tensor; AdamW also `capturable` (its step count on the device), as PyTorch requires for that.
+    """
     groups = param_groups(model, cfg.weight_decay, cfg.decay_bn_bias)
+    lr = scaled_lr(cfg)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0)
+        nesterov = cfg.nesterov and cfg.momentum > 0
+        extra = {"foreach": True} if graphs else {}
+        return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=nesterov, **extra)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+        extra = {"foreach": True, "capturable": True} if graphs else {}
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(cfg.betas), **extra)
     raise AssertionError(cfg.optimizer)  # TrainConfig.validate names the choices
 
 
@@ -102,11 +120,18 @@ class Schedule:
         raise AssertionError(self.kind)
 
     def apply(self, optimizer: torch.optim.Optimizer, step: int) -> float:
-        """Set every group's lr for this iteration; returns the peak group's lr."""
+        """Set every group's lr for this iteration; returns the peak group's lr.
+
+        An lr held in a tensor (a compiled step's) is overwritten in place: no new object for the compiled code
+        to see, no host sync.
+        """
         f = self.factor(step)
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"] * f
-        return optimizer.param_groups[0]["lr"]
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(group["initial_lr"] * f)
+            else:
+                group["lr"] = group["initial_lr"] * f
+        return optimizer.param_groups[0]["initial_lr"] * f
 
     def state_dict(self) -> dict:
         return {
@@ -137,7 +162,7 @@ def build_schedule(cfg: TrainConfig, steps_per_epoch: int, total_steps: int) -> 
 def remember_initial_lr(optimizer: torch.optim.Optimizer) -> None:
     """Store each group's peak lr as `initial_lr` (PyTorch's own schedulers use the same key)."""
     for group in optimizer.param_groups:
-        group.setdefault("initial_lr", group["lr"])
+        group.setdefault("initial_lr", float(group["lr"]))
 
 
 # -------------------------------------------------------------------- EMA of weights
@@ -163,17 +188,44 @@ class ModelEMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        self.blend(self.pairs(model), self.next_weight())
+
+    def next_weight(self) -> float:
+        """Count one update and return its blending weight 1 - decay (host arithmetic only)."""
         d = self.current_decay()
         self.updates += 1
-        ema_float, new_float = [], []
+        return 1.0 - d
+
+    def pairs(self, model: nn.Module) -> tuple[list[torch.Tensor], ...]:
+        """(EMA floats, model floats, EMA others, model others): the tensors `blend` reads and writes.
+
+        They alias the modules' parameters and buffers, so a compiled step may take them once and reuse them.
+        """
+        ema_float, new_float, ema_other, new_other = [], [], [], []
         for e, m in zip(self.module.state_dict().values(), model.state_dict().values()):
             if e.is_floating_point():
                 ema_float.append(e)
                 new_float.append(m.detach())
             else:
-                e.copy_(m)
-        if ema_float:
-            torch._foreach_lerp_(ema_float, new_float, 1.0 - d)
+                ema_other.append(e)
+                new_other.append(m)
+        return ema_float, new_float, ema_other, new_other
+
+    @staticmethod
+    @torch.no_grad()
+    def blend(pairs: tuple[list[torch.Tensor], ...], weight: float | torch.Tensor) -> None:
+        """ema += weight × (model - ema), others copied; a 0-d tensor weight keeps a compiled step constant-free."""
+        ema_float, new_float, ema_other, new_other = pairs
+        for e, m in zip(ema_other, new_other):
+            e.copy_(m)
+        if not ema_float:
+            return
+        if isinstance(weight, torch.Tensor):  # foreach lerp takes only a Python scalar weight
+            delta = torch._foreach_sub(new_float, ema_float)
+            torch._foreach_mul_(delta, weight)
+            torch._foreach_add_(ema_float, delta)
+        else:
+            torch._foreach_lerp_(ema_float, new_float, weight)
 
     def state_dict(self) -> dict:
         return {"module": self.module.state_dict(), "updates": self.updates, "decay": self.decay}
