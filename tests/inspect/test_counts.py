@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
 
 import cnnzoo
 from cnnzoo.inspect.counts import count_depth, count_macs, count_params
@@ -43,3 +44,18 @@ def test_params_and_macs_of_single_layers():
     conv.bias.requires_grad_(False)
     assert count_params(conv, trainable_only=True) == 3 * 8 * 9
     assert count_macs(nn.Linear(5, 7), (5,)) == 35
+
+
+def test_macs_of_a_meta_model_counted_in_place_equal_the_flop_counters(monkeypatch):
+    """`cnnzoo models` counts every model: a meta model is not copied, BatchNorm is skipped, all is restored."""
+    with torch.device("meta"):
+        model = cnnzoo.create_model("resnet20")
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.eval()(torch.empty(1, 3, 32, 32, device="meta"))
+    model.train()
+    norms = [name for name, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
+    monkeypatch.setattr("copy.deepcopy", lambda *a, **k: pytest.fail("a meta model was copied"))
+    assert count_macs(model, (3, 32, 32)) == counter.get_total_flops() // 2
+    assert [name for name, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)] == norms
+    assert model.training
