@@ -36,7 +36,8 @@ def test_rows_carry_the_counts_and_a_positive_throughput():
         ({"batch_size": 10**7}, "batch size must be at least 1 and at most 65536"),
     ],
 )
-def test_timings_that_would_never_end_are_refused_before_any_work(kwargs, message):
+def test_timings_that_would_never_end_are_refused_before_any_work(kwargs, message, monkeypatch):
+    monkeypatch.setattr("cnnzoo.inspect.compare.measure_throughput", lambda *a, **k: pytest.fail("timing started"))
     with pytest.raises(CnnzooError, match=message):
         compare(["resnet20"], (3, 8, 8), device="cpu", **{"batch_size": 1, "seconds": 0.01, **kwargs})
 
