@@ -61,14 +61,18 @@ def test_list_models_filters_by_pattern(toy):
     assert list_models("no_such_*") == []
 
 
-def test_an_undeclared_option_is_a_registration_error():
-    with pytest.raises(RuntimeError, match=r"\['width'\] have no Option declaration"):
+def test_an_undeclared_option_of_a_model_registered_elsewhere_is_passed_on_unchecked():
+    @register_model(CIFAR_CFG, builds=_Toy)
+    def undeclared_net(**options) -> _Toy:
+        return _Toy(**options)
 
-        @register_model(CIFAR_CFG, builds=_Toy)
-        def undeclared_net(**options) -> _Toy:
-            return _Toy(**options)
-
-    assert "undeclared_net" not in _REGISTRY
+    try:
+        assert [(key, spec.accepts()) for key, spec, _ in option_specs("undeclared_net")] == [("width", "any value")]
+        assert create_model("undeclared_net", width=2).conv.out_channels == 2
+        with pytest.raises(CnnzooError, match="has no option 'depth'"):
+            create_model("undeclared_net", depth=2)
+    finally:
+        del _REGISTRY["undeclared_net"]
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ class Option:
             return "true or false"
         if self.choices:
             return "one of " + ", ".join(map(repr, self.choices))
-        kind = {int: "an integer", float: "a number", str: "a string"}[self.type]
+        kind = {int: "an integer", float: "a number", str: "a string"}.get(self.type, "any value")
         if self.low is not None and self.high is not None:
             return f"{kind} in [{self.low:g}, {self.high:g}]"
         if self.low is not None:
@@ -87,6 +87,9 @@ class Option:
         if not ok:
             raise CnnzooError(f"{model}: option {key} must be {self.accepts()}, got {value!r}; see `cnnzoo models {model}`")
 
+
+# An option its registration does not declare (a model registered outside cnnzoo): passed on unchecked.
+UNDECLARED = Option(object, "not declared by the model's registration; passed on unchecked")
 
 # num_classes and in_chans, which every model takes; checked like the options.
 COMMON_OPTIONS: dict[str, Option] = {
@@ -121,9 +124,10 @@ def register_model(
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a builder under its function name.
 
-    `builds` is the family class whose keyword-only options the builder passes on; `options` declares every
-    one of them (type, range, description); `defaults` are this model's own defaults where they differ from
-    the signatures', applied by `create_model` before the user's options.
+    `builds` is the family class whose keyword-only options the builder passes on; `options` declares them
+    (type, range, description; cnnzoo's families declare every one, an undeclared one is passed on unchecked);
+    `defaults` are this model's own defaults where they differ from the signatures', applied before the
+    user's options however the builder is called.
     """
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -135,10 +139,7 @@ def register_model(
         found.update(defaults or {})
         for key in COMMON_OPTIONS:
             found.pop(key, None)
-        undeclared = sorted(set(found) - set(options or {}))
-        if undeclared:  # a bug in the family module, not user input
-            raise RuntimeError(f"model {name!r}: options {undeclared} have no Option declaration")
-        declared = {key: (options or {})[key] for key in sorted(found)}
+        declared = {key: (options or {}).get(key, UNDECLARED) for key in sorted(found)}
         overrides = dict(defaults or {})
 
         @functools.wraps(builder)
