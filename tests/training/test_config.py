@@ -162,7 +162,10 @@ def test_a_sound_schedule_gives_no_warning(recwarn):
     assert not [w for w in recwarn if issubclass(w.category, ScheduleWarning)]
 
 
-@pytest.mark.parametrize("flags", [["--epochs", "1e30"], ["--seed", str(2**64)], ["--val-size", "1.0"]])
+@pytest.mark.parametrize(
+    "flags",
+    [["--epochs", "1e30"], ["--seed", str(2**64)], ["--val-size", "1.0"], ["--epochs", "1", "-o", "small_input=maybe"]],
+)
 def test_train_refuses_endless_or_ambiguous_values_at_once(flags, tmp_path):
     """--epochs 1e30 used to train forever: the time limit fails this test, not the suite."""
     argv = [sys.executable, "-m", "cnnzoo", "train", "--model", "resnet20", "--data", "digits", "--device", "cpu",
