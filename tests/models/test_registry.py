@@ -108,8 +108,11 @@ def test_none_is_accepted_where_it_is_the_default():
 
 
 def test_a_model_name_that_is_not_a_string_is_one_line():
-    with pytest.raises(CnnzooError, match="a model name must be a string such as 'resnet18', got 18"):
-        create_model(18)
+    for call in (create_model, get_model_config, option_specs):
+        with pytest.raises(CnnzooError, match="a model name must be a string such as 'resnet18', got 18"):
+            call(18)
+    with pytest.raises(CnnzooError, match="pattern must be a string"):
+        list_models(5)
 
 
 @pytest.mark.parametrize("name", list_models())

@@ -162,6 +162,8 @@ def _entry(name: str) -> _Entry:
 
 def list_models(pattern: str | None = None) -> list[str]:
     """Registered model names, sorted, optionally filtered by a shell-style pattern like 'resnet*'."""
+    if pattern is not None and not isinstance(pattern, str):
+        raise CnnzooError(f"a model name pattern must be a string such as 'resnet*', got {pattern!r}")
     names = sorted(_REGISTRY)
     return [n for n in names if fnmatch.fnmatch(n, pattern)] if pattern else names
 
