@@ -70,5 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**dict(zip(COLUMNS, rows[0])), "options": listed}, indent=2))
         return 0
     title = f"options of {args.pattern} (-o KEY=VALUE)"
-    print(render_table(COLUMNS, rows, args.format) + "\n\n" + render_table(OPTION_COLUMNS, options, args.format, title=title))
+    print(render_table(COLUMNS, rows, args.format))
+    print()
+    print(render_table(OPTION_COLUMNS, options, args.format, title=title))
     return 0

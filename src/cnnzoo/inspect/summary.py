@@ -62,7 +62,10 @@ def _input_shape(input_size: Sequence[int] | str) -> tuple[int, ...]:
     except TypeError:
         shape = ()
     if len(shape) != 3 or not all(_is_int(v) and v >= 1 for v in shape):
-        raise CnnzooError(f"input size must be three positive numbers C, H, W (integers), e.g. (3, 32, 32) or '3x32x32', got {input_size!r}")
+        raise CnnzooError(
+            f"input size must be three positive numbers C, H, W (integers), e.g. (3, 32, 32) or '3x32x32', "
+            f"got {input_size!r}"
+        )
     return tuple(int(v) for v in shape)
 
 

@@ -53,7 +53,9 @@ NIN_LAYOUTS: dict[str, NiNLayout] = {
 }
 
 NIN_OPTIONS: dict[str, Option] = {
-    "layout": Option(str, "cifar (32x32, the default) or imagenet (224x224); or give small_input", choices=tuple(NIN_LAYOUTS)),
+    "layout": Option(
+        str, "cifar (32x32, the default) or imagenet (224x224); or give small_input", choices=tuple(NIN_LAYOUTS)
+    ),
     "small_input": Option(bool, "true: the cifar layout, false: the imagenet one"),
     "batch_norm": Option(bool, "BatchNorm after every convolution"),
     "dropout": Option(float, "dropout probability before the last block", low=0.0, high=1.0),

@@ -85,7 +85,9 @@ class Option:
             check_choice(key, value, self.choices)
         ok = ok and (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
         if not ok:
-            raise CnnzooError(f"{model}: option {key} must be {self.accepts()}, got {value!r}; see `cnnzoo models {model}`")
+            raise CnnzooError(
+                f"{model}: option {key} must be {self.accepts()}, got {value!r}; see `cnnzoo models {model}`"
+            )
 
 
 # An option its registration does not declare (a model registered outside cnnzoo): passed on unchecked.

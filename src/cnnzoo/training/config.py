@@ -222,7 +222,8 @@ class TrainConfig:
             late = [m for m in self.milestones if round(m * per) >= total_steps]
             if late:
                 messages.append(
-                    f"milestones {late} ({self.milestone_unit}) fall after the last of {total_steps} steps and never apply"
+                    f"milestones {late} ({self.milestone_unit}) fall after the last of {total_steps} steps "
+                    "and never apply"
                 )
         for message in messages:
             warnings.warn(message, ScheduleWarning, stacklevel=2)
