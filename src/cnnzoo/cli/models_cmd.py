@@ -10,8 +10,7 @@ import torch
 
 from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.inspect.render import FORMATS, render_table
-from cnnzoo.models import create_model, get_model_config, list_models
-from cnnzoo.models.registry import option_specs
+from cnnzoo.models import create_model, get_model_config, list_models, option_specs
 
 COLUMNS = ("model", "family", "input", "classes", "params", "GMACs", "paper")
 OPTION_COLUMNS = ("option", "accepts", "default", "description")
