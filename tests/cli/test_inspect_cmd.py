@@ -129,6 +129,13 @@ def test_help_describes_every_flag_with_an_example(path, capsys):
         (["cost", "inception", "--in", "28x28x3", "--branches", "3x3:8", "--reduce", "5x5:2"], "name no branch"),
         (["compare", "resnet20", "--device", "tpu9"], "unknown device 'tpu9'"),
         (["compare", "resnet20", "--device", "cpu", "--seconds", "0"], "timing seconds must be positive"),
+        (["summary", "vgg11", "-o", "dropout=abc"], "vgg11: option dropout must be a number in [0, 1], got 'abc'"),
+        (["summary", "vgg11", "-o", "dropout=1.5"], "vgg11: option dropout must be a number in [0, 1], got 1.5"),
+        (["summary", "vgg11", "-o", "small_input=maybe"], "option small_input must be true or false, got 'maybe'"),
+        (["arch", "resnet20", "-o", "shortcut=D"], "invalid shortcut 'D'"),
+        (["compare", "resnet20", "--device", "cpu", "-o", "zero_init_residual=2"], "must be true or false, got 2"),
+        (["summary", "resnet20", "--num-classes", "0"], "option num_classes must be an integer >= 1, got 0"),
+        (["summary", "resnet20", "--batch-size", "100000000"], "at most 65536"),
     ],
 )
 def test_bad_arguments_are_one_line_errors_with_status_2(argv, message, capsys):
@@ -146,6 +153,15 @@ def test_bad_arguments_are_one_line_errors_with_status_2(argv, message, capsys):
 def test_argparse_errors_exit_2_without_traceback(argv, capsys):
     code, _, err = _run(argv, capsys)
     assert code == 2 and "error:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf", "1e9"])
+def test_compare_with_endless_seconds_fails_at_once_instead_of_hanging(seconds):
+    """These used to time forever: the time limit fails this test, not the suite."""
+    argv = [sys.executable, "-m", "cnnzoo", "compare", "resnet20", "--device", "cpu", "--seconds", seconds]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"cnnzoo: error: timing seconds must be positive and at most 3600, got {float(seconds)}\n"
 
 
 def test_errors_through_a_real_process():

@@ -26,6 +26,22 @@ def test_rows_carry_the_counts_and_a_positive_throughput():
     assert rows[0][4] == 20 and rows[1][4] == 12
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"seconds": float("nan")}, "timing seconds must be positive and at most 3600, got nan"),
+        ({"seconds": float("inf")}, "timing seconds must be positive and at most 3600, got inf"),
+        ({"seconds": 3601}, "at most 3600"),
+        ({"seconds": -1}, "must be positive"),
+        ({"batch_size": 10**7}, "batch size must be at least 1 and at most 65536"),
+    ],
+)
+def test_timings_that_would_never_end_are_refused_before_any_work(kwargs, message, monkeypatch):
+    monkeypatch.setattr("cnnzoo.inspect.compare.measure_throughput", lambda *a, **k: pytest.fail("timing started"))
+    with pytest.raises(CnnzooError, match=message):
+        compare(["resnet20"], (3, 8, 8), device="cpu", **{"batch_size": 1, "seconds": 0.01, **kwargs})
+
+
 def test_one_channel_input_builds_one_channel_models():
     (row,) = compare(["resnet20"], (1, 8, 8), device="cpu", batch_size=1, seconds=0.01)
     assert row[2] == count_params(cnnzoo.create_model("resnet20", in_chans=1))

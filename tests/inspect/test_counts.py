@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
 
 import cnnzoo
 from cnnzoo.inspect.counts import count_depth, count_macs, count_params
@@ -43,3 +44,21 @@ def test_params_and_macs_of_single_layers():
     conv.bias.requires_grad_(False)
     assert count_params(conv, trainable_only=True) == 3 * 8 * 9
     assert count_macs(nn.Linear(5, 7), (5,)) == 35
+
+
+@pytest.mark.parametrize("name", ["resnet20", "googlenet"])  # BN, ReLU; LRN, dropout, auxiliary heads
+def test_macs_of_a_meta_model_counted_in_place_equal_the_flop_counters(name, monkeypatch):
+    """`cnnzoo models` counts every model: a meta model is not copied, layers without multiply-adds are skipped
+    during the pass (their meta kernels are slow), and all is restored."""
+    with torch.device("meta"):
+        model = cnnzoo.create_model(name)
+    size = model.default_cfg.input_size
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.eval()(torch.empty(1, *size, device="meta"))
+    model.train()
+    layers = [(name, type(m)) for name, m in model.named_modules()]
+    monkeypatch.setattr("copy.deepcopy", lambda *a, **k: pytest.fail("a meta model was copied"))
+    assert count_macs(model, size) == counter.get_total_flops() // 2
+    assert [(name, type(m)) for name, m in model.named_modules()] == layers
+    assert model.training

@@ -196,12 +196,24 @@ def test_columns_can_be_chosen():
         ({"input_size": (3, 32)}, "three positive numbers"),
         ({"depth": -1}, "depth must be"),
         ({"batch_size": 0}, "batch size"),
+        ({"input_size": (3, 32.5, 32)}, "three positive numbers C, H, W \\(integers\\)"),
+        ({"input_size": ("3", 32, 32)}, "three positive numbers"),
+        ({"input_size": 32}, "three positive numbers"),
+        ({"input_size": "3x32"}, "malformed shape '3x32'"),
+        ({"depth": "2"}, "depth must be 0 or more, got '2'"),
+        ({"batch_size": 2.0}, "batch size"),
+        ({"batch_size": 10**9}, "at most 65536"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(kwargs, message):
     with pytest.raises(CnnzooError, match=message) as err:
         summary("resnet20", **kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_input_size_as_the_command_line_writes_it():
+    assert summary("resnet20", "3x28x28", depth=0).input_size == summary("resnet20", (3, 28, 28), depth=0).input_size
+    assert summary("resnet20", "3X32X32", depth=0).input_size == (1, 3, 32, 32)
 
 
 def test_an_input_too_small_for_the_model_is_a_one_line_error():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import yaml
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models import parse_model_options
-from cnnzoo.training.config import DEFAULT_VAL_SIZE, TrainConfig, load_yaml, resolve_config
+from cnnzoo.training.config import DEFAULT_VAL_SIZE, ScheduleWarning, TrainConfig, load_yaml, resolve_config
 
 RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
 
@@ -73,6 +75,108 @@ def test_bad_values_are_one_line_errors(values, message):
         TrainConfig.from_dict(_base(**values))
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"epochs": "1e30"}, "epochs must be at most 100,000, got 1,000,000,000,000,000,019,884,624,838,656"),
+        ({"epochs": 100_001}, "epochs must be at most 100,000"),
+        ({"max_steps": "1e12"}, "max_steps must be at most 1,000,000,000"),
+        ({"batch_size": 10**6}, "batch_size must be at most 65,536"),
+        ({"eval_batch_size": 10**6}, "eval_batch_size must be at most 65,536"),
+        ({"warmup_steps": 10**12}, "warmup_steps must be at most"),
+        ({"image_size": 10**5}, "image_size must be at most 4,096"),
+        ({"seed": 2**64}, "seed must be at most 9,223,372,036,854,775,807"),
+        ({"seed": -1}, "seed must be at least 0"),
+        ({"lr": "nan"}, "lr must be a positive number, got nan"),
+        ({"warmup_epochs": "inf"}, "warmup_epochs must be a finite number, got inf"),
+        ({"warmup_epochs": 1e6}, "warmup_epochs must be in [0.0, 100000]"),
+        ({"weight_decay": "inf"}, "weight_decay must be a finite number"),
+        ({"onecycle_div": "inf"}, "onecycle_div must be a finite number"),
+        ({"aux_weight": "nan"}, "aux_weight must be a finite number"),
+        ({"grad_clip": "inf"}, "grad_clip must be a positive number, got inf"),
+        ({"milestones": ["nan"], "schedule": "multistep"}, "milestones must be positive, finite and increasing"),
+        ({"milestones": [10, "inf"], "schedule": "multistep"}, "milestones must be positive, finite and increasing"),
+    ],
+)
+def test_non_finite_and_absurd_values_are_refused(values, message):
+    with pytest.raises(CnnzooError) as err:
+        TrainConfig.from_dict(_base(**values))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_seeds_at_the_edges_of_64_bits_are_accepted():
+    assert TrainConfig.from_dict(_base(seed=2**63 - 1)).seed == 2**63 - 1
+    assert TrainConfig.from_dict(_base(seed="0")).seed == 0
+
+
+@pytest.mark.parametrize(
+    "written, value",
+    [("5000", 5000), (5000, 5000), ("1", 1), ("0", 0), (0, 0), ("0.1", 0.1), (0.1, 0.1), ("1e-1", 0.1), (0.0, 0.0)],
+)
+def test_val_size_is_a_count_or_a_fraction_as_written(written, value):
+    got = TrainConfig.from_dict(_base(val_size=written)).val_size
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        ("1.0", "val_size 1.0 is ambiguous: write 1 for 1 image or a fraction below 1 such as 0.1"),
+        (1.0, "val_size 1.0 is ambiguous: write 1 for 1 image or a fraction below 1 such as 0.1"),
+        ("5000.0", "val_size 5000.0 is ambiguous: write 5000 for 5000 images or a fraction below 1"),
+        ("2.5", "val_size must be a fraction in (0, 1) such as 0.1, or a whole image count, got 2.5"),
+        ("1e3", "val_size 1000.0 is ambiguous"),
+        ("nan", "val_size must be a fraction in (0, 1)"),
+        (True, "val_size must be an image count such as 5000 or a fraction such as 0.1, got True"),
+        (-1, "val_size must be an image count >= 0"),
+    ],
+)
+def test_an_ambiguous_or_bad_val_size_is_refused(written, message):
+    with pytest.raises(CnnzooError) as err:
+        TrainConfig.from_dict(_base(val_size=written))
+    assert message in str(err.value)
+
+
+def test_val_size_in_a_yaml_recipe_follows_the_same_rule(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model: resnet20\ndata: digits\nval_size: 1.0\n")
+    with pytest.raises(CnnzooError, match="val_size 1.0 is ambiguous"):
+        resolve_config(recipe)
+    recipe.write_text("model: resnet20\ndata: digits\nval_size: 1\n")
+    assert resolve_config(recipe).val_size == 1
+
+
+def test_a_schedule_the_data_defeats_is_warned_about():
+    cfg = TrainConfig.from_dict(_base(batch_size=512, epochs=1, warmup_epochs=100))
+    with pytest.warns(ScheduleWarning) as caught:
+        messages = cfg.schedule_warnings(train_size=300, steps_per_epoch=1)
+    assert messages == [str(w.message) for w in caught] and len(messages) == 2
+    assert messages[0].startswith("batch_size 512 is larger than the 300 training images: each epoch is one step")
+    assert messages[1].startswith("the warm-up (100 steps) lasts the whole run (1 steps): the lr only rises")
+    cfg = TrainConfig.from_dict(_base(schedule="multistep", milestones=[2, 30], epochs=10))
+    with pytest.warns(ScheduleWarning, match=r"milestones \[30\] \(epochs\) fall after the last of 50 steps"):
+        cfg.schedule_warnings(train_size=640, steps_per_epoch=5)
+
+
+def test_a_sound_schedule_gives_no_warning(recwarn):
+    cfg = TrainConfig.from_dict(_base(batch_size=128, epochs=10, warmup_epochs=1))
+    assert cfg.schedule_warnings(train_size=1000, steps_per_epoch=8) == []
+    assert not [w for w in recwarn if issubclass(w.category, ScheduleWarning)]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--epochs", "1e30"], ["--seed", str(2**64)], ["--val-size", "1.0"], ["--epochs", "1", "-o", "small_input=maybe"]],
+)
+def test_train_refuses_endless_or_ambiguous_values_at_once(flags, tmp_path):
+    """--epochs 1e30 used to train forever: the time limit fails this test, not the suite."""
+    argv = [sys.executable, "-m", "cnnzoo", "train", "--model", "resnet20", "--data", "digits", "--device", "cpu",
+            "--run-dir", str(tmp_path / "run"), "--train-limit", "20", "--eval-limit", "20", "-q", *flags]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.startswith("cnnzoo: error: ") and proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
 
 
 def test_unknown_key_suggests_the_closest():

@@ -1,12 +1,15 @@
-"""`cnnzoo models`: every registered model with its parameters and multiply-adds."""
+"""`cnnzoo models`: every registered model with its parameters and multiply-adds; one model's options by name."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
 
 from cnnzoo.inspect.render import FORMATS, render_table
 
 COLUMNS = ("model", "family", "input", "classes", "params", "GMACs", "paper")
+OPTION_COLUMNS = ("option", "accepts", "default", "description")
 
 
 def model_rows(pattern: str | None = None) -> list[tuple]:
@@ -27,19 +30,51 @@ def model_rows(pattern: str | None = None) -> list[tuple]:
     return rows
 
 
+def _shown(value: Any) -> str:
+    """A default as one would type it after -o: true/false, auto for None (decided by the other options)."""
+    if value is None:
+        return "auto"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def option_rows(name: str) -> list[tuple]:
+    """One row per option of a model: name, allowed values, this model's default and what it does."""
+    from cnnzoo.models import option_specs
+
+    return [(key, spec.accepts(), _shown(default), spec.description) for key, spec, default in option_specs(name)]
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "models",
-        help="list the registered models with parameters and multiply-adds",
+        help="list the registered models with parameters and multiply-adds; a model's options",
         description="List the registered models at their default config (input size, classes) with parameter "
-        "counts and multiply-adds of one forward pass (PyTorch's FLOP counter / 2).",
+        "counts and multiply-adds of one forward pass (PyTorch's FLOP counter / 2). Given one model's exact "
+        "name, also list its options (-o KEY=VALUE): accepted values, default and description.",
     )
-    p.add_argument("pattern", nargs="?", help="shell-style filter on names, e.g. 'resnet*'")
+    p.add_argument("pattern", nargs="?", help="a model name (shows its options) or a shell-style filter, e.g. 'resnet*'")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnzoo.models import list_models, option_specs
+
     rows = model_rows(args.pattern)
+    if args.pattern not in list_models():  # a pattern, or no argument: the table of models
+        print(render_table(COLUMNS, rows, args.format))
+        return 0
+    options = option_rows(args.pattern)
+    if args.format == "json":
+        specs = option_specs(args.pattern)
+        listed = [
+            {"option": key, "accepts": spec.accepts(), "default": default, "description": spec.description}
+            for key, spec, default in specs
+        ]
+        print(json.dumps({**dict(zip(COLUMNS, rows[0])), "options": listed}, indent=2))
+        return 0
+    title = f"options of {args.pattern} (-o KEY=VALUE)"
     print(render_table(COLUMNS, rows, args.format))
+    print()
+    print(render_table(OPTION_COLUMNS, options, args.format, title=title))
     return 0

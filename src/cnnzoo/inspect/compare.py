@@ -13,6 +13,7 @@ Definitions, so the columns mean one thing:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,8 @@ from cnnzoo.inspect.counts import count_depth, count_macs, count_params
 from cnnzoo.inspect.summary import summary
 
 COLUMNS = ("model", "input", "params", "GMACs", "depth", "activations (MB)", "images/s")
+MAX_SECONDS = 3600.0  # timing one model for longer than an hour is a typo, not a measurement
+MAX_BATCH_SIZE = 65536
 
 
 def measure_throughput(model: torch.nn.Module, input_size: Sequence[int], batch_size: int, device: torch.device,
@@ -62,10 +65,10 @@ def compare(
 
     if not names:
         raise CnnzooError("give at least one model name")
-    if batch_size < 1:
-        raise CnnzooError(f"batch size must be at least 1, got {batch_size}")
-    if seconds <= 0:
-        raise CnnzooError(f"timing seconds must be positive, got {seconds}")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise CnnzooError(f"batch size must be at least 1 and at most {MAX_BATCH_SIZE}, got {batch_size}")
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):  # nan or inf would time forever
+        raise CnnzooError(f"timing seconds must be positive and at most {MAX_SECONDS:g}, got {seconds}")
     dev = resolve_device(device)
     rows = []
     for name in names:

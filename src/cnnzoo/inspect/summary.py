@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,29 @@ COLUMN_TITLES = {
     "trainable": "Trainable",
 }
 MODES = ("eval", "train")
+MAX_BATCH_SIZE = 65536
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _input_shape(input_size: Sequence[int] | str) -> tuple[int, ...]:
+    """(C, H, W) as given, or a 'CxHxW' string as the command line takes it; anything else is a one-line error."""
+    if isinstance(input_size, str):
+        from cnnzoo.inspect.cost import parse_shape
+
+        return parse_shape(input_size, "CxHxW")
+    try:
+        shape = tuple(input_size)
+    except TypeError:
+        shape = ()
+    if len(shape) != 3 or not all(_is_int(v) and v >= 1 for v in shape):
+        raise CnnzooError(
+            f"input size must be three positive numbers C, H, W (integers), e.g. (3, 32, 32) or '3x32x32', "
+            f"got {input_size!r}"
+        )
+    return tuple(int(v) for v in shape)
 
 
 @dataclass
@@ -299,10 +323,12 @@ def summary(
     check_choice("mode", mode, MODES)
     for col in columns:
         check_choice("column", col, COLUMNS)
-    if depth < 0:
-        raise CnnzooError(f"depth must be 0 or more, got {depth}")
-    if batch_size < 1:
-        raise CnnzooError(f"batch size must be at least 1, got {batch_size}")
+    if not _is_int(depth) or depth < 0:
+        raise CnnzooError(f"depth must be 0 or more, got {depth!r}")
+    if not _is_int(batch_size) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise CnnzooError(f"batch size must be at least 1 and at most {MAX_BATCH_SIZE}, got {batch_size!r}")
+    if input_size is not None:
+        input_size = _input_shape(input_size)
     if isinstance(model_or_name, str):
         from cnnzoo.models import create_model
 
@@ -319,9 +345,7 @@ def summary(
         if cfg is None:
             raise CnnzooError(f"{name} has no default_cfg; give input_size as (C, H, W)")
         input_size = cfg.input_size
-    input_size = tuple(int(v) for v in input_size)
-    if len(input_size) != 3 or min(input_size) < 1:
-        raise CnnzooError(f"input size must be three positive numbers C, H, W, got {input_size}")
+    input_size = tuple(input_size)
     if device is None:
         param = next(iter(model.parameters()), None)
         device = param.device if param is not None else torch.device("cpu")

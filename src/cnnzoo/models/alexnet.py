@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.models.layers import init_weights
-from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, register_model
+from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 
 class ConvRow(NamedTuple):
@@ -66,6 +66,11 @@ ALEXNET_SPECS: dict[str, AlexNetSpec] = {
     ),
 }
 
+ALEXNET_OPTIONS: dict[str, Option] = {
+    "small_input": Option(bool, "5x5 stride-1 stem and padded pools, for 28x28 and 32x32 images"),
+    "dropout": Option(float, "dropout probability before the two 4096-wide layers", low=0.0, high=1.0),
+}
+
 
 class AlexNet(nn.Module):
     """Five convolutions with overlapping max pools, then the 4096-4096 classifier with dropout."""
@@ -106,7 +111,7 @@ def _alexnet_cfg(options: dict[str, Any]) -> ModelConfig:
     return replace(IMAGENET_CFG, min_input_size=(3, 63, 63), family="alexnet", paper=paper)
 
 
-@register_model(_alexnet_cfg, builds=AlexNet)
+@register_model(_alexnet_cfg, builds=AlexNet, options=ALEXNET_OPTIONS)
 def alexnet(*, small_input: bool = False, **options: Any) -> AlexNet:
     """AlexNet, torchvision's single-tower layout; `small_input=True` for 32x32 / 28x28 images."""
     return AlexNet(ALEXNET_SPECS["small" if small_input else "imagenet"], **options)

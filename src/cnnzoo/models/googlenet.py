@@ -46,7 +46,15 @@ import torch.nn.functional as F
 
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.models.layers import ConvBNAct, init_weights
-from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, IMAGENET_MEAN, IMAGENET_STD, ModelConfig, register_model
+from cnnzoo.models.registry import (
+    CIFAR_CFG,
+    IMAGENET_CFG,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ModelConfig,
+    Option,
+    register_model,
+)
 
 
 class InceptionWidths(NamedTuple):
@@ -79,6 +87,17 @@ INCEPTION_TABLE: dict[str, InceptionWidths] = {
 }
 
 LAYOUTS = ("paper", "torchvision")
+
+GOOGLENET_OPTIONS: dict[str, Option] = {
+    "layout": Option(str, "paper (LRN, 5x5 branch, the paper's heads) or torchvision (BatchNorm, its weights load)",
+                     choices=LAYOUTS),
+    "small_input": Option(bool, "3x3 stride-1 stem without the two max pools, for 28x28 and 32x32 images"),
+    "batch_norm": Option(bool, "BatchNorm after every convolution (default: only in the torchvision layout)"),
+    "aux_logits": Option(bool, "the two auxiliary classifiers, used in training mode"),
+    "dropout": Option(float, "dropout before the last linear layer (default: 0.4 paper, 0.2 torchvision)",
+                      low=0.0, high=1.0),
+    "transform_input": Option(bool, "re-map ImageNet-normalised inputs as torchvision's ported weights expect"),
+}
 AUX_LOSS_WEIGHT = 0.3  # section 5: "their loss is added to the total loss of the network with a discount weight"
 
 
@@ -258,7 +277,7 @@ def _googlenet_cfg(options: dict[str, Any]) -> ModelConfig:
     return replace(base, min_input_size=(3, side, side), family="googlenet", paper="Szegedy et al. 2015")
 
 
-@register_model(_googlenet_cfg, builds=GoogLeNet)
+@register_model(_googlenet_cfg, builds=GoogLeNet, options=GOOGLENET_OPTIONS)
 def googlenet(**options: Any) -> GoogLeNet:
     """GoogLeNet (Inception v1); `layout="paper"` (default) or `"torchvision"`, `small_input=True` for 32x32."""
     return GoogLeNet(INCEPTION_TABLE, **options)

@@ -23,7 +23,7 @@ import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.models.layers import ConvBNAct, init_weights
-from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, register_model
+from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 
 class NiNRow(NamedTuple):
@@ -50,6 +50,15 @@ NIN_LAYOUTS: dict[str, NiNLayout] = {
         pool_ceil_mode=False,
         min_side=67,  # 67 → 15 → 7 → 3 → 1
     ),
+}
+
+NIN_OPTIONS: dict[str, Option] = {
+    "layout": Option(
+        str, "cifar (32x32, the default) or imagenet (224x224); or give small_input", choices=tuple(NIN_LAYOUTS)
+    ),
+    "small_input": Option(bool, "true: the cifar layout, false: the imagenet one"),
+    "batch_norm": Option(bool, "BatchNorm after every convolution"),
+    "dropout": Option(float, "dropout probability before the last block", low=0.0, high=1.0),
 }
 
 
@@ -111,7 +120,7 @@ def _nin_cfg(options: dict[str, Any]) -> ModelConfig:
     return replace(base, min_input_size=(3, side, side), family="nin", paper="Lin et al. 2014")
 
 
-@register_model(_nin_cfg, builds=NiN)
+@register_model(_nin_cfg, builds=NiN, options=NIN_OPTIONS)
 def nin(*, layout: str | None = None, small_input: bool | None = None, **options: Any) -> NiN:
     """Network in Network; `layout="cifar"` (default, 32x32, same as `small_input=True`) or `"imagenet"` (224x224)."""
     return NiN(NIN_LAYOUTS[_layout_name(layout, small_input)], **options)

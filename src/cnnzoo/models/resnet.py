@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from cnnzoo.errors import check_choice
 from cnnzoo.models.layers import init_weights
-from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, register_model
+from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 PAPER = "He et al. 2016"
 PREACT_PAPER = "He et al. 2016b (Identity Mappings)"
@@ -314,12 +314,23 @@ CIFAR_WIDTHS = (16, 32, 64)
 # The defaults that make a CIFAR net the paper's: small stem, option A shortcuts (section 4.2).
 CIFAR_DEFAULTS: dict[str, Any] = {"small_input": True, "shortcut": "A"}
 
+# The options of every ResNet (keyword arguments of `ResNet`), as `cnnzoo models resnet18` lists them.
+RESNET_OPTIONS: dict[str, Option] = {
+    "small_input": Option(bool, "3x3 stride-1 stem without max pool, for 28x28 and 32x32 images"),
+    "shortcut": Option(str, "A: zero-padded identity, B: projection where the shape changes, C: always, none: plain",
+                       choices=tuple(SHORTCUTS)),
+    "residual_unit": Option(str, "where BN and ReLU sit around the addition (He et al. 2016b, fig. 4 (a)-(e))",
+                            choices=tuple(RESIDUAL_UNITS)),
+    "stride_in_1x1": Option(bool, "bottlenecks: stride the first 1x1 as the paper (else the 3x3, torchvision v1.5)"),
+    "zero_init_residual": Option(bool, "start every residual branch at zero (its last BN weight zeroed)"),
+}
+
 
 def _cifar_row(block: type[ResidualUnit], n: int) -> tuple[type[ResidualUnit], tuple[int, ...], tuple[int, ...]]:
     return block, (n, n, n), CIFAR_WIDTHS
 
 
-def _config(paper: str, num_stages: int, small_input: bool = False) -> Callable[[dict[str, Any]], ModelConfig]:
+def _config(paper: str, num_stages: int) -> Callable[[dict[str, Any]], ModelConfig]:
     """The default config as a function of the options: `small_input` means CIFAR-sized input.
 
     `min_input_size` is the network's total stride, the smallest input every stage still downsamples; the
@@ -327,7 +338,7 @@ def _config(paper: str, num_stages: int, small_input: bool = False) -> Callable[
     """
 
     def cfg(options: dict[str, Any]) -> ModelConfig:
-        small = options.get("small_input", small_input)
+        small = options.get("small_input", False)
         base = CIFAR_CFG if small else IMAGENET_CFG
         stride = 2 ** (num_stages - 1) * (1 if small else 4)
         return replace(base, min_input_size=(3, stride, stride), family="resnet", paper=paper)
@@ -339,31 +350,31 @@ def _config(paper: str, num_stages: int, small_input: bool = False) -> Callable[
 # ImageNet ResNets (He et al. 2016, Table 1), projection shortcuts where the shape changes (option B).
 
 
-@register_model(_config(PAPER, 4), builds=ResNet)
+@register_model(_config(PAPER, 4), builds=ResNet, options=RESNET_OPTIONS)
 def resnet18(**options: Any) -> ResNet:
     """ResNet-18 (He et al. 2016, Table 1); `small_input=True` is the common CIFAR ResNet-18."""
     return ResNet(*RESNET_SPECS[18], IMAGENET_WIDTHS, **options)
 
 
-@register_model(_config(PAPER, 4), builds=ResNet)
+@register_model(_config(PAPER, 4), builds=ResNet, options=RESNET_OPTIONS)
 def resnet34(**options: Any) -> ResNet:
     """ResNet-34 (He et al. 2016, Table 1)."""
     return ResNet(*RESNET_SPECS[34], IMAGENET_WIDTHS, **options)
 
 
-@register_model(_config(PAPER, 4), builds=ResNet)
+@register_model(_config(PAPER, 4), builds=ResNet, options=RESNET_OPTIONS)
 def resnet50(**options: Any) -> ResNet:
     """ResNet-50 (He et al. 2016, Table 1); the stride on the 3x3 (v1.5) unless `stride_in_1x1=True`."""
     return ResNet(*RESNET_SPECS[50], IMAGENET_WIDTHS, **options)
 
 
-@register_model(_config(PAPER, 4), builds=ResNet)
+@register_model(_config(PAPER, 4), builds=ResNet, options=RESNET_OPTIONS)
 def resnet101(**options: Any) -> ResNet:
     """ResNet-101 (He et al. 2016, Table 1)."""
     return ResNet(*RESNET_SPECS[101], IMAGENET_WIDTHS, **options)
 
 
-@register_model(_config(PAPER, 4), builds=ResNet)
+@register_model(_config(PAPER, 4), builds=ResNet, options=RESNET_OPTIONS)
 def resnet152(**options: Any) -> ResNet:
     """ResNet-152 (He et al. 2016, Table 1)."""
     return ResNet(*RESNET_SPECS[152], IMAGENET_WIDTHS, **options)
@@ -372,117 +383,119 @@ def resnet152(**options: Any) -> ResNet:
 # Plain ImageNet nets (He et al. 2016, section 4.1, fig. 3 middle): the same layers without shortcuts.
 
 
-@register_model(_config(PAPER, 4), builds=ResNet)
+@register_model(_config(PAPER, 4), builds=ResNet, options=RESNET_OPTIONS, defaults={"shortcut": "none"})
 def plain18(**options: Any) -> ResNet:
     """Plain-18 (He et al. 2016, Table 2): ResNet-18 without shortcuts."""
-    return ResNet(*RESNET_SPECS[18], IMAGENET_WIDTHS, **{"shortcut": "none", **options})
+    return ResNet(*RESNET_SPECS[18], IMAGENET_WIDTHS, **options)
 
 
-@register_model(_config(PAPER, 4), builds=ResNet)
+@register_model(_config(PAPER, 4), builds=ResNet, options=RESNET_OPTIONS, defaults={"shortcut": "none"})
 def plain34(**options: Any) -> ResNet:
     """Plain-34 (He et al. 2016, fig. 3 middle): ResNet-34 without shortcuts."""
-    return ResNet(*RESNET_SPECS[34], IMAGENET_WIDTHS, **{"shortcut": "none", **options})
+    return ResNet(*RESNET_SPECS[34], IMAGENET_WIDTHS, **options)
 
 
 # CIFAR-10 ResNets (He et al. 2016, section 4.2, Table 6), option A shortcuts.
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=CIFAR_DEFAULTS)
 def resnet20(**options: Any) -> ResNet:
     """ResNet-20 for CIFAR (He et al. 2016, Table 6: 0.27M parameters)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[20]), **{**CIFAR_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[20]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=CIFAR_DEFAULTS)
 def resnet32(**options: Any) -> ResNet:
     """ResNet-32 for CIFAR (He et al. 2016, Table 6: 0.46M parameters)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[32]), **{**CIFAR_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[32]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=CIFAR_DEFAULTS)
 def resnet44(**options: Any) -> ResNet:
     """ResNet-44 for CIFAR (He et al. 2016, Table 6: 0.66M parameters)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[44]), **{**CIFAR_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[44]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=CIFAR_DEFAULTS)
 def resnet56(**options: Any) -> ResNet:
     """ResNet-56 for CIFAR (He et al. 2016, Table 6: 0.85M parameters)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[56]), **{**CIFAR_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[56]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=CIFAR_DEFAULTS)
 def resnet110(**options: Any) -> ResNet:
     """ResNet-110 for CIFAR (He et al. 2016, Table 6: 1.7M parameters)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[110]), **{**CIFAR_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[110]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=CIFAR_DEFAULTS)
 def resnet1202(**options: Any) -> ResNet:
     """ResNet-1202 for CIFAR (He et al. 2016, Table 6: 19.4M parameters)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[1202]), **{**CIFAR_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[1202]), **options)
 
 
 # Plain CIFAR-10 nets (He et al. 2016, section 4.2, fig. 6 left): the CIFAR ResNets without shortcuts.
 PLAIN_DEFAULTS: dict[str, Any] = {**CIFAR_DEFAULTS, "shortcut": "none"}
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PLAIN_DEFAULTS)
 def plain20(**options: Any) -> ResNet:
     """Plain-20 for CIFAR (He et al. 2016, fig. 6 left)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[20]), **{**PLAIN_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[20]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PLAIN_DEFAULTS)
 def plain32(**options: Any) -> ResNet:
     """Plain-32 for CIFAR (He et al. 2016, fig. 6 left)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[32]), **{**PLAIN_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[32]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PLAIN_DEFAULTS)
 def plain44(**options: Any) -> ResNet:
     """Plain-44 for CIFAR (He et al. 2016, fig. 6 left)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[44]), **{**PLAIN_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[44]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PLAIN_DEFAULTS)
 def plain56(**options: Any) -> ResNet:
     """Plain-56 for CIFAR (He et al. 2016, fig. 6 left)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[56]), **{**PLAIN_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[56]), **options)
 
 
-@register_model(_config(PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PLAIN_DEFAULTS)
 def plain110(**options: Any) -> ResNet:
     """Plain-110 for CIFAR (He et al. 2016, section 4.2: it does not train well)."""
-    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[110]), **{**PLAIN_DEFAULTS, **options})
+    return ResNet(*_cifar_row(BasicBlock, CIFAR_DEPTHS[110]), **options)
 
 
 # Full pre-activation ResNets (He et al. 2016b, fig. 4(e)). On CIFAR the paper keeps ResNet-110's identity
 # shortcuts and, for the bottleneck nets, uses pre-activated projections where the dimensions increase.
+PREACT_DEFAULTS: dict[str, Any] = {**CIFAR_DEFAULTS, "residual_unit": "preact"}
+PREACT_B_DEFAULTS: dict[str, Any] = {**PREACT_DEFAULTS, "shortcut": "B"}  # the bottleneck nets, PreActResNet-18
 
 
-@register_model(_config(PREACT_PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PREACT_PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PREACT_DEFAULTS)
 def preact_resnet110(**options: Any) -> ResNet:
     """Pre-activation ResNet-110 for CIFAR (He et al. 2016b, Table 3: 1.7M parameters)."""
     row = _cifar_row(BasicBlock, CIFAR_DEPTHS[110])
-    return ResNet(*row, **{**CIFAR_DEFAULTS, "residual_unit": "preact", **options})
+    return ResNet(*row, **options)
 
 
-@register_model(_config(PREACT_PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PREACT_PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PREACT_B_DEFAULTS)
 def preact_resnet164(**options: Any) -> ResNet:
     """Pre-activation bottleneck ResNet-164 for CIFAR (He et al. 2016b, Table 3: 1.7M parameters)."""
     row = _cifar_row(Bottleneck, CIFAR_BOTTLENECK_DEPTHS[164])
-    return ResNet(*row, **{"small_input": True, "shortcut": "B", "residual_unit": "preact", **options})
+    return ResNet(*row, **options)
 
 
-@register_model(_config(PREACT_PAPER, 3, small_input=True), builds=ResNet)
+@register_model(_config(PREACT_PAPER, 3), builds=ResNet, options=RESNET_OPTIONS, defaults=PREACT_B_DEFAULTS)
 def preact_resnet1001(**options: Any) -> ResNet:
     """Pre-activation bottleneck ResNet-1001 for CIFAR (He et al. 2016b, Table 4: 10.2M parameters)."""
     row = _cifar_row(Bottleneck, CIFAR_BOTTLENECK_DEPTHS[1001])
-    return ResNet(*row, **{"small_input": True, "shortcut": "B", "residual_unit": "preact", **options})
+    return ResNet(*row, **options)
 
 
-@register_model(_config(PREACT_PAPER, 4, small_input=True), builds=ResNet)
+@register_model(_config(PREACT_PAPER, 4), builds=ResNet, options=RESNET_OPTIONS, defaults=PREACT_B_DEFAULTS)
 def preact_resnet18(**options: Any) -> ResNet:
     """Pre-activation ResNet-18 with the small-image stem, the common CIFAR PreActResNet-18."""
-    return ResNet(*RESNET_SPECS[18], IMAGENET_WIDTHS, **{"small_input": True, "residual_unit": "preact", **options})
+    return ResNet(*RESNET_SPECS[18], IMAGENET_WIDTHS, **options)

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.models.layers import init_weights
-from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, register_model
+from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 # Table 1 of the paper, one tuple per block: (3x3 convolutions, output channels); a max pool ends each block.
 VGG_CFGS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -36,6 +36,13 @@ VGG_CFGS: dict[str, tuple[tuple[int, int], ...]] = {
 }
 
 HEADS = ("imagenet", "small")
+
+VGG_OPTIONS: dict[str, Option] = {
+    "batch_norm": Option(bool, "BatchNorm after every convolution (the *_bn models)"),
+    "head": Option(str, "classifier: imagenet (7x7 pool, 4096-4096) or small (global pool, 512-512)", choices=HEADS),
+    "small_input": Option(bool, "round-up max pools and the small head by default, for 28x28 and 32x32 images"),
+    "dropout": Option(float, "dropout probability in the classifier", low=0.0, high=1.0),
+}
 
 
 class VGG(nn.Module):
@@ -103,49 +110,49 @@ def _vgg(config: str, batch_norm: bool, name: str, options: dict[str, Any]) -> V
     return VGG(VGG_CFGS[config], batch_norm=batch_norm, **options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS)
 def vgg11(**options: Any) -> VGG:
     """VGG-11, configuration A."""
     return _vgg("A", False, "vgg11", options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS, defaults={"batch_norm": True})
 def vgg11_bn(**options: Any) -> VGG:
     """VGG-11, configuration A, with BatchNorm after every convolution."""
     return _vgg("A", True, "vgg11_bn", options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS)
 def vgg13(**options: Any) -> VGG:
     """VGG-13, configuration B."""
     return _vgg("B", False, "vgg13", options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS, defaults={"batch_norm": True})
 def vgg13_bn(**options: Any) -> VGG:
     """VGG-13, configuration B, with BatchNorm after every convolution."""
     return _vgg("B", True, "vgg13_bn", options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS)
 def vgg16(**options: Any) -> VGG:
     """VGG-16, configuration D."""
     return _vgg("D", False, "vgg16", options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS, defaults={"batch_norm": True})
 def vgg16_bn(**options: Any) -> VGG:
     """VGG-16, configuration D, with BatchNorm after every convolution."""
     return _vgg("D", True, "vgg16_bn", options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS)
 def vgg19(**options: Any) -> VGG:
     """VGG-19, configuration E."""
     return _vgg("E", False, "vgg19", options)
 
 
-@register_model(_vgg_cfg, builds=VGG)
+@register_model(_vgg_cfg, builds=VGG, options=VGG_OPTIONS, defaults={"batch_norm": True})
 def vgg19_bn(**options: Any) -> VGG:
     """VGG-19, configuration E, with BatchNorm after every convolution."""
     return _vgg("E", True, "vgg19_bn", options)

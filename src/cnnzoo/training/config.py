@@ -6,7 +6,10 @@ checkpoint that `torch.load(weights_only=True)` reads back.
 
 Validation data: `val_size` None means the dataset's default below. The CIFAR-sized datasets hold out
 5,000 training images (the ResNet paper's 45k/5k split, section 4.2); `digits` (1,797 images in all)
-holds out 10% of its training part.
+holds out 10% of its training part. A whole number (5000) is an image count, a number written with a
+decimal point (0.1) a fraction, so 1.0 is neither and refused.
+
+Every number has a finite range: 1e30 epochs or a seed beyond 64 bits is a typo, refused before any work.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import math
 import os
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union
@@ -46,6 +50,12 @@ DEFAULT_VAL_SIZE: dict[str, float | int] = {
 
 # Fields that name folders; resolved to absolute paths when a config is built.
 PATH_FIELDS = ("data_dir", "cache_dir", "run_dir", "runs_root")
+# Upper limits of counts: beyond them a value is a typo (1e30 epochs would train forever), not an experiment.
+MAX_EPOCHS = 100_000
+MAX_STEPS = 10**9
+MAX_BATCH_SIZE = 65_536
+MAX_PIXELS = 4096  # image_size, crop_padding, cutout
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64 bits
 
 # The --help groups, in order.
 GROUPS = ("model", "data", "optimisation", "schedule", "regularisation", "precision/speed", "run/output")
@@ -77,7 +87,8 @@ class TrainConfig:
     cache_dir: str | None = _f(None, "data", "downloads and decoded images (default: $CNNZOO_CACHE or ~/.cache/cnnzoo)")
     download: bool = _f(True, "data", "download a missing dataset")
     val_size: int | float | None = _f(
-        None, "data", "held-out validation images (count, or fraction < 1); default 5000, digits 10%%"
+        None, "data", "held-out validation images: a count (5000; 0 for none) or a fraction written with a point "
+        "(0.1); default 5000, digits 0.1"
     )
     full_train: bool = _f(False, "data", "train on the full training split: no validation, test the last weights")
     train_limit: int | None = _f(None, "data", "train on a seeded, class-stratified subset of N images (quick runs)")
@@ -176,23 +187,15 @@ class TrainConfig:
         check_choice("compile", self.compile, COMPILE_MODES)
         check_choice("lr_scaling", self.lr_scaling, LR_SCALINGS)
         check_choice("tta", self.tta, TTA_MODES)
-        _at_least("lr_base_batch", self.lr_base_batch, 1)
-        _at_least("epochs", self.epochs, 1)
-        _at_least("batch_size", self.batch_size, 1)
-        _at_least("workers", self.workers, 0)
-        _at_least("log_every", self.log_every, 1)
-        _at_least("crop_padding", self.crop_padding, 0)
-        _at_least("cutout", self.cutout, 0)
-        _at_least("warmup_steps", self.warmup_steps, 0)
-        for name in ("max_steps", "image_size", "eval_batch_size", "train_limit", "eval_limit", "patience"):
+        for name, low, high in _INT_RANGES:
             if getattr(self, name) is not None:
-                _at_least(name, getattr(self, name), 1)
+                _int_in(name, getattr(self, name), low, high)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise CnnzooError(f"lr must be a positive number, got {self.lr}")
         _in_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
         _in_range("weight_decay", self.weight_decay, 0.0, math.inf)
         _in_range("gamma", self.gamma, 0.0, 1.0, low_open=True)
-        _in_range("warmup_epochs", self.warmup_epochs, 0.0, math.inf)
+        _in_range("warmup_epochs", self.warmup_epochs, 0.0, MAX_EPOCHS)
         _in_range("min_lr_factor", self.min_lr_factor, 0.0, 1.0)
         _in_range("onecycle_pct", self.onecycle_pct, 0.0, 1.0, low_open=True, high_open=True)
         _in_range("onecycle_div", self.onecycle_div, 1.0, math.inf)
@@ -201,19 +204,18 @@ class TrainConfig:
         _in_range("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise CnnzooError(f"betas must be two numbers in [0, 1), got {self.betas}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise CnnzooError(f"grad_clip must be positive, got {self.grad_clip}")
+        if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
+            raise CnnzooError(f"grad_clip must be a positive number, got {self.grad_clip}")
         if self.warmup_epochs > 0 and self.warmup_steps > 0:
             raise CnnzooError("give warmup_epochs or warmup_steps, not both")
-        if any(m <= 0 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
-            raise CnnzooError(f"milestones must be positive and increasing, got {self.milestones}")
+        if not all(0 < m <= MAX_STEPS for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
+            raise CnnzooError(f"milestones must be positive, finite and increasing, got {self.milestones}")
         if self.schedule == "multistep" and not self.milestones:
             raise CnnzooError(
                 "schedule 'multistep' needs --milestones, e.g. --milestones 32000 48000 --milestone-unit steps"
             )
         if self.val_size is not None:
-            if self.val_size < 0 or (isinstance(self.val_size, float) and not self.val_size < 1):
-                raise CnnzooError(f"val_size must be an image count >= 0 or a fraction in [0, 1), got {self.val_size}")
+            _check_val_size(self.val_size)
         if self.patience is not None and (self.full_train or self.val_size == 0):
             raise CnnzooError("patience (early stopping) needs a validation set; drop --full-train or --val-size 0")
         if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
@@ -221,6 +223,36 @@ class TrainConfig:
         for key in self.model_options:
             if not isinstance(key, str):
                 raise CnnzooError(f"model option names must be strings, got {key!r}")
+
+    def schedule_warnings(self, train_size: int, steps_per_epoch: int) -> list[str]:
+        """Warn (and return the warnings) where the data or the length of training defeats the schedule asked for.
+
+        Not errors: a tiny split or a short test run is legitimate, but it should not pass without a word.
+        """
+        total_steps = min(self.epochs * steps_per_epoch, self.max_steps or math.inf)
+        warmup = self.warmup_steps or round(self.warmup_epochs * steps_per_epoch)
+        messages = []
+        if self.batch_size > train_size:
+            messages.append(
+                f"batch_size {self.batch_size} is larger than the {train_size} training images: each epoch is one "
+                f"step of {train_size} images; lower --batch-size"
+            )
+        if warmup and warmup >= total_steps:
+            messages.append(
+                f"the warm-up ({warmup} steps) lasts the whole run ({total_steps} steps): the lr only rises and "
+                "the schedule never decays it; shorten --warmup-epochs/--warmup-steps or train longer"
+            )
+        if self.schedule == "multistep" and self.milestones:
+            per = steps_per_epoch if self.milestone_unit == "epochs" else 1
+            late = [m for m in self.milestones if round(m * per) >= total_steps]
+            if late:
+                messages.append(
+                    f"milestones {late} ({self.milestone_unit}) fall after the last of {total_steps} steps "
+                    "and never apply"
+                )
+        for message in messages:
+            warnings.warn(message, ScheduleWarning, stacklevel=2)
+        return messages
 
     def resolved_val_size(self) -> float | int:
         """The validation size the run uses: 0 with full_train, else the given one or the dataset's default."""
@@ -297,8 +329,7 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
             return None
         if args == [int, float]:  # a count or a fraction (val_size)
-            number = _coerce(key, float, value)
-            return int(number) if number == int(number) and (number >= 1 or number == 0) else number
+            return _count_or_fraction(key, value)
         return _coerce(key, args[0], value)
     if hint is bool:
         if isinstance(value, bool):
@@ -338,15 +369,76 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     raise TypeError(f"no coercion for field {key} of type {hint}")  # a bug in this module, not user input
 
 
-def _at_least(name: str, value: int, low: int) -> None:
+def _count_or_fraction(key: str, value: Any) -> int | float:
+    """'5000' or 5000 → a count (int); '0.1', '1e-1' or 0.1 → a fraction (float): as written, not by size."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            return _coerce(key, float, text)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    raise CnnzooError(f"{key} must be an image count such as 5000 or a fraction such as 0.1, got {value!r}")
+
+
+def _check_val_size(value: int | float) -> None:
+    """A count is >= 0; a fraction is in (0, 1), or 0.0 for none; 1.0 could mean either and is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CnnzooError(f"val_size must be an image count such as 5000 or a fraction such as 0.1, got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise CnnzooError(f"val_size must be an image count >= 0 (0: no validation), got {value}")
+        return
+    if math.isfinite(value) and value >= 1 and value.is_integer():
+        n = int(value)
+        raise CnnzooError(
+            f"val_size {value} is ambiguous: write {n} for {n} image{'s' if n > 1 else ''} or a fraction below 1 "
+            "such as 0.1"
+        )
+    if not (0 <= value < 1):
+        raise CnnzooError(f"val_size must be a fraction in (0, 1) such as 0.1, or a whole image count, got {value}")
+
+
+class ScheduleWarning(UserWarning):
+    """The run will train, but not as its schedule suggests (see `TrainConfig.schedule_warnings`)."""
+
+
+# (field, lowest, highest) of every integer field; None values (optional fields) are not checked.
+_INT_RANGES: tuple[tuple[str, int, int], ...] = (
+    ("epochs", 1, MAX_EPOCHS),
+    ("max_steps", 1, MAX_STEPS),
+    ("batch_size", 1, MAX_BATCH_SIZE),
+    ("eval_batch_size", 1, MAX_BATCH_SIZE),
+    ("lr_base_batch", 1, MAX_BATCH_SIZE),
+    ("workers", 0, 256),
+    ("log_every", 1, MAX_STEPS),
+    ("crop_padding", 0, MAX_PIXELS),
+    ("cutout", 0, MAX_PIXELS),
+    ("image_size", 1, MAX_PIXELS),
+    ("warmup_steps", 0, MAX_STEPS),
+    ("train_limit", 1, MAX_STEPS),
+    ("eval_limit", 1, MAX_STEPS),
+    ("patience", 1, MAX_EPOCHS),
+    ("seed", 0, MAX_SEED),
+)
+
+
+def _int_in(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CnnzooError(f"{name} must be an integer, got {value!r}")
     if value < low:
         raise CnnzooError(f"{name} must be at least {low}, got {value}")
+    if value > high:
+        raise CnnzooError(f"{name} must be at most {high:,}, got {value:,}")
 
 
 def _in_range(
     name: str, value: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
 ) -> None:
     ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok or math.isnan(value):
+    if not math.isfinite(value):  # nan and inf are never a setting
+        raise CnnzooError(f"{name} must be a finite number, got {value}")
+    if not ok:
         lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
         raise CnnzooError(f"{name} must be in {lo}{low}, {high}{hi}, got {value}")

@@ -314,6 +314,7 @@ def fit(
     remember_initial_lr(optimizer)
     steps_per_epoch = len(loaders.train)
     total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
+    cfg.schedule_warnings(loaders.train.num_samples, steps_per_epoch)  # a split or warm-up that defeats the schedule
     epochs = math.ceil(total_steps / steps_per_epoch)
     schedule = build_schedule(cfg, steps_per_epoch, total_steps)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
