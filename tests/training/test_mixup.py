@@ -84,7 +84,7 @@ def test_training_accuracy_counts_the_dominant_label():
     step = TrainStep(model, torch.optim.SGD(model.parameters(), lr=0.0), CPU)
     step.epoch_start()
     images = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    targets = torch.tensor([[0.7, 0.3, 0.0], [0.4, 0.0, 0.6], [0.0, 0.9, 0.1]])  # dominant: 0, 2, 1
+    targets = torch.tensor([[0.7, 0.3, 0.0], [0.4, 0.0, 0.6], [0.1, 0.9, 0.0]])  # dominant: 0, 2, 1
     step(images, targets)
     assert step.correct.item() == 2
 
