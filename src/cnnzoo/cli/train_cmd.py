@@ -32,6 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
+    p.add_argument("--seeds", metavar="N", help="train seeds SEED..SEED+N-1 into sibling run directories "
+                   "RUN_DIR-seed<k> (finished ones reused, interrupted ones resumed); print test top-1 mean ± std")
     _add_config_flags(p)
     p.set_defaults(run=run_train)
 
@@ -139,6 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
             given = [n for n in FIELD_NAMES if n in vars(args) and n not in RESUME_OVERRIDABLE]
             given += ["--model-option"] if "model_option" in vars(args) else []
             given += ["--config"] if args.config else []
+            given += ["--seeds"] if args.seeds is not None else []
             if given:
                 flags = ", ".join(n if n.startswith("-") else "--" + n.replace("_", "-") for n in given)
                 raise CnnzooError(f"--resume continues a run with its saved config; drop {flags} (or start a new run)")
@@ -149,12 +152,33 @@ def run_train(args: argparse.Namespace) -> int:
                 return 0
             overrides = {n: getattr(args, n) for n in RESUME_OVERRIDABLE if n in vars(args)}
             results = train(overrides or None, resume=args.resume, quiet=args.quiet)
+        elif args.seeds is not None:
+            return _train_seeds(args)
         else:
             results = train(TrainConfig.from_dict(train_values(args), origin="the command line"), quiet=args.quiet)
     except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1
     print(summary_line(results))
+    return 0
+
+
+def _train_seeds(args: argparse.Namespace) -> int:
+    """--seeds N: one run per seed in sibling directories, each run's line, then the mean ± std."""
+    from cnnzoo.experiments.runs import format_mean_std, run_seeds, sibling_run_dirs
+    from cnnzoo.training.config import TrainConfig
+    from cnnzoo.training.runlog import default_run_dir
+
+    count = _positive_int("seeds", args.seeds)
+    values = train_values(args)
+    cfg = TrainConfig.from_dict(values, origin="the command line")
+    seeds = list(range(cfg.seed, cfg.seed + count))
+    base = cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data)
+    runs = run_seeds(values, seeds, sibling_run_dirs(base, seeds), quiet=args.quiet,
+                     announce=None if args.quiet else print)
+    for seed, status, results in zip(runs.seeds, runs.status, runs.results):
+        print(f"seed {seed} ({status}): {summary_line(results)}")
+    print(f"test top-1 {format_mean_std(*runs.top1())}% (mean ± std over {count} seeds {seeds[0]}..{seeds[-1]})")
     return 0
 
 
