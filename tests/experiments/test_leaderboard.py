@@ -40,7 +40,7 @@ def test_unknown_budget_and_model_are_one_line_errors(tmp_path):
 @pytest.mark.slow
 def test_quick_leaderboard_writes_the_report_and_reuses_its_runs(tmp_path, cifar10_jpeg_dir):
     command = [sys.executable, "-m", "cnnzoo", "leaderboard", "--budget", "quick", "--seeds", "2",
-               "--models", "resnet20", "alexnet", "--data-dir", str(cifar10_jpeg_dir), "--device", "cpu",
+               "--models", "resnet20", "plain20", "--data-dir", str(cifar10_jpeg_dir), "--device", "cpu",
                "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "report"),
                "--runs-root", str(tmp_path / "runs")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -48,7 +48,7 @@ def test_quick_leaderboard_writes_the_report_and_reuses_its_runs(tmp_path, cifar
     assert done.stdout.count("training seed") == 4
 
     report = (tmp_path / "report" / "report.md").read_text()
-    rows = [line for line in report.splitlines() if re.match(r"\| (resnet20|alexnet) \|", line)]
+    rows = [line for line in report.splitlines() if re.match(r"\| (resnet20|plain20) \|", line)]
     assert len(rows) == 2
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -56,7 +56,7 @@ def test_quick_leaderboard_writes_the_report_and_reuses_its_runs(tmp_path, cifar
     assert "CIFAR-10, JPEG copy" in report and "quick" in report and "4 trained, 0 resumed, 0 reused" in report
 
     record = json.loads((tmp_path / "report" / "results.json").read_text())
-    assert [m["model"] for m in record["models"]] == ["resnet20", "alexnet"]
+    assert [m["model"] for m in record["models"]] == ["resnet20", "plain20"]
     resnet20 = record["models"][0]
     assert resnet20["params"] == 269_722 and resnet20["macs"] > 0 and resnet20["infer_images_per_s"] > 0
     assert len(resnet20["top1"]) == 2 and resnet20["top1_mean"] == pytest.approx(sum(resnet20["top1"]) / 2)
