@@ -62,7 +62,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "channels, resized to its training size and normalised with its training mean/std. Unreadable images "
         "are skipped with a warning (--strict: an error).",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run directory, a .pt checkpoint or model.safetensors")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run directory, a .pt checkpoint, model.safetensors "
+                   "or an exported .onnx (run by onnxruntime)")
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
     p.add_argument("--topk", default="5", help="how many classes per image (default: 5)")
     p.add_argument("--batch-size", default="64", help="images per forward pass (default: 64)")
