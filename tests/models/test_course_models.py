@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import math
+
 import pytest
 import torch
 import torch.nn as nn
@@ -135,4 +138,6 @@ def test_course_models_learn_on_a_cifar10_subset(name, tmp_path, cifar10_jpeg_di
                  "compile": "none", "tensorboard": False, "plots": False, "run_dir": str(tmp_path / "run"),
                  "seed": 0}  # fmt: skip
     results = train(resolve_config({}, overrides), quiet=True)
-    print(results)
+    epoch = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))[-1]
+    assert math.isfinite(float(epoch["train_loss"])) and float(epoch["train_loss"]) < math.log(10)  # below the uniform guess
+    assert results["test"]["count"] == 500 and results["test"]["top1"] > 0.12  # chance is 0.10
