@@ -123,7 +123,7 @@ def train_values(args: argparse.Namespace) -> dict:
     if args.config:
         values = load_yaml(args.config)
         values.setdefault("recipe", args.config)
-    elif str(flags.get("recipe")).lower() == "none":
+    elif str(flags.get("recipe", "")).lower() == "none":
         flags["recipe"] = None  # --recipe none: the plain defaults, not the model's recipe
     elif "model" in flags and "recipe" not in flags:
         values = _model_recipe_values(flags["model"], flags.get("data"), options)
