@@ -2,7 +2,8 @@
 
 `train` has one flag per TrainConfig field, grouped as the config is; values are read as strings and
 converted by the config itself, so a bad value is the config's one-line error (exit status 2), the same
-whether it came from a flag or a YAML recipe. Precedence: defaults < --config recipe < flags.
+whether it came from a flag or a YAML recipe. Precedence: defaults < recipe < flags, where the recipe is
+--config's, else the model's own (its default config names one for CIFAR-10; `--recipe none`: no recipe).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="train a model; writes a run directory (config, metrics, checkpoints, results)",
         description="Train a registered model on a dataset. Validation (held out from the training split) picks "
         "the best epoch and drives early stopping; the test split is evaluated once, at the end. "
-        "Precedence: defaults < --config recipe < flags.",
+        "Precedence: defaults < recipe < flags; the recipe is --config's, else the model's own for its dataset "
+        "(see `cnnzoo models NAME`; --recipe none for the plain defaults).",
     )
     p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
@@ -119,17 +121,36 @@ def train_values(args: argparse.Namespace) -> dict:
     from cnnzoo.training.config import FIELD_NAMES, load_yaml
 
     values: dict = {}
+    flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
+    options = parse_model_options(getattr(args, "model_option", None))
     if args.config:
         values = load_yaml(args.config)
         values.setdefault("recipe", args.config)
-    flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
+    elif str(flags.get("recipe", "")).lower() == "none":
+        flags["recipe"] = None  # --recipe none: the plain defaults, not the model's recipe
+    elif "model" in flags and "recipe" not in flags:
+        values = _model_recipe_values(flags["model"], flags.get("data"), options)
     values.update(flags)
-    options = parse_model_options(getattr(args, "model_option", None))
     if options:
         base = values.get("model_options") or {}
         if not isinstance(base, dict):
             raise CnnzooError(f"model_options in {args.config} must be a mapping of KEY: VALUE, got {base!r}")
         values["model_options"] = {**base, **options}
+    return values
+
+
+def _model_recipe_values(model: str, data: str | None, options: dict) -> dict:
+    """The model's own recipe (defaults < recipe < flags), where it names one for this dataset."""
+    from cnnzoo.training.config import load_yaml
+    from cnnzoo.training.recipes import RECIPES_DIR, model_recipe
+
+    path = model_recipe(model, options)
+    if path is None:
+        return {}
+    values = load_yaml(path)
+    if data is not None and data != values.get("data"):
+        return {}  # a recipe for CIFAR-10 says nothing about, say, digits: plain defaults there
+    values["recipe"] = str(path.relative_to(RECIPES_DIR.parent))
     return values
 
 
@@ -156,7 +177,10 @@ def run_train(args: argparse.Namespace) -> int:
         elif args.seeds is not None:
             return _train_seeds(args)
         else:
-            results = train(TrainConfig.from_dict(train_values(args), origin="the command line"), quiet=args.quiet)
+            cfg = TrainConfig.from_dict(train_values(args), origin="the command line")
+            if not args.quiet:
+                print(f"recipe: {cfg.recipe or 'none (defaults < flags)'}", flush=True)
+            results = train(cfg, quiet=args.quiet)
     except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1

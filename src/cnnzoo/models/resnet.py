@@ -383,7 +383,8 @@ def _config(paper: str, num_stages: int) -> Callable[[dict[str, Any]], ModelConf
         small = options.get("small_input", False)
         base = CIFAR_CFG if small else IMAGENET_CFG
         stride = 2 ** (num_stages - 1) * (1 if small else 4)
-        return replace(base, min_input_size=(3, stride, stride), family="resnet", paper=paper)
+        recipe = "resnet20_fast" if num_stages == 3 else "resnet18_cifar"  # CIFAR ResNets; ImageNet ones, CIFAR stem
+        return replace(base, min_input_size=(3, stride, stride), family="resnet", paper=paper, recipe=recipe)
 
     return cfg
 

@@ -163,7 +163,9 @@ class TrainConfig:
     log_every: int = _f(50, "run/output", "progress refresh interval in iterations")
     tensorboard: bool = _f(True, "run/output", "write TensorBoard events to RUN_DIR/tb")
     plots: bool = _f(True, "run/output", "draw curves.png and confusion.png")
-    recipe: str | None = _f(None, "run/output", "the YAML recipe this config came from (set by --config)")
+    recipe: str | None = _f(
+        None, "run/output", "the YAML recipe this config came from (--config's or the model's own; none: no recipe)"
+    )
 
     # ---------------------------------------------------------------- construction
     @classmethod
