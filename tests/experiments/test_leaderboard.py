@@ -52,7 +52,7 @@ def test_quick_leaderboard_writes_the_report_and_reuses_its_runs(tmp_path, cifar
     assert len(rows) == 2
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", cells[1]) and cells[-1] == "1" and cells[-2] == "defaults"
+        assert re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", cells[1]) and cells[-1] == "1" and cells[-2] == "recipes/resnet20_fast.yaml"
     assert "CIFAR-10, JPEG copy" in report and "quick" in report and "4 trained, 0 resumed, 0 reused" in report
 
     record = json.loads((tmp_path / "report" / "results.json").read_text())

@@ -79,8 +79,10 @@ def test_a_directory_of_another_setting_is_refused(tmp_path):
         run_seeds({**DIGITS, "lr": 0.05}, [0], dirs, quiet=True)
 
 
-def test_model_recipe_defaults_to_the_config_defaults():
-    assert runs_mod.model_recipe("resnet20") == {}
+def test_model_recipe_is_the_models_own_recipe_file():
+    values = runs_mod.model_recipe("resnet20")
+    assert values["recipe"] == "recipes/resnet20_fast.yaml" and values["model"] == "resnet20"
+    assert runs_mod.model_recipe("course_resnet50_layer4")["recipe"] == "recipes/course_cifar.yaml"
 
 
 @pytest.mark.slow

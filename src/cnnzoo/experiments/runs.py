@@ -27,12 +27,17 @@ TRAINED, RESUMED, REUSED = "trained", "resumed", "reused"
 
 
 def model_recipe(name: str) -> dict[str, Any]:
-    """The training settings recommended for a model, as config values; {} means TrainConfig's defaults.
+    """The training settings recommended for a model (its own recipe's values, the `recipe` key naming the file);
+    {} where it names none, i.e. TrainConfig's defaults."""
+    from cnnzoo.training.config import load_yaml
+    from cnnzoo.training.recipes import model_recipe as recipe_file
 
-    The single place where experiments ask for a model's recipe: point it at the per-model recipes when they
-    exist.
-    """
-    return {}
+    path = recipe_file(name)
+    if path is None:
+        return {}
+    values = load_yaml(path)
+    values["recipe"] = f"{path.parent.name}/{path.name}"  # as the README names recipes: recipes/<name>.yaml
+    return values
 
 
 def run_key(values: dict[str, Any]) -> str:

@@ -574,7 +574,9 @@ def _course_config(name: str) -> ModelConfig:
     stride = 4
     for s in layout.strides(len(COURSE_SPECS[name][1])):
         stride *= s
-    return replace(CIFAR_CFG, min_input_size=(3, stride, stride), family="resnet", paper=COURSE_PAPER)
+    return replace(
+        CIFAR_CFG, min_input_size=(3, stride, stride), family="resnet", paper=COURSE_PAPER, recipe="course_cifar"
+    )
 
 
 def _course_resnet(name: str, shortcut: str, zero_init_residual: bool, **common: Any) -> ResNet:
