@@ -80,8 +80,8 @@ def budget_values(budget: str, recipe: dict[str, Any]) -> dict[str, Any]:
     from cnnzoo.experiments.leaderboard import BUDGETS
 
     check_choice("budget", budget, BUDGET_NAMES)
-    if budget == "quick":  # the leaderboard's subset; one epoch never reaches a milestone, so none
-        return {**BUDGETS["quick"], "milestones": []}
+    if budget == "quick":  # the leaderboard's subset (one epoch: the schedule's milestones are never reached)
+        return dict(BUDGETS["quick"])
     if budget == "paper":
         return {}
     short: dict[str, Any] = {"epochs": max(1, math.ceil(recipe.get("epochs", 10) * SHORT_FRACTION))}
