@@ -29,6 +29,9 @@ from cnnzoo.experiments.runs import (
     run_seeds,
 )
 
+# He et al. 2016, section 4.2: ResNet-110 starts at lr 0.01 "until the training error is below 80% (about 400
+# iterations)", then 0.1. Here the 400 iterations are fixed, not triggered by the training error.
+RESNET110_WARMUP = {"warmup_steps": 400, "warmup_factor": 0.1}
 SHORT_FRACTION = 0.25  # --budget short: a quarter of the paper's 64k iterations, milestones 8k and 12k
 BUDGET_NAMES = ("quick", "short", "paper")
 
@@ -58,9 +61,11 @@ def paper_recipe() -> dict[str, Any]:
 
 def resnet_values(model: str, budget: str, extra: dict[str, Any] | None = None,
                   model_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A CIFAR ResNet's config: the paper's schedule < the budget < `extra` (data folder, cache, device)."""
+    """A CIFAR ResNet's config: the paper's schedule (with ResNet-110's warm-up) < the budget < `extra`."""
     recipe = paper_recipe()
     values = {**recipe, "model": model, "model_options": dict(model_options or {})}
+    if model.endswith("110") and budget != "quick":  # quick's one epoch of 4 steps would be warm-up only
+        values.update(RESNET110_WARMUP)
     values.update(budget_values(budget, recipe))
     values.update({"tensorboard": False, "plots": False, **(extra or {})})
     return values

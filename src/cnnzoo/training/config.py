@@ -123,6 +123,9 @@ class TrainConfig:
     gamma: float = _f(0.1, "schedule", "multistep factor")
     warmup_epochs: float = _f(0.0, "schedule", "linear warm-up length in epochs (combines with any schedule)")
     warmup_steps: int = _f(0, "schedule", "linear warm-up length in iterations (instead of --warmup-epochs)")
+    warmup_factor: float | None = _f(
+        None, "schedule", "hold the lr at lr x this during the warm-up instead of a linear rise (ResNet-110: 0.1)"
+    )
     min_lr_factor: float = _f(0.0, "schedule", "cosine/onecycle: final lr as a fraction of --lr")
     onecycle_pct: float = _f(0.25, "schedule", "onecycle: fraction of training spent rising to --lr")
     onecycle_div: float = _f(25.0, "schedule", "onecycle: the starting lr is --lr divided by this")
@@ -222,6 +225,8 @@ class TrainConfig:
             raise CnnzooError(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
             raise CnnzooError(f"grad_clip must be a positive number, got {self.grad_clip}")
+        if self.warmup_factor is not None:
+            _in_range("warmup_factor", self.warmup_factor, 0.0, 1.0, low_open=True)
         if self.warmup_epochs > 0 and self.warmup_steps > 0:
             raise CnnzooError("give warmup_epochs or warmup_steps, not both")
         if not all(0 < m <= MAX_STEPS for m in self.milestones) or list(self.milestones) != sorted(self.milestones):

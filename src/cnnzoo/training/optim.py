@@ -75,7 +75,8 @@ class Schedule:
     - cosine: from 1 down to `min_factor` over the iterations after warm-up (Loshchilov & Hutter 2017).
     - onecycle: linear from 1/div up to 1 over `pct` of the iterations after warm-up, then linear down to
       `min_factor` (Smith & Topin 2019, the linear variant fast CIFAR recipes use).
-    - warm-up (any schedule): × (step + 1) / warmup for the first `warmup` iterations (Goyal et al. 2017).
+    - warm-up (any schedule): × (step + 1) / warmup for the first `warmup` iterations (Goyal et al. 2017), or
+      × `warmup_factor` held constant (ResNet-110's lr 0.01 before 0.1, He et al. 2016, section 4.2).
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class Schedule:
         total_steps: int,
         *,
         warmup_steps: int = 0,
+        warmup_factor: float | None = None,
         milestones: list[int] = (),
         gamma: float = 0.1,
         min_factor: float = 0.0,
@@ -93,6 +95,7 @@ class Schedule:
         self.kind = kind
         self.total_steps = max(1, total_steps)
         self.warmup_steps = min(warmup_steps, self.total_steps)
+        self.warmup_factor = warmup_factor
         self.milestones = sorted(milestones)
         self.gamma = gamma
         self.min_factor = min_factor
@@ -100,7 +103,10 @@ class Schedule:
         self.onecycle_div = onecycle_div
 
     def factor(self, step: int) -> float:
-        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.warmup_factor is not None:
+            warm = self.warmup_factor if step < self.warmup_steps else 1.0
+        else:
+            warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
         return warm * self._main(step)
 
     def _main(self, step: int) -> float:
@@ -151,6 +157,7 @@ def build_schedule(cfg: TrainConfig, steps_per_epoch: int, total_steps: int) -> 
         cfg.schedule,
         total_steps,
         warmup_steps=warmup,
+        warmup_factor=cfg.warmup_factor,
         milestones=milestones,
         gamma=cfg.gamma,
         min_factor=cfg.min_lr_factor,
