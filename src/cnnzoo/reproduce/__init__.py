@@ -64,9 +64,13 @@ def reproduce(
     cache_dir: str | None = None,
     report_only: bool = False,
     options: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
     announce: Callable[[str], None] | None = None,
 ) -> Path:
-    """Run (or with `report_only`, re-read) a reproduction and write its report folder; returns report.md's path."""
+    """Run (or with `report_only`, re-read) a reproduction and write its report folder; returns report.md's path.
+
+    `config` holds config values for every run, laid over the budget (e.g. a smaller train_limit for a check).
+    """
     from cnnzoo.reproduce.common import BUDGET_NAMES
 
     module = load(name)
@@ -87,6 +91,7 @@ def reproduce(
     trains = getattr(module, "TRAINS", False)
     if trains:
         extra = {k: v for k, v in {"data_dir": data_dir, "cache_dir": cache_dir, "device": device}.items() if v}
+        extra.update(config or {})
         results = module.measure(budget, device, seeds=seeds, runs_root=runs_root, extra=extra,
                                  train=not report_only, announce=announce, **options)
     elif report_only:
