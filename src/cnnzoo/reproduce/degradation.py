@@ -95,10 +95,10 @@ def figures(results: dict, out_dir: Path) -> list[Path]:
             curves = results["entries"][f"{family}{depth}"]["curves"]
             color = f"C{i}"
             label = f"{'plain' if family == 'plain' else 'ResNet'}-{depth}"
-            for key, width, suffix in (("train_error", 0.8, " train"), ("val_error", 2.5, " val")):
+            for key, width, marker, suffix in (("train_error", 0.8, "o", " train"), ("val_error", 2.5, "s", " val")):
                 points = [(e, 100 * v) for e, v in zip(curves["epoch"], curves[key]) if v is not None]
-                ax.plot([e for e, _ in points], [v for _, v in points], "-o" if len(points) == 1 else "-",
-                        color=color, linewidth=width, label=label + suffix)
+                ax.plot([e for e, _ in points], [v for _, v in points], "-" + (marker if len(points) == 1 else ""),
+                        color=color, linewidth=width, markersize=2 * width + 3, label=label + suffix)
         ax.set(xlabel="epoch", ylabel="error (%)", title=title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
