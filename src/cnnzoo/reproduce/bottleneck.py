@@ -7,7 +7,8 @@ forward and backward pass):
   and 5×5 and after the pool make it affordable. Compared on module 3a's row of Table 1 at 28×28×192.
 - ResNet (He et al. 2016, section 4.1, fig. 5): a bottleneck unit (1×1 to 64, 3×3, 1×1 to 256) on 256-d
   maps costs about what a basic unit (two 3×3) costs on 64-d maps, and far less than a basic unit at the
-  bottleneck's 256-d width; whole networks of 16 units each, ResNet-34 (basic) against ResNet-50 (bottleneck).
+  bottleneck's 256-d width; and (short and paper budgets) whole networks of 16 units each, ResNet-34 (basic)
+  against ResNet-50 (bottleneck).
 
 The blocks are the package's own: `googlenet.Inception` (paper layout: convolutions with bias and ReLU)
 for the reduced module, and a naive module of the same convolutions without the reductions;
@@ -172,7 +173,8 @@ BASELINE = {"inception": 1, "residual_units": 1, "networks": 0}  # the row the r
 CLAIMS: dict[str, tuple[str, tuple[tuple[int, int, float, float], ...]]] = {
     "inception": ("the naive module costs more than the reduced one", ((0, 1, 1.0, float("inf")),)),
     "residual_units": ("the 256-d bottleneck costs about what the 64-d basic unit costs (within 25%), "
-                       "and a 256-d basic unit more than twice as much", ((1, 0, 0.75, 1.25), (2, 1, 2.0, float("inf")))),
+                       "and a 256-d basic unit more than twice as much",
+                       ((1, 0, 0.75, 1.25), (2, 1, 2.0, float("inf")))),
     "networks": ("ResNet-50 costs at most 25% more than ResNet-34", ((1, 0, 0.0, 1.25),)),
 }
 
@@ -198,8 +200,8 @@ def verdicts(name: str, rows: list[dict[str, Any]]) -> list[str]:
     timed = [(min(rows[a]["times_s"]) / max(rows[b]["times_s"]), max(rows[a]["times_s"]) / min(rows[b]["times_s"]),
               low, high) for a, b, low, high in ratios]
     passes = min(len(row["times_s"]) for row in rows)
-    timing = (_judge(timed) if passes >= MIN_TIMED_PASSES
-              else f"not judged ({passes} timed passes are too few; the short budget times {BUDGETS['short']['repeats']})")
+    too_few = f"not judged ({passes} timed passes are too few; the short budget times {BUDGETS['short']['repeats']})"
+    timing = _judge(timed) if passes >= MIN_TIMED_PASSES else too_few
     return [f"- {claim}: {_judge(exact)} in multiply-adds; {timing} in measured time"]
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import copy
 import importlib
-from importlib import metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,8 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
      "one per multiply-add (it calls a multiply-add a flop), plus BatchNorm"),
     ("ptflops", "ptflops `get_model_complexity_info`", "MACs",
      "multiply-adds plus BatchNorm, activations, pooling and biases as one op each"),
-    ("thop", "thop `profile`", "MACs (often printed as FLOPs)", "multiply-adds plus what it assigns to BatchNorm and pooling layers"),
+    ("thop", "thop `profile`", "MACs (often printed as FLOPs)",
+     "multiply-adds plus what it assigns to BatchNorm and pooling layers"),
 )
 OPTIONAL_TOOLS = ("torchinfo", "fvcore", "ptflops", "thop")
 NOT_INSTALLED = "not installed"
