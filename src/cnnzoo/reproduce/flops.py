@@ -242,6 +242,9 @@ def report(results: dict) -> str:
         "",
         render_table(["model", "paper (G)", "source and convention"], sources, "markdown"),
         "",
+        "Parameters are of the model as built (GoogLeNet's auxiliary heads included); every count is of the",
+        "eval-mode forward pass, which skips those heads.",
+        "",
         f"Counted on the meta device (no arithmetic) with torch {results['torch']}; optional tools: "
         + ", ".join(f"{k} {v or NOT_INSTALLED}" for k, v in results["tools"].items())
         + f". Tools that need real forward passes ran on {results['device']}. Budget: {results['budget']}.",
