@@ -48,6 +48,30 @@ def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, yla
     return path
 
 
+def bar_chart(path: str | Path, groups: Sequence[str], series: dict[str, Sequence[float]], *, ylabel: str,
+              title: str, log_y: bool = False) -> Path:
+    """A PNG of grouped bars: one group per entry of `groups`, one bar per series (a legend names them)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(6.0, 1.2 * len(groups) + 2), 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    width = 0.8 / max(len(series), 1)
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar([g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))], values, width, label=name)
+    ax.set_xticks(range(len(groups)), groups, rotation=20, ha="right")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set(ylabel=ylabel, title=title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    return path
+
+
 def setting_lines(setting: dict[str, Any]) -> list[str]:
     """'- **key**: value' lines, in the dict's order: the data, hardware, versions, budget, seeds, wall-clock."""
     return [f"- **{key}**: {value}" for key, value in setting.items()]

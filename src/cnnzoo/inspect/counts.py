@@ -22,7 +22,12 @@ def count_params(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 def count_macs(model: nn.Module, input_size: Sequence[int], eval_mode: bool = True) -> int:
-    """Multiply-adds of one forward pass for a single image of `input_size` (C, H, W).
+    """Multiply-adds of one forward pass for a single image of `input_size` (C, H, W): half PyTorch's FLOPs."""
+    return count_flops(model, input_size, eval_mode) // 2
+
+
+def count_flops(model: nn.Module, input_size: Sequence[int], eval_mode: bool = True) -> int:
+    """PyTorch's FLOP count of one forward pass for a single image of `input_size` (C, H, W): 2 per multiply-add.
 
     A model already on the meta device is counted as it is (no copy); BatchNorm, ReLU, dropout and LRN layers,
     which the FLOP counter does not count but whose meta kernels are slow, are skipped during the pass. Both
@@ -38,7 +43,7 @@ def count_macs(model: nn.Module, input_size: Sequence[int], eval_mode: bool = Tr
             meta_model(torch.empty(1, *input_size, device="meta"))
     finally:
         meta_model.train(was_training)
-    return counter.get_total_flops() // 2
+    return counter.get_total_flops()
 
 
 # Layers that keep their input's shape and have no multiply-adds (the FLOP counter counts none of theirs).

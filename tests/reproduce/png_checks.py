@@ -1,0 +1,14 @@
+"""Checks shared by the reproduction tests: a figure is a real PNG of a sensible size, not an empty file."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk, after checking the signature."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR", f"{path} has no IHDR chunk first"
+    return struct.unpack(">II", data[16:24])
