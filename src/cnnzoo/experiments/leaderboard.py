@@ -147,13 +147,13 @@ def run_leaderboard(
     env = environment(device or "cpu")
     extra = extra or {}
     setting = {
-        "data": f"{data} from {extra.get('data_dir') or 'the cache'}" + _data_note(extra.get("data_dir")),
+        "data": f"{data} from {extra.get('data_dir') or 'the cache'}" + data_note(extra.get("data_dir")),
         "budget": f"{budget} ({_describe_budget(budget)})",
         "seeds": f"{seeds} (0..{seeds - 1}); test top-1 is mean ± sample standard deviation",
         "hardware": f"{env['device_name']} ({env['device']}), CPU {env['cpu']} × {env['cpu_count']}",
         "versions": f"cnnzoo {env['cnnzoo']}, torch {env['torch']}, torchvision {env['torchvision']}, "
                     f"Python {env['python']}, commit {env.get('git_commit') or 'unknown'}",
-        "wall-clock": f"{time.perf_counter() - start:.1f} s for this command; runs " + _count_status(entries),
+        "wall-clock": f"{time.perf_counter() - start:.1f} s for this command; runs " + count_status(entries),
     }  # fmt: skip
     notes = ["Columns: see `cnnzoo leaderboard --help`; runs live under " + str(runs_root) + "."]
     if left_out:
@@ -165,7 +165,7 @@ def run_leaderboard(
     return record
 
 
-def _count_status(entries: list[dict]) -> str:
+def count_status(entries: list[dict]) -> str:
     """'6 trained, 0 resumed, 2 reused': how this command obtained its runs."""
     from cnnzoo.experiments.runs import RESUMED, REUSED, TRAINED
 
@@ -182,7 +182,7 @@ def _describe_budget(budget: str) -> str:
     return ", ".join(f"{k} {v}" for k, v in given.items()) if given else "each model's recipe as it is"
 
 
-def _data_note(data_dir: str | None) -> str:
+def data_note(data_dir: str | None) -> str:
     """The data copy's own title (the first line of its README.md), e.g. 'CIFAR-10, JPEG copy (ImageFolder layout)'."""
     readme = Path(data_dir) / "README.md" if data_dir else None
     if readme is None or not readme.is_file():

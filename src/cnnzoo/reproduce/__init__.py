@@ -138,23 +138,23 @@ def _read_results(out: Path) -> dict[str, Any]:
 def _setting(name: str, budget: str, seeds: int, results: dict[str, Any], data_dir: str | None, device: str,
              runs_root: str | Path, seconds: float, trains: bool) -> dict[str, str]:
     """The report's header lines: budget, data, seeds, hardware, versions, wall-clock (and the runs' own)."""
-    from cnnzoo.experiments.leaderboard import _count_status, _data_note
+    from cnnzoo.experiments.leaderboard import count_status, data_note
     from cnnzoo.reproduce.common import describe_budget
     from cnnzoo.training.runlog import environment
 
     entries = list(results.get("entries", {}).values())
     run_device = next((e.get("device") for e in entries if e.get("device")), None)
     env = environment(run_device or ("cpu" if device == "auto" else device))
-    setting = {"budget": describe_budget(budget)}
+    setting = {"budget": describe_budget(budget) if trains else f"{budget}: what it covers is said below the tables"}
     if trains:
         recipes = sorted({str(e.get("recipe")) for e in entries})
         training_s = sum((e.get("wall_time_s") or 0.0) * len(e["seeds"]) for e in entries)
         setting |= {
-            "data": f"cifar10 from {data_dir or 'the cache'}" + _data_note(data_dir),
+            "data": f"cifar10 from {data_dir or 'the cache'}" + data_note(data_dir),
             "recipe": ", ".join(recipes) + f"; the budget laid over it: {results.get('budget_values')}",
             "seeds": f"{seeds} (0..{seeds - 1}); measured: mean ± sample std over the seeds, beside the paper's "
                      "own statistic",
-            "runs": f"under {runs_root}, shared between reproductions: " + _count_status(entries),
+            "runs": f"under {runs_root}, shared between reproductions: " + count_status(entries),
         }  # fmt: skip
     setting |= {
         "hardware": f"{env['device_name']} ({env['device']}), CPU {env['cpu']} × {env['cpu_count']}",
