@@ -32,6 +32,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
+    p.add_argument(
+        "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
+        "--batch-size stays the global batch (default: 1)"
+    )  # fmt: skip
     _add_config_flags(p)
     p.set_defaults(run=run_train)
 
@@ -131,9 +135,13 @@ def train_values(args: argparse.Namespace) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from cnnzoo.training import distributed
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
     from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, train
 
+    nproc = _positive_int("nproc", args.nproc)
+    if nproc > 1 and distributed.world() == 1:  # not yet under torchrun: start it, running this same command
+        return distributed.launch(nproc, distributed.without_nproc(args.argv))
     try:
         if args.resume:
             given = [n for n in FIELD_NAMES if n in vars(args) and n not in RESUME_OVERRIDABLE]
@@ -154,7 +162,8 @@ def run_train(args: argparse.Namespace) -> int:
     except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1
-    print(summary_line(results))
+    if distributed.is_main():
+        print(summary_line(results))
     return 0
 
 

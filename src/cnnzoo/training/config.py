@@ -148,6 +148,7 @@ class TrainConfig:
     device: str = _f("auto", "precision/speed", "auto, cpu, cuda, cuda:N")
     seed: int = _f(0, "precision/speed", "seed of weights, data order and augmentation")
     deterministic: bool = _f(False, "precision/speed", "deterministic algorithms (bitwise-reproducible resume)")
+    sync_bn: bool = _f(False, "precision/speed", "several processes: BatchNorm statistics over the global batch")
     # run/output
     run_dir: str | None = _f(None, "run/output", "run directory (default: RUNS_ROOT/<model>-<data>-<time>)")
     runs_root: str = _f("runs", "run/output", "parent of the default run directories")

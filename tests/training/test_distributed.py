@@ -1,0 +1,145 @@
+"""Distributed training: sharding, metric reduction, and 2 gloo processes matching 1 process on digits.
+
+The multi-process runs go through torchrun (or `cnnzoo train --nproc`) in a subprocess with a timeout, so a
+hang fails the test instead of the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnzoo.data import DataSpec
+from cnnzoo.data.base import shard_range
+from cnnzoo.data.datasets import ImageArrays
+from cnnzoo.data.device_loader import DeviceLoader
+from cnnzoo.errors import CnnzooError
+from cnnzoo.training import distributed
+from cnnzoo.training.checkpoint import read_checkpoint
+
+TIMEOUT_S = 240
+# resnet20 (BatchNorm → SyncBatchNorm across the ranks) on digits, 2 epochs of 10 steps at global batch 128.
+RUN = ["train", "--model", "resnet20", "--data", "digits", "--batch-size", "128", "--epochs", "2", "--lr", "0.05",
+       "--seed", "3", "--sync-bn", "--deterministic", "--no-tensorboard", "--no-plots", "--quiet"]  # fmt: skip
+# Same arithmetic, different order of float sums (gradient all-reduce, SyncBatchNorm's split statistics): after
+# 20 SGD steps the weights agree to ~1e-6; 1e-4 absolute leaves room without hiding a wrong batch or schedule,
+# which moves weights by ~1e-2.
+ATOL = 1e-4
+
+
+# -------------------------------------------------------------------- sharding (in process)
+@pytest.mark.parametrize("size,world", [(128, 2), (10, 4), (3, 4), (7, 1)])
+def test_shard_ranges_cover_each_global_batch_once(size, world):
+    parts = [shard_range(5, 5 + size, r, world) for r in range(world)]
+    covered = [i for lo, hi in parts for i in range(lo, hi)]
+    assert covered == list(range(5, 5 + size))
+
+
+def _arrays(n: int = 50) -> ImageArrays:
+    images = torch.arange(n * 3 * 4 * 4, dtype=torch.int64).remainder(251).to(torch.uint8).view(n, 3, 4, 4)
+    return ImageArrays(images, torch.arange(n) % 5, [str(i) for i in range(5)])
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_device_loader_ranks_split_every_batch_of_the_same_permutation(shuffle):
+    data = _arrays()
+    kwargs = dict(mean=(0.5,) * 3, std=(0.25,) * 3, shuffle=shuffle, seed=4, drop_last=shuffle)
+    whole = DeviceLoader(data, 12, **kwargs)
+    ranks = [DeviceLoader(data, 12, rank=r, world=3, **kwargs) for r in range(3)]
+    for loader in (whole, *ranks):
+        loader.set_epoch(2)
+    shards = [list(loader) for loader in ranks]
+    whole_batches = list(whole)
+    assert all(len(s) <= len(whole_batches) for s in shards)
+    for i, (images, labels) in enumerate(whole_batches):
+        parts = [s[i] for s in shards if i < len(s) and len(s[i][1])]
+        assert torch.equal(torch.cat([p[0] for p in parts]), images)
+        assert torch.equal(torch.cat([p[1] for p in parts]), labels)
+
+
+def test_global_batch_must_divide_between_the_processes():
+    with pytest.raises(CnnzooError, match="global batch.*multiple of 3"):
+        DataSpec(name="digits", batch_size=128, rank=0, world=3)
+
+
+def test_nproc_is_taken_out_of_the_command_torchrun_runs():
+    argv = ["train", "--nproc", "2", "--model", "x", "--nproc=3", "--epochs", "1"]
+    assert distributed.without_nproc(argv) == ["train", "--model", "x", "--epochs", "1"]
+
+
+def test_single_process_needs_no_process_group():
+    assert distributed.world() == 1 and distributed.is_main() and not distributed.active()
+    model = torch.nn.Linear(2, 2)
+    assert distributed.wrap(model, torch.device("cpu"), sync_bn=True) is model
+
+
+# -------------------------------------------------------------------- 2 processes (subprocesses)
+def _env() -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", CNNZOO_DIST_TIMEOUT="60")
+    return env
+
+
+def _torchrun(args: list[str], nproc: int = 2) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               "-m", "cnnzoo", *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, env=_env())
+
+
+def _cnnzoo(args: list[str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cnnzoo", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, env=_env())
+
+
+def _weights(run_dir: Path) -> dict:
+    return read_checkpoint(run_dir / "checkpoints" / "last.pt")["model"]
+
+
+def _assert_close(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    worst = max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].is_floating_point())
+    assert worst <= ATOL, f"weights differ by up to {worst:.3g} (tolerance {ATOL})"
+    return worst
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_path):
+    one = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "one")])
+    assert one.returncode == 0, one.stderr
+    two = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "two"), "--nproc", "2"])
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("test top-1") == 1  # rank 0 alone reports
+    _assert_close(_weights(tmp_path / "one"), _weights(tmp_path / "two"))
+    import json
+
+    res_one = json.loads((tmp_path / "one" / "results.json").read_text())
+    res_two = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert res_two["steps"] == res_one["steps"] == 20  # the same schedule: 1,347 images // 128, twice
+    assert res_two["test"]["count"] == res_one["test"]["count"]  # sharded evaluation, counts summed
+    assert abs(res_two["test"]["top1"] - res_one["test"]["top1"]) <= 2 / res_one["test"]["count"]
+
+
+@pytest.mark.slow
+def test_resumed_two_process_run_matches_an_uninterrupted_one(tmp_path):
+    # A constant lr makes "1 epoch, then resumed for a 2nd" the same arithmetic as 2 epochs straight: the
+    # 1-epoch run's last.pt is what a run interrupted after its first epoch leaves, with epochs set to 2.
+    constant = [*RUN, "--schedule", "constant"]
+    whole = _torchrun([*constant, "--run-dir", str(tmp_path / "whole")])
+    assert whole.returncode == 0, whole.stderr
+    part = tmp_path / "part"
+    first = _torchrun([*[("1" if a == "2" and constant[i - 1] == "--epochs" else a) for i, a in enumerate(constant)],
+                       "--run-dir", str(part)])  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    payload = read_checkpoint(part / "checkpoints" / "last.pt")
+    assert payload["epoch"] == 1
+    payload["config"]["epochs"] = 2
+    torch.save(payload, part / "checkpoints" / "last.pt")
+    (part / "results.json").unlink()
+    resumed = _torchrun(["train", "--resume", str(part), "--quiet"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_checkpoint(part / "checkpoints" / "last.pt")["epoch"] == 2
+    _assert_close(_weights(tmp_path / "whole"), _weights(part))
