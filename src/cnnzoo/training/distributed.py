@@ -32,6 +32,9 @@ from cnnzoo.errors import CnnzooError
 
 TIMEOUT_ENV = "CNNZOO_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 1800
+# What torchrun runs in each process for `--nproc N`; a script that registers models of its own and then calls
+# cnnzoo.cli.main sets it to [its own path], so the processes know its models too.
+ENTRY: list[str] = ["-m", "cnnzoo"]
 _owned = False  # whether setup() created the process group (and teardown() should destroy it)
 
 
@@ -148,7 +151,7 @@ def launch(nproc: int, argv: list[str]) -> int:
     """
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-        "-m", "cnnzoo", *argv,
+        *ENTRY, *argv,
     ]  # fmt: skip
     status = subprocess.run(command).returncode
     if status != 0:
