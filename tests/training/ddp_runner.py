@@ -35,11 +35,17 @@ class TinyNoBN(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(F.relu(self.conv(x)), 1).flatten(1))
 
 
-@register_model(CIFAR_CFG, builds=TinyNoBN)
-def tiny_ddp_net(**options) -> TinyNoBN:
-    return TinyNoBN(**options)
+def register() -> str:
+    """Register TinyNoBN as `tiny_ddp_net`; returns the name."""
+
+    @register_model(CIFAR_CFG, builds=TinyNoBN)
+    def tiny_ddp_net(**options) -> TinyNoBN:
+        return TinyNoBN(**options)
+
+    return "tiny_ddp_net"
 
 
 if __name__ == "__main__":
+    register()
     distributed.ENTRY = [os.path.abspath(__file__)]  # `--nproc N` starts this file again, with the model
     sys.exit(main())

@@ -21,7 +21,10 @@ from cnnzoo.data.datasets import ImageArrays
 from cnnzoo.data.device_loader import DeviceLoader
 from cnnzoo.errors import CnnzooError
 from cnnzoo.training import distributed
+from cnnzoo.models.registry import _REGISTRY
 from cnnzoo.training.checkpoint import read_checkpoint
+from cnnzoo.training.engine import train
+from ddp_runner import TinyNoBN, register  # tests/training/ddp_runner.py (pytest puts this folder on sys.path)
 
 TIMEOUT_S = 240  # a hang (a rank waiting on a dead one) fails the test instead of the suite
 RUNNER = Path(__file__).with_name("ddp_runner.py")  # cnnzoo with the BatchNorm-free tiny_ddp_net registered
@@ -30,8 +33,9 @@ RUNNER = Path(__file__).with_name("ddp_runner.py")  # cnnzoo with the BatchNorm-
 RUN = ["train", "--model", "tiny_ddp_net", "--data", "digits", "--batch-size", "128", "--epochs", "2",
        "--lr", "0.05", "--seed", "3", "--deterministic", "--no-tensorboard", "--no-plots", "--quiet"]  # fmt: skip
 # Same arithmetic, different order of float sums (the gradient all-reduce averages two half-batch gradients):
-# measured max |difference| of the weights after 20 SGD steps: 1.5e-7 (and 0 for the resumed run). 1e-5 leaves room for other CPUs
-# without hiding a wrong shard, batch or schedule, which moves the weights by ~1e-2.
+# measured max |difference| of the weights after 20 SGD steps: 1.6e-7 (2 processes, accumulating 2), 6e-8
+# (accumulating 2 in 1 process), 0 (resumed 2-process run). 1e-5 leaves room for other CPUs without hiding a
+# wrong shard, batch, loss weighting or schedule, which moves the weights by ~1e-2.
 ATOL = 1e-5
 
 
@@ -81,6 +85,28 @@ def test_single_process_needs_no_process_group():
     assert distributed.wrap(model, torch.device("cpu"), sync_bn=True) is model
 
 
+# -------------------------------------------------------------------- gradient accumulation (in process)
+@pytest.fixture(scope="module")
+def tiny_no_bn():
+    yield register()
+    del _REGISTRY["tiny_ddp_net"]
+
+
+def test_accumulating_two_micro_batches_takes_the_same_steps_as_the_whole_batch(tmp_path, tiny_no_bn, monkeypatch):
+    common = dict(model=tiny_no_bn, data="digits", batch_size=128, epochs=1, lr=0.05, seed=3, max_steps=4,
+                  tensorboard=False, plots=False)  # fmt: skip
+    whole = train({**common, "run_dir": str(tmp_path / "whole")}, quiet=True)
+    sizes = []
+    forward = TinyNoBN.forward
+    monkeypatch.setattr(TinyNoBN, "forward", lambda self, x: (sizes.append(len(x)) if self.training else None,
+                                                               forward(self, x))[1])  # fmt: skip
+    split = train({**common, "run_dir": str(tmp_path / "split"), "accumulate": 2}, quiet=True)
+    assert sizes == [64] * 8  # 4 steps of 2 micro-batches of half the batch
+    assert split["steps"] == whole["steps"] == 4  # micro-batches are not steps: the same schedule
+    # Without BatchNorm the summed, share-weighted micro-batch gradients are the batch's: the same weights.
+    _assert_close(_weights(tmp_path / "whole"), _weights(tmp_path / "split"))
+
+
 # -------------------------------------------------------------------- 2 processes (subprocesses)
 def _env() -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", CNNZOO_DIST_TIMEOUT="60")
@@ -115,7 +141,8 @@ def _assert_close(a: dict, b: dict) -> float:
 def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_path):
     one = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "one")])
     assert one.returncode == 0, one.stderr
-    two = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "two"), "--nproc", "2"])
+    # Accumulating 2 micro-batches per rank too: DDP all-reduces only on the last (no_sync on the first).
+    two = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "two"), "--nproc", "2", "--accumulate", "2"])
     assert two.returncode == 0, two.stderr
     assert two.stdout.count("test top-1") == 1  # rank 0 alone reports
     _assert_close(_weights(tmp_path / "one"), _weights(tmp_path / "two"))
@@ -147,3 +174,15 @@ def test_resumed_two_process_run_matches_an_uninterrupted_one(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert read_checkpoint(part / "checkpoints" / "last.pt")["epoch"] == 2
     _assert_close(_weights(tmp_path / "whole"), _weights(part))
+
+
+@pytest.mark.slow
+def test_a_crashed_rank_stops_the_others_with_one_clear_line(tmp_path):
+    # Rank 1 raises in its second step; rank 0 would wait for it in the gradient all-reduce. torchrun must stop
+    # it (the timeout here turns a hang into a failure) and `--nproc` must say so in one line.
+    crashed = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "run"), "--nproc", "2"], env={"CNNZOO_TEST_CRASH_RANK": "1"})
+    assert crashed.returncode != 0
+    assert "rank 1 crashed on purpose" in crashed.stderr
+    summary = [line for line in crashed.stderr.splitlines() if line.startswith("cnnzoo: error:")]
+    assert len(summary) == 1 and "distributed training failed" in summary[0], crashed.stderr
+    assert not (tmp_path / "run" / "results.json").exists()

@@ -354,8 +354,9 @@ def fit(
         set_rng_state(resume_payload["rng"])  # last: nothing above may draw from the restored generators
 
     train_step = TrainStep(
-        trained, optimizer, device, scaler=scaler, ema=ema, precision=cfg.precision, label_smoothing=cfg.label_smoothing,
-        aux_weight=cfg.aux_weight, grad_clip=cfg.grad_clip, compile=cfg.compile,
+        trained, optimizer, device, scaler=scaler, ema=ema, precision=cfg.precision,
+        label_smoothing=cfg.label_smoothing, aux_weight=cfg.aux_weight, grad_clip=cfg.grad_clip, compile=cfg.compile,
+        accumulate=cfg.accumulate,
     )  # fmt: skip
     eval_model = ema.module if ema is not None else model
     forward = EvalForward(eval_model, device, cfg.precision, compile=cfg.compile) if cfg.compile != "none" else None
