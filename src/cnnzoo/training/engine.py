@@ -416,18 +416,19 @@ def fit(
             **{k: state[k] for k in state},
             **meta,
         }
-        last_saved_epoch = epoch + 1
-        progress.epoch_done(row, improved and val is not None)
-        if not distributed.is_main():
-            continue
-        if improved:  # best first: a crash between the two writes leaves last.pt one epoch behind, never ahead
+        main = distributed.is_main()  # rank 0 alone writes the run directory
+        if improved and main:  # best first: a crash between the writes leaves last.pt one epoch behind, not ahead
             save_checkpoint(run.best, payload)
             save_safetensors(run.safetensors, eval_model.state_dict(), meta, cfg.to_dict())
-        save_checkpoint(run.last, payload)
-        run.rewrite_metrics(state["history"])  # atomic: a full disk cannot leave half a row
-        if cfg.tensorboard:
+        if main:
+            save_checkpoint(run.last, payload)
+        last_saved_epoch = epoch + 1
+        if main:
+            run.rewrite_metrics(state["history"])  # atomic: a full disk cannot leave half a row
+        if cfg.tensorboard and main:
             run.tensorboard(row, purge_epoch=resume_payload["epoch"] + 1 if resume_payload is not None else None)
-        if cfg.plots:
+        progress.epoch_done(row, improved and val is not None)  # after the checkpoint: what it says is saved
+        if cfg.plots and main:
             run.plot_curves(state["history"])
         if state["stopped_early"] and not quiet:
             print(f"early stopping: no better val top-1 for {cfg.patience} epochs", flush=True)
