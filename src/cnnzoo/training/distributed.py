@@ -7,6 +7,7 @@
     wrap(model, sync_bn)      DistributedDataParallel, optionally with SyncBatchNorm
     all_reduce_(*tensors)     sum metric tensors over the ranks, in place; reduce_meter(meter) for a whole meter
     broadcast_module(module)  rank 0's weights to every rank
+    barrier()                 wait for every rank
 
 Global-batch semantics: `batch_size` is the batch of one optimisation step over ALL processes; each rank trains
 on its shard (data/base.shard_range), DDP averages the gradients, so 1 or N processes take the same steps on
@@ -121,6 +122,12 @@ def wrap(model: nn.Module, device: torch.device, sync_bn: bool = False) -> nn.Mo
         for name, child in list(model.named_children()):
             setattr(model, name, nn.SyncBatchNorm.convert_sync_batchnorm(child))
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def barrier() -> None:
+    """Wait until every rank gets here (nothing with one process)."""
+    if active():
+        dist.barrier()
 
 
 def all_reduce_(*tensors: torch.Tensor | None) -> None:

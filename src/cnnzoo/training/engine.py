@@ -473,13 +473,13 @@ def fit(
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "precision": cfg.precision,
     }
-    if not distributed.is_main():
-        return results
-    run.write_results(results)
-    if cfg.plots:
-        run.plot_confusion(test["confusion"], list(loaders.classes))
-    if cfg.tensorboard:
-        run.tensorboard_final(results)
+    if distributed.is_main():
+        run.write_results(results)
+        if cfg.plots:
+            run.plot_confusion(test["confusion"], list(loaders.classes))
+        if cfg.tensorboard:
+            run.tensorboard_final(results)
+    distributed.barrier()  # leave the group together: gloo can abort a rank that tears down while another works
     return results
 
 
