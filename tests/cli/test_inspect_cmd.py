@@ -16,47 +16,38 @@ from cnnzoo.cli import build_parser, main
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_summary(capsys):
-    code, out, _ = _run(["summary", "resnet20", "--depth", "1"], capsys)
+def test_summary(cli):
+    code, out, _ = cli(["summary", "resnet20", "--depth", "1"])
     assert code == 0
     for text in ("Conv2d (conv1): 1-1", "Sequential (layer3): 1-6", "Total params: 269,722", "Forward/backward pass size (MB)"):
         assert text in out
 
 
-def test_summary_one_channel_json(capsys):
-    code, out, _ = _run(["summary", "resnet20", "--input", "1x28x28", "--format", "json", "--depth", "1"], capsys)
+def test_summary_one_channel_json(cli):
+    code, out, _ = cli(["summary", "resnet20", "--input", "1x28x28", "--format", "json", "--depth", "1"])
     data = json.loads(out)
     assert code == 0 and data["input_size"] == [1, 1, 28, 28] and data["layers"][1]["input_shape"] == [1, 1, 28, 28]
 
 
-def test_summary_train_mode_with_aux_heads(capsys):
-    code, out, _ = _run(["summary", "googlenet", "--mode", "train", "--depth", "1", "--format", "csv"], capsys)
+def test_summary_train_mode_with_aux_heads(cli):
+    code, out, _ = cli(["summary", "googlenet", "--mode", "train", "--depth", "1", "--format", "csv"])
     assert code == 0 and "aux1,InceptionAux" in out and "aux2,InceptionAux" in out
 
 
-def test_arch(capsys):
-    code, out, _ = _run(["arch", "resnet18", "resnet50", "--format", "markdown"], capsys)
+def test_arch(cli):
+    code, out, _ = cli(["arch", "resnet18", "resnet50", "--format", "markdown"])
     assert code == 0
     assert "| conv1 | 112×112 | 7×7, 64, stride 2 | 7×7, 64, stride 2 |" in out
     assert "| FLOPs |  | 1.81×10^9 | 3.86×10^9 |" in out and "| FLOPs (paper) |  | 1.8×10^9 | 3.8×10^9 |" in out
 
 
-def test_arch_options_reach_the_model(capsys):
-    code, out, _ = _run(["arch", "resnet50", "-o", "stride_in_1x1=false", "--format", "csv"], capsys)
+def test_arch_options_reach_the_model(cli):
+    code, out, _ = cli(["arch", "resnet50", "-o", "stride_in_1x1=false", "--format", "csv"])
     assert code == 0 and "4.09×10^9" in out
 
 
-def test_cost_conv(capsys):
-    code, out, _ = _run(["cost", "conv", "--in", "28x28x256", "--kernel", "3", "--out", "192", "--format", "csv"], capsys)
+def test_cost_conv(cli):
+    code, out, _ = cli(["cost", "conv", "--in", "28x28x256", "--kernel", "3", "--out", "192", "--format", "csv"])
     assert code == 0
     rows = {row[0]: row[1] for row in csv.reader(out.splitlines()[1:])}
     assert rows["output (HxWxC)"] == "28x28x192"
@@ -65,21 +56,21 @@ def test_cost_conv(capsys):
     assert rows["multiply-adds"] == "346816512"
 
 
-def test_cost_inception_naive_and_reduced(capsys):
-    code, out, _ = _run(["cost", "inception", "--in", "28x28x256", "--branches", "1x1:128,3x3:192,5x5:96,pool"], capsys)
+def test_cost_inception_naive_and_reduced(cli):
+    code, out, _ = cli(["cost", "inception", "--in", "28x28x256", "--branches", "1x1:128,3x3:192,5x5:96,pool"])
     assert code == 0 and "854,196,224" in out and "854M multiply-adds" in out and "28x28x672" in out
     argv = ["cost", "inception", "--in", "28x28x192", "--branches", "1x1:64,3x3:128,5x5:32,pool",
             "--reduce", "3x3:96,5x5:16,pool:32", "--format", "markdown"]
-    code, out, _ = _run(argv, capsys)
+    code, out, _ = cli(argv)
     assert code == 0
     assert "| with 1x1 reductions | 28x28x256 | 163,328 | 163,696 | 128,049,152 |" in out
     assert "| naive | 28x28x416 | 387,072 | 387,296 | 303,464,448 |" in out
 
 
-def test_compare(capsys):
+def test_compare(cli):
     argv = ["compare", "resnet20", "--input", "3x8x8", "--device", "cpu", "--batch-size", "1", "--seconds", "0.01",
             "--format", "json"]
-    code, out, _ = _run(argv, capsys)
+    code, out, _ = cli(argv)
     (row,) = json.loads(out)
     assert code == 0 and row["model"] == "resnet20" and row["input"] == "3x8x8"
     assert row["depth"] == 20 and row["params"] == 269_722 and row["images/s"] > 0
@@ -94,7 +85,7 @@ def _subparser(path: list[str]) -> argparse.ArgumentParser:
 
 
 @pytest.mark.parametrize("path", [["summary"], ["arch"], ["cost"], ["cost", "conv"], ["cost", "inception"], ["compare"]])
-def test_help_describes_every_flag_with_an_example(path, capsys):
+def test_help_describes_every_flag_with_an_example(path, cli):
     parser = _subparser(path)
     assert parser.description and "examples:" in (parser.epilog or "")
     for action in parser._actions:
@@ -102,7 +93,7 @@ def test_help_describes_every_flag_with_an_example(path, capsys):
             assert all(choice.help for choice in action._choices_actions)
         else:
             assert action.help and action.help != argparse.SUPPRESS, action.dest
-    code, out, _ = _run([*path, "--help"], capsys)
+    code, out, _ = cli([*path, "--help"])
     assert code == 0 and "examples:" in out and "cnnzoo" in out
 
 
@@ -138,8 +129,8 @@ def test_help_describes_every_flag_with_an_example(path, capsys):
         (["summary", "resnet20", "--batch-size", "100000000"], "at most 65536"),
     ],
 )
-def test_bad_arguments_are_one_line_errors_with_status_2(argv, message, capsys):
-    code, out, err = _run(argv, capsys)
+def test_bad_arguments_are_one_line_errors_with_status_2(argv, message, cli):
+    code, out, err = cli(argv)
     assert code == 2 and out == ""
     assert err.startswith("cnnzoo: error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -150,8 +141,8 @@ def test_bad_arguments_are_one_line_errors_with_status_2(argv, message, capsys):
     [["summary"], ["cost", "conv", "--kernel", "3", "--out", "8"], ["summary", "resnet20", "--format", "html"],
      ["cost", "conv", "--in", "8x8x3", "--kernel", "three", "--out", "8"], ["cost"]],
 )
-def test_argparse_errors_exit_2_without_traceback(argv, capsys):
-    code, _, err = _run(argv, capsys)
+def test_argparse_errors_exit_2_without_traceback(argv, cli):
+    code, _, err = cli(argv)
     assert code == 2 and "error:" in err and "Traceback" not in err
 
 

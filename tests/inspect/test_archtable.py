@@ -210,3 +210,12 @@ def test_bad_names_and_options_are_errors():
         arch_tables([])
     with pytest.raises(CnnzooError, match="no option 'widht'"):
         arch_tables(["vgg16"], {"widht": 2})
+
+
+@pytest.mark.parametrize("name", ["course_resnet18", "course_resnet50_layer4"])
+def test_course_networks_are_titled_as_the_courses_not_the_papers(name):
+    """They are laid out like the paper's tables, but a reader must not take them for the paper's networks."""
+    from cnnzoo.inspect.archtable import arch_tables
+
+    (table,) = arch_tables([name])
+    assert table.title.startswith(f"{name} (the course's network, in the layout of He et al. 2016")

@@ -148,3 +148,16 @@ def test_invalid_options_name_the_valid_choices():
         create_model("googlenet", layout="torchvision", batch_norm=False)
     with pytest.raises(CnnzooError, match="needs in_chans=3"):
         create_model("googlenet", transform_input=True, in_chans=1)
+
+
+def test_paper_layout_starts_with_a_sane_loss_and_gradient():
+    """Issue 9: fan_out init grew the BN-free layout's activations ~10x per module (first loss ~25, NaN by step 39)."""
+
+    torch.manual_seed(0)
+    model = create_model("googlenet", num_classes=10, small_input=True).train()
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    loss = model(x).loss(F.cross_entropy, y)
+    loss.backward()
+    grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters() if p.grad is not None))
+    assert loss.item() < 1.6 * 2.303 * 2  # near chance (main + 0.3 x two aux losses), not ~25 as before
+    assert grad_norm.item() < 200  # ~30 with fan_in; ~1,100 with fan_out

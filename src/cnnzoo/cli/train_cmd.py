@@ -2,7 +2,8 @@
 
 `train` has one flag per TrainConfig field, grouped as the config is; values are read as strings and
 converted by the config itself, so a bad value is the config's one-line error (exit status 2), the same
-whether it came from a flag or a YAML recipe. Precedence: defaults < --config recipe < flags.
+whether it came from a flag or a YAML recipe. Precedence: defaults < recipe < flags, where the recipe is
+--config's, else the model's own (its default config names one for CIFAR-10; `--recipe none`: no recipe).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="train a model; writes a run directory (config, metrics, checkpoints, results)",
         description="Train a registered model on a dataset. Validation (held out from the training split) picks "
         "the best epoch and drives early stopping; the test split is evaluated once, at the end. "
-        "Precedence: defaults < --config recipe < flags.",
+        "Precedence: defaults < recipe < flags; the recipe is --config's, else the model's own for its dataset "
+        "(see `cnnzoo models NAME`; --recipe none for the plain defaults).",
     )
     p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
@@ -36,6 +38,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
         "--batch-size stays the global batch (default: 1)"
     )  # fmt: skip
+    p.add_argument("--seeds", metavar="N", help="train seeds SEED..SEED+N-1 into sibling run directories "
+                   "RUN_DIR-seed<k> (finished ones reused, interrupted ones resumed); print test top-1 mean ± std")
     _add_config_flags(p)
     p.set_defaults(run=run_train)
 
@@ -64,7 +68,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "channels, resized to its training size and normalised with its training mean/std. Unreadable images "
         "are skipped with a warning (--strict: an error).",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run directory, a .pt checkpoint or model.safetensors")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run directory, a .pt checkpoint, model.safetensors "
+                   "or an exported .onnx (run by onnxruntime)")
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
     p.add_argument("--topk", default="5", help="how many classes per image (default: 5)")
     p.add_argument("--batch-size", default="64", help="images per forward pass (default: 64)")
@@ -120,17 +125,36 @@ def train_values(args: argparse.Namespace) -> dict:
     from cnnzoo.training.config import FIELD_NAMES, load_yaml
 
     values: dict = {}
+    flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
+    options = parse_model_options(getattr(args, "model_option", None))
     if args.config:
         values = load_yaml(args.config)
         values.setdefault("recipe", args.config)
-    flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
+    elif str(flags.get("recipe", "")).lower() == "none":
+        flags["recipe"] = None  # --recipe none: the plain defaults, not the model's recipe
+    elif "model" in flags and "recipe" not in flags:
+        values = _model_recipe_values(flags["model"], flags.get("data"), options)
     values.update(flags)
-    options = parse_model_options(getattr(args, "model_option", None))
     if options:
         base = values.get("model_options") or {}
         if not isinstance(base, dict):
             raise CnnzooError(f"model_options in {args.config} must be a mapping of KEY: VALUE, got {base!r}")
         values["model_options"] = {**base, **options}
+    return values
+
+
+def _model_recipe_values(model: str, data: str | None, options: dict) -> dict:
+    """The model's own recipe (defaults < recipe < flags), where it names one for this dataset."""
+    from cnnzoo.training.config import load_yaml
+    from cnnzoo.training.recipes import RECIPES_DIR, model_recipe
+
+    path = model_recipe(model, options)
+    if path is None:
+        return {}
+    values = load_yaml(path)
+    if data is not None and data != values.get("data"):
+        return {}  # a recipe for CIFAR-10 says nothing about, say, digits: plain defaults there
+    values["recipe"] = str(path.relative_to(RECIPES_DIR.parent))
     return values
 
 
@@ -147,6 +171,7 @@ def run_train(args: argparse.Namespace) -> int:
             given = [n for n in FIELD_NAMES if n in vars(args) and n not in RESUME_OVERRIDABLE]
             given += ["--model-option"] if "model_option" in vars(args) else []
             given += ["--config"] if args.config else []
+            given += ["--seeds"] if args.seeds is not None else []
             if given:
                 flags = ", ".join(n if n.startswith("-") else "--" + n.replace("_", "-") for n in given)
                 raise CnnzooError(f"--resume continues a run with its saved config; drop {flags} (or start a new run)")
@@ -157,13 +182,37 @@ def run_train(args: argparse.Namespace) -> int:
                 return 0
             overrides = {n: getattr(args, n) for n in RESUME_OVERRIDABLE if n in vars(args)}
             results = train(overrides or None, resume=args.resume, quiet=args.quiet)
+        elif args.seeds is not None:
+            return _train_seeds(args)
         else:
-            results = train(TrainConfig.from_dict(train_values(args), origin="the command line"), quiet=args.quiet)
+            cfg = TrainConfig.from_dict(train_values(args), origin="the command line")
+            if not args.quiet and distributed.is_main():
+                print(f"recipe: {cfg.recipe or 'none (defaults < flags)'}", flush=True)
+            results = train(cfg, quiet=args.quiet)
     except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1
     if distributed.is_main():
         print(summary_line(results))
+    return 0
+
+
+def _train_seeds(args: argparse.Namespace) -> int:
+    """--seeds N: one run per seed in sibling directories, each run's line, then the mean ± std."""
+    from cnnzoo.experiments.runs import format_mean_std, run_seeds, sibling_run_dirs
+    from cnnzoo.training.config import TrainConfig
+    from cnnzoo.training.runlog import default_run_dir
+
+    count = _positive_int("seeds", args.seeds)
+    values = train_values(args)
+    cfg = TrainConfig.from_dict(values, origin="the command line")
+    seeds = list(range(cfg.seed, cfg.seed + count))
+    base = cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data)
+    runs = run_seeds(values, seeds, sibling_run_dirs(base, seeds), quiet=args.quiet,
+                     announce=None if args.quiet else print)
+    for seed, status, results in zip(runs.seeds, runs.status, runs.results):
+        print(f"seed {seed} ({status}): {summary_line(results)}")
+    print(f"test top-1 {format_mean_std(*runs.top1())}% (mean ± std over {count} seeds {seeds[0]}..{seeds[-1]})")
     return 0
 
 

@@ -20,19 +20,41 @@ from cnnzoo.data.datasets import ImageArrays, channel_stats
 from cnnzoo.errors import CnnzooError, check_choice
 
 LOADERS: tuple[str, ...] = ("auto", "device", "stream")
+# torchvision's learned or random per-image policies: AutoAugment (Cubuk et al., 2019; its CIFAR-10 policy),
+# RandAugment (Cubuk et al., 2020; 2 ops, magnitude 9) and TrivialAugmentWide (Müller & Hutter, 2021).
+POLICIES: tuple[str, ...] = ("none", "autoaugment", "randaugment", "trivialaugment")
 
 
 @dataclass(frozen=True)
 class Augment:
-    """The standard small-image augmentation of He et al. (2016) §4.2, plus cutout (DeVries & Taylor, 2017)."""
+    """The standard small-image augmentation of He et al. (2016) §4.2, cutout (DeVries & Taylor, 2017), a
+    torchvision policy per image, and mixup (Zhang et al., 2018) / cutmix (Yun et al., 2019) per batch."""
 
     crop_padding: int = 0  # random crop of the original size from the image zero-padded by this many pixels
     flip: bool = False  # random horizontal flip (p=0.5)
     cutout: int = 0  # side of a random square set to zero (after normalisation: i.e. to the mean), 0 = off
+    auto_augment: str = "none"  # one of POLICIES, applied to each uint8 image after crop and flip
+    mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) mixing weight, 0 = off
+    cutmix: float = 0.0  # alpha of cutmix's Beta(alpha, alpha) box area, 0 = off
+    mix_prob: float = 1.0  # probability that a batch is mixed (when mixup or cutmix is on)
+    cutmix_prob: float = 0.5  # with both on: probability that a mixed batch uses cutmix rather than mixup
 
     def __post_init__(self) -> None:
         if self.crop_padding < 0 or self.cutout < 0:
             raise CnnzooError(f"crop padding and cutout must be >= 0, got {self.crop_padding} and {self.cutout}")
+        check_choice("auto_augment", self.auto_augment, POLICIES)
+        for name in ("mixup", "cutmix"):
+            alpha = getattr(self, name)
+            if not 0 <= alpha < float("inf"):
+                raise CnnzooError(f"{name} is the alpha of a Beta distribution: a number >= 0 (0: off), got {alpha}")
+        for name in ("mix_prob", "cutmix_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise CnnzooError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
+
+    @property
+    def mixes(self) -> bool:
+        """Whether batches are mixed: the train loader then yields soft (B, classes) targets."""
+        return (self.mixup > 0 or self.cutmix > 0) and self.mix_prob > 0
 
 
 @dataclass(frozen=True)
@@ -109,6 +131,36 @@ def shard_range(start: int, stop: int, rank: int = 0, world: int = 1) -> tuple[i
     return lo, min(lo + per_rank, stop)
 
 
+def sample_seed(seed: int, index: int) -> int:
+    """The seed of one image's augmentation in an epoch: (epoch seed, the image's index in its split)."""
+    return (seed ^ ((index + 1) * 0x9E3779B97F4A7C15)) & ((1 << 63) - 1)
+
+
+def build_policy(name: str):
+    """torchvision's policy `name` (POLICIES) as a v2 transform of one image (PIL or uint8 tensor), or None."""
+    if name == "none":
+        return None
+    from torchvision.transforms import v2
+
+    if name == "autoaugment":
+        return v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10)
+    return v2.RandAugment() if name == "randaugment" else v2.TrivialAugmentWide()
+
+
+def apply_policy(policy, images: torch.Tensor, seeds: list[int]) -> torch.Tensor:
+    """Each uint8 image of the batch through `policy` with its own seed: a draw per image, not per batch.
+
+    A Python loop over the images (torchvision's policies pick one op per call); the global CPU generator they
+    draw from is restored afterwards, so the rest of training sees the same random numbers as without.
+    """
+    out = torch.empty_like(images)
+    with torch.random.fork_rng(devices=[]):
+        for i, seed in enumerate(seeds):
+            torch.default_generator.manual_seed(seed)
+            out[i] = policy(images[i])
+    return out
+
+
 class BatchLoader:
     """What the trainer iterates, DeviceLoader and StreamingLoader both: epochs of (images, labels) batches."""
 
@@ -129,6 +181,7 @@ class BatchLoader:
         return -(-self.num_samples // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(images, targets): int64 labels, or (B, classes) float label weights when the batches are mixed."""
         raise NotImplementedError
 
 

@@ -6,6 +6,11 @@ multiply-subtract for normalisation and one broadcast mask for cutout — no per
 processes, no host-to-device copies per step.
 All randomness of an epoch is drawn up front on the CPU from a generator seeded by (seed, epoch), then moved to
 the device, so the batches of an epoch are the same on CPU and CUDA and whatever came before.
+Two augmentations are not whole-batch gathers: a torchvision policy (`Augment.auto_augment`) runs per image in a
+Python loop, each image seeded by (seed, epoch, index) as in the streaming loader — torchvision applies one op
+to a whole batch tensor, and per-image draws are the point of these policies — so it costs about a millisecond
+per image on a CPU core (minutes per CIFAR-10 epoch; an image folder streams with workers instead, --loader
+stream); mixup/cutmix (mixing.py) mix the normalised batch with a permutation of itself.
 
 `build_device_loaders(spec, device)`: a DataSpec → train / val / test DeviceLoaders with their statistics.
 """
@@ -16,7 +21,18 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed, shard_range, train_stats
+from cnnzoo.data.base import (
+    Augment,
+    BatchLoader,
+    DataSpec,
+    Loaders,
+    apply_policy,
+    build_policy,
+    epoch_seed,
+    sample_seed,
+    shard_range,
+    train_stats,
+)
 from cnnzoo.data.datasets import (
     ImageArrays,
     check_same_size,
@@ -25,6 +41,7 @@ from cnnzoo.data.datasets import (
     match_channels,
     random_subset,
 )
+from cnnzoo.data.mixing import batch_mixer
 from cnnzoo.errors import CnnzooError
 
 # --- batch operations (all vectorised over the batch) ----------------------------------------------------------
@@ -104,7 +121,10 @@ def cutout_mask(
 
 
 class DeviceLoader(BatchLoader):
-    """The whole split on the training device; yields (images float normalised, labels int64) batches."""
+    """The whole split on the training device; yields (images float normalised, labels int64) batches.
+
+    With mixup or cutmix the labels are (B, classes) float weights instead (see mixing.py).
+    """
 
     def __init__(
         self,
@@ -144,6 +164,8 @@ class DeviceLoader(BatchLoader):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.augment = augment
+        self.policy = build_policy(augment.auto_augment)
+        self._host_order: torch.Tensor | None = None  # the epoch's order on the host, for the policy's seeds
         self.drop_last = drop_last
         self.seed = seed
         self.rank, self.world = rank, world  # this process's shard of every batch (base.shard_range)
@@ -172,12 +194,16 @@ class DeviceLoader(BatchLoader):
             size = self.augment.cutout
             plan["cut_top"] = torch.randint(0, height - size + 1, (n,), generator=generator)
             plan["cut_left"] = torch.randint(0, width - size + 1, (n,), generator=generator)
+        if self.policy is not None:
+            self._host_order = plan.get("order", torch.arange(n))
         return {key: value.to(self.device, non_blocking=True) for key, value in plan.items()}
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         plan = self._plan()
         order = plan.get("order")
         shape = self.images.shape[1:]
+        mix = batch_mixer(self.augment, len(self.classes), self.seed, self.epoch)
+        policy_seed = epoch_seed(self.seed, self.epoch)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             start, stop = shard_range(start, min(start + self.batch_size, self.num_samples), self.rank, self.world)
             if start == stop:  # a short last evaluation batch has no images for the last ranks
@@ -197,10 +223,15 @@ class DeviceLoader(BatchLoader):
                 images = words.view(torch.uint8).view(stop - start, *shape)
                 if flip is not None:
                     images = flip_where(images, flip)
+            if self.policy is not None:
+                seeds = [sample_seed(policy_seed, i) for i in self._host_order[start:stop].tolist()]
+                images = apply_policy(self.policy, images, seeds)
             batch = images.to(self.dtype).mul_(self._scale).sub_(self._shift)
             if "cut_top" in plan:
                 top, left = plan["cut_top"][start:stop], plan["cut_left"][start:stop]
                 batch.mul_(cutout_mask(batch.shape, self.augment.cutout, top, left, keep=True))  # zero = the mean
+            if mix is not None:
+                batch, labels = mix(batch, labels)
             if self.channels_last:
                 batch = batch.contiguous(memory_format=torch.channels_last)
             yield batch, labels

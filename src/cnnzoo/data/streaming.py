@@ -1,7 +1,8 @@
 """The standard DataLoader path, for image folders too large to decode into memory.
 
-torchvision's ImageFolder order and per-image transforms (RandomCrop with padding, RandomHorizontalFlip,
-ToTensor, Normalize, RandomErasing as cutout) in worker processes, behind the DeviceLoader's protocol:
+torchvision's ImageFolder order and per-image transforms (RandomCrop with padding, RandomHorizontalFlip, a
+torchvision policy such as TrivialAugmentWide, ToTensor, Normalize, RandomErasing as cutout) in worker processes,
+then mixup/cutmix of the whole batch on the device (mixing.py), behind the DeviceLoader's protocol:
 `set_epoch`, `__iter__` yielding normalised float batches already on the device, `__len__`, `num_samples`,
 `classes`. Each image's augmentation is seeded by (seed, epoch, index), so an epoch is the same whatever the
 number of workers; unreadable images are reported by path, or skipped and counted in `skipped`.
@@ -15,7 +16,17 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from cnnzoo.data.base import Augment, BatchLoader, DataSpec, Loaders, epoch_seed, shard_range, train_stats
+from cnnzoo.data.base import (
+    Augment,
+    BatchLoader,
+    DataSpec,
+    Loaders,
+    build_policy,
+    epoch_seed,
+    sample_seed,
+    shard_range,
+    train_stats,
+)
 from cnnzoo.data.datasets import (
     DECODE_ERRORS,
     check_same_size,
@@ -27,14 +38,11 @@ from cnnzoo.data.datasets import (
     open_image,
     peek_image,
 )
+from cnnzoo.data.mixing import batch_mixer
 from cnnzoo.errors import CnnzooError
 
 STATS_SAMPLE = 2000  # train images decoded to estimate mean and std when streaming
 STATS_SAMPLE_BYTES = 512 * 2**20  # ... at most this many bytes of them (decoded as RGB)
-
-
-def _sample_seed(seed: int, index: int) -> int:
-    return (seed ^ ((index + 1) * 0x9E3779B97F4A7C15)) & ((1 << 63) - 1)
 
 
 class _FolderImages(Dataset):
@@ -67,7 +75,7 @@ class _FolderImages(Dataset):
             reason = f"it is {img.width}×{img.height}, the others {width}×{height}; pass --image-size N to resize"
             return None, label, (path, reason, True)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_sample_seed(self.seed, index))
+            torch.manual_seed(sample_seed(self.seed, index))
             return self.transform(img), label, None
 
 
@@ -129,6 +137,8 @@ class StreamingLoader(BatchLoader):
             steps.append(T.RandomCrop((height, width), padding=augment.crop_padding))
         if augment.flip:
             steps.append(T.RandomHorizontalFlip())
+        if augment.auto_augment != "none":
+            steps.append(build_policy(augment.auto_augment))
         steps += [T.ToTensor(), T.Normalize(mean, std)]
         if augment.cutout:
             area = augment.cutout**2 / (height * width)
@@ -172,6 +182,7 @@ class StreamingLoader(BatchLoader):
             pin_memory=self.device.type == "cuda",
             **batching,
         )
+        mix = batch_mixer(self.augment, len(self.classes), self.seed, self.epoch)
         for images, labels, problems in batches:
             for path, reason, fatal in problems:
                 if fatal:
@@ -185,10 +196,12 @@ class StreamingLoader(BatchLoader):
             if images is None:
                 continue
             images = images.to(self.device, self.dtype, non_blocking=True)
+            labels = labels.to(self.device, non_blocking=True)
+            if mix is not None:
+                images, labels = mix(images, labels)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
-            yield images, labels.to(self.device, non_blocking=True)
-
+            yield images, labels
 
     def _shards(self, generator: torch.Generator) -> list[list[int]]:
         """Per global batch, this rank's indices: the same permutation on every rank (as DataLoader's shuffle)."""

@@ -260,7 +260,7 @@ def resnet_table(built: Sequence[_Built]) -> ArchTable:
             "FLOPs (paper): He et al. 2016, Table 1, for the same depths. Its one-decimal figures are within "
             f"{gap:.2f}×10^9 of the exact counts but are not one rounding of them (some truncated, some rounded)."
         )
-    return ArchTable("ResNet architectures (He et al. 2016, Table 1)", columns, rows, notes)
+    return ArchTable(_resnet_title(built, "ResNet architectures", "He et al. 2016, Table 1"), columns, rows, notes)
 
 
 def _resnet_headers(built: Sequence[_Built]) -> list[str]:
@@ -307,7 +307,16 @@ def cifar_resnet_table(built: _Built) -> ArchTable:
         f"{built.name}: n = {n}, {total} weight layers; then global average pool, {model.fc.out_features}-way fc, softmax.",
         f"Input {'×'.join(map(str, built.input_size))}; stem {_stem_cell(model)}; shortcuts where the shape changes: {kind}.",
     ]
-    return ArchTable(f"{built.name} (He et al. 2016, section 4.2)", columns, [sizes, layers, filters], notes)
+    title = _resnet_title([built], built.name, "He et al. 2016, section 4.2")
+    return ArchTable(title, columns, [sizes, layers, filters], notes)
+
+
+def _resnet_title(built: Sequence[_Built], name: str, source: str) -> str:
+    """The table's title; the course's own networks are laid out like the paper's table but are not the paper's."""
+    course = [b.name for b in built if getattr(b.model, "default_cfg", None) and b.model.default_cfg.paper.startswith("course")]
+    if course:
+        return f"{', '.join(course)} (the course's network, in the layout of {source})"
+    return f"{name} ({source})"
 
 
 # -- GoogLeNet -------------------------------------------------------------------------------------------

@@ -106,9 +106,9 @@ def _alexnet_cfg(options: dict[str, Any]) -> ModelConfig:
     paper = "Krizhevsky et al. 2012"
     if options.get("small_input", False):
         # Stride-1 convolutions and padded pools: even a 1x1 image passes.
-        return replace(CIFAR_CFG, min_input_size=(3, 1, 1), family="alexnet", paper=paper)
+        return replace(CIFAR_CFG, min_input_size=(3, 1, 1), family="alexnet", paper=paper, recipe="alexnet_cifar")
     # 63 is the smallest side for which the third max pool still sees a 3x3 map (as torchvision documents).
-    return replace(IMAGENET_CFG, min_input_size=(3, 63, 63), family="alexnet", paper=paper)
+    return replace(IMAGENET_CFG, min_input_size=(3, 63, 63), family="alexnet", paper=paper, recipe="alexnet_cifar")
 
 
 @register_model(_alexnet_cfg, builds=AlexNet, options=ALEXNET_OPTIONS)

@@ -23,6 +23,13 @@ drops LRN, as BN-Inception did). `small_input=True` replaces the stride-2 7x7 st
 stride-1 3x3 convolution, so a 32x32 image enters 3a at 32x32, stage 4 at 16x16 (the auxiliary pool again
 gives 4x4) and stage 5 at 8x8; 28x28 images give 28, 14, 7.
 
+Initialisation: He-normal with fan_in where there is no BatchNorm (the paper layout), fan_out with it. The
+paper gives no initialisation; fan_out, torchvision's choice for BN networks, made the BN-free layout diverge
+(issue 9): each 1x1 reduce convolution narrows the channels (480 → 16), so fan_out scales the forward variance
+up by fan_in / fan_out, ~10x per module; at 32x32 the activations reached std ~200, the first loss ~25 and
+the gradient norm ~1,100, and training hit NaN by step 39 in fp32 at lr 0.01 as in bf16 at lr 0.1. With
+fan_in the activations stay at std 1-5, the first loss is ~2.9 and the gradient norm ~30.
+
 Outputs: in training mode with `aux_logits=True` the model returns `GoogLeNetOutputs(logits, aux1, aux2)`, a
 NamedTuple with aux1 from the head on 4a and aux2 from the head on 4d (torchvision's order is
 logits, aux2, aux1); its `loss()` weights the auxiliary losses by 0.3 as in the paper. In eval mode, or with
@@ -226,7 +233,10 @@ class GoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(p=dropout if dropout is not None else (0.2 if torchvision else 0.4))
         self.fc = nn.Linear(in_channels, num_classes)
-        init_weights(self)
+        # Without BatchNorm, fan_out initialisation made the activations grow ~10x per inception module (its
+        # reduce convolutions narrow 480 -> 16 channels): std ~200 by inception 5b, loss NaN by step 39 even
+        # in fp32 at lr 0.01 (issue 9). fan_in keeps the forward variance: std ~1-5, first loss ~2.9.
+        init_weights(self, conv_mode="fan_out" if batch_norm else "fan_in")
 
     def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
         """Re-map ImageNet-normalised inputs to [-1, 1] scaling, as torchvision's ported weights expect."""
@@ -274,7 +284,9 @@ def _googlenet_cfg(options: dict[str, Any]) -> ModelConfig:
     small_input = bool(options.get("small_input", False))
     side = _MIN_SIDE[(layout, small_input, bool(options.get("aux_logits", True)))]
     base = CIFAR_CFG if small_input else IMAGENET_CFG
-    return replace(base, min_input_size=(3, side, side), family="googlenet", paper="Szegedy et al. 2015")
+    return replace(
+        base, min_input_size=(3, side, side), family="googlenet", paper="Szegedy et al. 2015", recipe="googlenet_cifar"
+    )
 
 
 @register_model(_googlenet_cfg, builds=GoogLeNet, options=GOOGLENET_OPTIONS)

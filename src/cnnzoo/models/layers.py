@@ -33,13 +33,19 @@ class ConvBNAct(nn.Module):
         return self.act(self.bn(self.conv(x)))
 
 
-def init_weights(model: nn.Module, linear_std: float = 0.01) -> None:
-    """He-normal convolutions (He et al. 2015), BN weight 1 and bias 0, small normal linear layers, zero biases."""
+def init_weights(model: nn.Module, linear_std: float = 0.01, conv_mode: str = "fan_out") -> None:
+    """He-normal convolutions (He et al. 2015), BN weight 1 and bias 0, small normal linear layers, zero biases.
+
+    `conv_mode="fan_out"` (torchvision's choice) keeps the backward pass's variance; BatchNorm corrects the
+    forward one. A network without BatchNorm whose convolutions narrow the channels (GoogLeNet's 1x1 reduce
+    layers) needs `"fan_in"`, which keeps the forward variance (He et al. 2015, eq. 10): with fan_out every
+    narrowing layer multiplies it by fan_in / fan_out, and the activations grow until the loss is NaN.
+    """
     for m in model.modules():
         if any(p.is_meta for p in m.parameters(recurse=False)):
             continue  # nothing to initialise on the meta device, and kaiming_normal_ there is slow
         if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.kaiming_normal_(m.weight, mode=conv_mode, nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):

@@ -117,7 +117,7 @@ def _nin_cfg(options: dict[str, Any]) -> ModelConfig:
     layout = _layout_name(options.get("layout"), options.get("small_input"))
     side = NIN_LAYOUTS[layout].min_side
     base = CIFAR_CFG if layout == "cifar" else IMAGENET_CFG
-    return replace(base, min_input_size=(3, side, side), family="nin", paper="Lin et al. 2014")
+    return replace(base, min_input_size=(3, side, side), family="nin", paper="Lin et al. 2014", recipe="nin_cifar")
 
 
 @register_model(_nin_cfg, builds=NiN, options=NIN_OPTIONS)

@@ -39,6 +39,7 @@ class ModelConfig:
     num_classes: int = 1000
     family: str = ""
     paper: str = ""
+    recipe: str = ""  # its training recipe for CIFAR-10-sized data: recipes/<recipe>.yaml (see training/recipes.py)
 
 
 IMAGENET_CFG = ModelConfig()

@@ -65,12 +65,33 @@ SHORTCUTS: dict[str, str] = {
 }
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=bias)
 
 
-def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 1, stride, bias=bias)
+
+
+@dataclass(frozen=True)
+class ResNetLayout:
+    """Where a network departs from the papers' layout in ways no option of the paper covers (the course nets).
+
+    The defaults are the paper's: stages after the first halve the size in their first unit, convolutions
+    without bias (BN follows each), a projection shortcut without ReLU, a stem max pool with padding 1.
+    """
+
+    stage_strides: tuple[int, ...] | None = None  # stride of each stage; None: 1, then 2 for every later stage
+    stride_in_last_unit: bool = False  # a stage changes its stride in its last unit instead of its first
+    conv_bias: bool = False  # every convolution has a bias, the stem's and the shortcut's included
+    projection_relu: bool = False  # a projection shortcut ends in a ReLU like its branch
+    stem_pool_padding: int = 1
+
+    def strides(self, num_stages: int) -> tuple[int, ...]:
+        return self.stage_strides or (1,) + (2,) * (num_stages - 1)
+
+
+PAPER_LAYOUT = ResNetLayout()
 
 
 class PadShortcut(nn.Module):
@@ -110,12 +131,14 @@ class ResidualUnit(nn.Module):
         shortcut: str = "B",
         stride_in_1x1: bool = False,
         first_unit: bool = False,
+        conv_bias: bool = False,
+        projection_relu: bool = False,
     ) -> None:
         super().__init__()
         check_choice("residual_unit", residual_unit, RESIDUAL_UNITS)
         check_choice("shortcut", shortcut, SHORTCUTS)
         layout = RESIDUAL_UNITS[residual_unit]
-        convs = self.weight_layers(in_channels, width, stride, stride_in_1x1)
+        convs = self.weight_layers(in_channels, width, stride, stride_in_1x1, conv_bias)
         k = len(convs)
         out_channels = convs[-1].out_channels
         bn_before_conv = "bn" in layout.head
@@ -146,14 +169,18 @@ class ResidualUnit(nn.Module):
         self.downsample: nn.Module | None = None
         if self.projection:
             # Normalised like the branch it is added to: with BN unless the branch ends in a bare conv (b, e).
-            proj = [conv1x1(in_channels, out_channels, stride)]
+            proj: list[nn.Module] = [conv1x1(in_channels, out_channels, stride, conv_bias)]
             if "bn" in layout.tail:
                 proj.append(nn.BatchNorm2d(out_channels))
+            if projection_relu:
+                proj.append(nn.ReLU(inplace=True))
             self.downsample = nn.Sequential(*proj)
         elif shortcut == "A" and changes_shape:
             self.downsample = PadShortcut(in_channels, out_channels, stride)
 
-    def weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool) -> list[nn.Conv2d]:
+    def weight_layers(
+        self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, bias: bool
+    ) -> list[nn.Conv2d]:
         raise NotImplementedError
 
     def _apply_ops(self, names: list[str], x: torch.Tensor) -> torch.Tensor:
@@ -183,8 +210,10 @@ class BasicBlock(ResidualUnit):
 
     expansion = 1
 
-    def weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool) -> list[nn.Conv2d]:
-        return [conv3x3(in_channels, width, stride), conv3x3(width, width)]
+    def weight_layers(
+        self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, bias: bool
+    ) -> list[nn.Conv2d]:
+        return [conv3x3(in_channels, width, stride, bias), conv3x3(width, width, bias=bias)]
 
 
 class Bottleneck(ResidualUnit):
@@ -196,12 +225,14 @@ class Bottleneck(ResidualUnit):
 
     expansion = 4
 
-    def weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool) -> list[nn.Conv2d]:
+    def weight_layers(
+        self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, bias: bool
+    ) -> list[nn.Conv2d]:
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         return [
-            conv1x1(in_channels, width, stride_1x1),
-            conv3x3(width, width, stride_3x3),
-            conv1x1(width, width * self.expansion),
+            conv1x1(in_channels, width, stride_1x1, bias),
+            conv3x3(width, width, stride_3x3, bias),
+            conv1x1(width, width * self.expansion, bias=bias),
         ]
 
 
@@ -209,7 +240,8 @@ class ResNet(nn.Module):
     """A stem, stages of residual units (the first of each stage but the first halves the size), pool, classifier.
 
     The stem is the ImageNet one (7x7/2 conv, 3x3/2 max pool), or with `small_input` a 3x3/1 conv and no pool,
-    as for CIFAR. Options: `shortcut` (see SHORTCUTS), `residual_unit` (see RESIDUAL_UNITS), `stride_in_1x1`
+    as for CIFAR. `layout` (a `ResNetLayout`, part of a model's table, not a user option) moves the strides
+    and adds biases for the course's networks. Options: `shortcut` (see SHORTCUTS), `residual_unit` (see RESIDUAL_UNITS), `stride_in_1x1`
     (bottlenecks only; a basic block strides its first 3x3 either way), `zero_init_residual` (each branch starts
     as zero, so each unit starts as its shortcut).
     """
@@ -219,6 +251,7 @@ class ResNet(nn.Module):
         block: type[ResidualUnit],
         layers: Sequence[int],
         widths: Sequence[int] = (64, 128, 256, 512),
+        layout: ResNetLayout = PAPER_LAYOUT,
         *,
         num_classes: int = 1000,
         in_chans: int = 3,
@@ -231,26 +264,32 @@ class ResNet(nn.Module):
         super().__init__()
         check_choice("residual_unit", residual_unit, RESIDUAL_UNITS)
         check_choice("shortcut", shortcut, SHORTCUTS)
-        layout = RESIDUAL_UNITS[residual_unit]
+        unit_layout = RESIDUAL_UNITS[residual_unit]
         stem_channels = widths[0]
         if small_input:
             self.conv1 = nn.Conv2d(in_chans, stem_channels, 3, 1, padding=1, bias=False)
         else:
-            self.conv1 = nn.Conv2d(in_chans, stem_channels, 7, 2, padding=3, bias=False)
+            self.conv1 = nn.Conv2d(in_chans, stem_channels, 7, 2, padding=3, bias=layout.conv_bias)
         self.bn1 = nn.BatchNorm2d(stem_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = None if small_input else nn.MaxPool2d(3, 2, padding=1)
+        self.maxpool = None if small_input else nn.MaxPool2d(3, 2, padding=layout.stem_pool_padding)
 
-        unit_options = dict(residual_unit=residual_unit, shortcut=shortcut, stride_in_1x1=stride_in_1x1)
+        unit_options = dict(
+            residual_unit=residual_unit, shortcut=shortcut, stride_in_1x1=stride_in_1x1,
+            conv_bias=layout.conv_bias, projection_relu=layout.projection_relu,
+        )
         self.num_stages = len(layers)
         channels = stem_channels
+        strides = layout.strides(len(layers))
         for i, (blocks, width) in enumerate(zip(layers, widths)):
-            stage = self._make_layer(block, channels, width, blocks, 1 if i == 0 else 2, i == 0, **unit_options)
+            stage = self._make_layer(
+                block, channels, width, blocks, strides[i], i == 0, layout.stride_in_last_unit, **unit_options
+            )
             self.add_module(f"layer{i + 1}", stage)
             channels = width * block.expansion
 
-        self.final_bn = nn.BatchNorm2d(channels) if "bn" in layout.final else None
-        self.final_relu = "relu" in layout.final
+        self.final_bn = nn.BatchNorm2d(channels) if "bn" in unit_layout.final else None
+        self.final_relu = "relu" in unit_layout.final
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
 
@@ -268,13 +307,16 @@ class ResNet(nn.Module):
         blocks: int,
         stride: int,
         first_stage: bool,
+        stride_in_last_unit: bool = False,
         **unit_options: Any,
     ) -> nn.Sequential:
-        """One stage: `blocks` units, the first one changing the stride and the number of channels."""
+        """One stage: `blocks` units, the first one changing the number of channels and (or the last) the stride."""
         units = []
+        strided = blocks - 1 if stride_in_last_unit else 0
         for j in range(blocks):
             first_unit = first_stage and j == 0
-            units.append(block(in_channels, width, stride if j == 0 else 1, first_unit=first_unit, **unit_options))
+            unit_stride = stride if j == strided else 1
+            units.append(block(in_channels, width, unit_stride, first_unit=first_unit, **unit_options))
             in_channels = width * block.expansion
         return nn.Sequential(*units)
 
@@ -341,7 +383,8 @@ def _config(paper: str, num_stages: int) -> Callable[[dict[str, Any]], ModelConf
         small = options.get("small_input", False)
         base = CIFAR_CFG if small else IMAGENET_CFG
         stride = 2 ** (num_stages - 1) * (1 if small else 4)
-        return replace(base, min_input_size=(3, stride, stride), family="resnet", paper=paper)
+        recipe = "resnet20_fast" if num_stages == 3 else "resnet18_cifar"  # CIFAR ResNets; ImageNet ones, CIFAR stem
+        return replace(base, min_input_size=(3, stride, stride), family="resnet", paper=paper, recipe=recipe)
 
     return cfg
 
@@ -499,3 +542,84 @@ def preact_resnet1001(**options: Any) -> ResNet:
 def preact_resnet18(**options: Any) -> ResNet:
     """Pre-activation ResNet-18 with the small-image stem, the common CIFAR PreActResNet-18."""
     return ResNet(*RESNET_SPECS[18], IMAGENET_WIDTHS, **options)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The course's own CIFAR-10 networks (../shared/course/): ResNets laid out as the course wrote them, not as the
+# papers did. Each row: (block, units per stage, widths, layout, the options the listing fixes).
+COURSE_PAPER = "course (after He et al. 2016)"
+COURSE_SPECS: dict[str, tuple[type[ResidualUnit], tuple[int, ...], tuple[int, ...], ResNetLayout, dict[str, Any]]] = {
+    # Exercise 3-2: ResNet-18's units, but no stage downsamples: 8x8 maps throughout for 32x32 input.
+    "course_resnet18": (BasicBlock, (2, 2, 2, 2), IMAGENET_WIDTHS, ResNetLayout(stage_strides=(1, 1, 1, 1)), {}),
+    # Project #2, ResNet50_layer4: ResNet-50's conv2_x..conv4_x; conv2_x and conv3_x downsample in their last unit.
+    "course_resnet50_layer4": (
+        Bottleneck, (3, 4, 6), (64, 128, 256),
+        ResNetLayout(stage_strides=(2, 2, 1), stride_in_last_unit=True, conv_bias=True, projection_relu=True,
+                     stem_pool_padding=0),
+        {"residual_unit": "relu_before_add", "stride_in_1x1": True},
+    ),
+}
+
+# What the course nets let a user change; the rest of the layout is the listing's.
+COURSE_OPTIONS: dict[str, Option] = {
+    "shortcut": Option(str, "B: projection where the shape changes (as intended), C: on every unit, none: plain",
+                       choices=("B", "C", "none")),
+    "zero_init_residual": RESNET_OPTIONS["zero_init_residual"],
+}
+
+
+def _course_config(name: str) -> ModelConfig:
+    """CIFAR-10's config; the minimum input is the network's total stride (the stem's 4 and the stages')."""
+    _, _, _, layout, _ = COURSE_SPECS[name]
+    stride = 4
+    for s in layout.strides(len(COURSE_SPECS[name][1])):
+        stride *= s
+    return replace(
+        CIFAR_CFG, min_input_size=(3, stride, stride), family="resnet", paper=COURSE_PAPER, recipe="course_cifar"
+    )
+
+
+def _course_resnet(name: str, shortcut: str, zero_init_residual: bool, **common: Any) -> ResNet:
+    block, layers, widths, layout, fixed = COURSE_SPECS[name]
+    return ResNet(block, layers, widths, layout, shortcut=shortcut, zero_init_residual=zero_init_residual,
+                  **fixed, **common)
+
+
+@register_model(_course_config("course_resnet18"), options=COURSE_OPTIONS)
+def course_resnet18(*, shortcut: str = "B", zero_init_residual: bool = False, **common: Any) -> ResNet:
+    """The course's ResNet-18 for 32x32 images (POSTECH "Classification (2)", Exercise 3-2): 11,181,642 parameters.
+
+    How it differs from the paper's ResNet-18 (He et al. 2016, Table 1): every unit has stride 1, so after the
+    ImageNet stem (7x7/2 conv, BN, ReLU, 3x3/2 max pool with padding 1) the map stays 8x8 for a 32x32 input
+    through all four stages, and the multiply-adds grow with the channels instead of staying level. The
+    parameters are those of ResNet-18 with 10 classes: the stride moves no weight. The units are the paper's
+    (BN after each 3x3 conv, ReLU after the addition) with a 1x1 conv + BN projection where the channel count
+    changes (option B); global average pooling and a 512-to-10 linear layer close it, as in the listing.
+    """
+    return _course_resnet("course_resnet18", shortcut, zero_init_residual, **common)
+
+
+@register_model(_course_config("course_resnet50_layer4"), options=COURSE_OPTIONS)
+def course_resnet50_layer4(*, shortcut: str = "B", zero_init_residual: bool = False, **common: Any) -> ResNet:
+    """The course project's ResNet-50 cut after conv4_x for CIFAR-10 (Project #2, `ResNet50_layer4`).
+
+    How it differs from the paper's ResNet-50 (He et al. 2016, Table 1):
+    - no conv5_x: three bottleneck stages of 3, 4 and 6 units, 64->256, 128->512, 256->1024, then a 1024-to-10
+      linear layer (41 weight layers);
+    - conv2_x and conv3_x downsample in their LAST unit, not the first of the next stage, with stride 2 on the
+      unit's first 1x1 conv (the paper's placement) and a strided 1x1 projection on its shortcut; conv4_x keeps
+      its size. For 32x32 input the maps are 16x16 (stem conv), 7x7 (max pool), 4x4, 2x2, 2x2;
+    - the stem's 3x3/2 max pool has no padding;
+    - every convolution, stem and shortcuts included, has a bias and is followed by BN and ReLU. The listing does
+      not show its conv1x1/conv3x3 helpers; this assumes the usual ones of the assignment, conv (with bias) + BN
+      + ReLU. So each unit's branch ends in a ReLU and nothing follows the addition: fig. 4(c) of He et al. 2016b
+      ("relu_before_add"), with a projection that ends in BN + ReLU as well;
+    - the listing pools the 2x2 map with AvgPool2d(1, stride=2), which keeps the top-left value only; here the
+      family's global average pool averages all four (no parameters change).
+
+    `shortcut="B"` (the default) is the intended network: a projection only where the shape changes (the first
+    unit of each stage and the downsampling ones). `shortcut="C"` is the listing as written: its test
+    `x.size() is not out.size()` compares two fresh objects, so it is always true and every unit projects its
+    shortcut.
+    """
+    return _course_resnet("course_resnet50_layer4", shortcut, zero_init_residual, **common)

@@ -96,11 +96,12 @@ def _vgg_cfg(options: dict[str, Any]) -> ModelConfig:
     small_input = options.get("small_input", False)
     head = options.get("head") or ("small" if small_input else "imagenet")
     check_choice("head", head, HEADS)
+    recipe = "vgg_bn_cifar" if options.get("batch_norm") else "vgg_cifar"
     if small_input:  # round-up pools: a 1x1 image passes all five
-        return replace(CIFAR_CFG, min_input_size=(3, 1, 1), family="vgg", paper=paper)
+        return replace(CIFAR_CFG, min_input_size=(3, 1, 1), family="vgg", paper=paper, recipe=recipe)
     if head == "small":  # five 2x2 pools need 32 pixels
-        return replace(CIFAR_CFG, min_input_size=(3, 32, 32), family="vgg", paper=paper)
-    return replace(IMAGENET_CFG, min_input_size=(3, 32, 32), family="vgg", paper=paper)
+        return replace(CIFAR_CFG, min_input_size=(3, 32, 32), family="vgg", paper=paper, recipe=recipe)
+    return replace(IMAGENET_CFG, min_input_size=(3, 32, 32), family="vgg", paper=paper, recipe=recipe)
 
 
 def _vgg(config: str, batch_norm: bool, name: str, options: dict[str, Any]) -> VGG:

@@ -210,6 +210,23 @@ class LoadedModel:
     config: dict = field(default_factory=dict)
     path: Path | None = None
 
+    @classmethod
+    def from_meta(cls, model: nn.Module, meta: dict, config: dict, path: Path | None = None) -> LoadedModel:
+        """A LoadedModel of a ready model and the metadata a checkpoint or an exported file carries."""
+        size = meta["image_size"]
+        return cls(
+            model=model,
+            classes=list(meta["classes"]),
+            mean=tuple(meta["mean"]),
+            std=tuple(meta["std"]),
+            in_chans=int(meta["in_chans"]),
+            image_size=(int(size[0]), int(size[1])),
+            model_name=meta["model_name"],
+            model_options=dict(meta["model_options"]),
+            config=dict(config),
+            path=path,
+        )
+
     def preprocess(self, image: Any) -> torch.Tensor:
         """One image → a normalised CxHxW float tensor, made as the training images were.
 
@@ -264,8 +281,8 @@ class LoadedModel:
     @torch.no_grad()
     def classify(self, batch: torch.Tensor, topk: int = 5) -> list[list[tuple[str, float]]]:
         """Top-k (class name, probability) for a batch that `preprocess` made (N×C×H×W), most probable first."""
-        device = next(self.model.parameters()).device
-        out = self.model(batch.to(device))
+        param = next(self.model.parameters(), None)  # an onnxruntime session's module has none
+        out = self.model(batch if param is None else batch.to(param.device))
         logits = out[0] if isinstance(out, (tuple, list)) else out
         probs = logits.float().softmax(dim=1)
         k = min(int(topk), probs.shape[1])
@@ -371,9 +388,13 @@ def build_model_from_meta(meta: dict) -> nn.Module:
 
 
 def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """A trained model from a checkpoint (.pt), a model.safetensors, or a run directory (its best weights)."""
+    """A trained model: a run directory (its best weights), a .pt checkpoint, a model.safetensors or an exported .onnx."""
     device = resolve_device(device)
     path = find_checkpoint(checkpoint_or_run_dir)
+    if path.suffix == ".onnx":  # an exported file: onnxruntime runs it
+        from cnnzoo.export import load_onnx
+
+        return load_onnx(path, device)
     if path.suffix == ".safetensors":
         meta, weights, config = _read_safetensors(path)
     else:
@@ -391,20 +412,7 @@ def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") 
         meta, config = model_meta(payload), payload.get("config", {})
     model = build_model_from_meta(meta)
     fit_weights(model, weights, path, f"model {meta['model_name']!r} that its metadata names")
-    model.to(device).eval()
-    size = meta["image_size"]
-    return LoadedModel(
-        model=model,
-        classes=list(meta["classes"]),
-        mean=tuple(meta["mean"]),
-        std=tuple(meta["std"]),
-        in_chans=int(meta["in_chans"]),
-        image_size=(int(size[0]), int(size[1])),
-        model_name=meta["model_name"],
-        model_options=dict(meta["model_options"]),
-        config=dict(config),
-        path=path,
-    )
+    return LoadedModel.from_meta(model.to(device).eval(), meta, config, path)
 
 
 def save_safetensors(path: str | Path, state_dict: dict[str, torch.Tensor], meta: dict, config: dict) -> None:

@@ -36,6 +36,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 LR_SCALINGS = ("none", "linear", "sqrt")
 TTA_MODES = ("none", "flip", "flip-translate")
+POLICIES = ("none", "autoaugment", "randaugment", "trivialaugment")  # data.base.POLICIES (kept import-free)
 
 # Default held-out validation size per dataset: an image count, or a fraction of the training split.
 DEFAULT_VAL_SIZE: dict[str, float | int] = {
@@ -55,6 +56,7 @@ MAX_EPOCHS = 100_000
 MAX_STEPS = 10**9
 MAX_BATCH_SIZE = 65_536
 MAX_PIXELS = 4096  # image_size, crop_padding, cutout
+MAX_ALPHA = 100.0  # mixup / cutmix alpha: beyond it Beta(alpha, alpha) is 0.5 every time
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64 bits
 
 # The --help groups, in order.
@@ -133,6 +135,13 @@ class TrainConfig:
     crop_padding: int = _f(0, "regularisation", "random crop after zero padding by this many pixels")
     flip: bool = _f(False, "regularisation", "random horizontal flips")
     cutout: int = _f(0, "regularisation", "cutout square side in pixels (0: off)")
+    auto_augment: str = _f(
+        "none", "regularisation", "per-image policy: none, autoaugment (CIFAR-10 policy), randaugment, trivialaugment"
+    )
+    mixup: float = _f(0.0, "regularisation", "mixup alpha of Beta(alpha, alpha), e.g. 0.2 (0: off)")
+    cutmix: float = _f(0.0, "regularisation", "cutmix alpha of Beta(alpha, alpha), e.g. 1.0 (0: off)")
+    mix_prob: float = _f(1.0, "regularisation", "probability that a batch is mixed by mixup/cutmix")
+    cutmix_prob: float = _f(0.5, "regularisation", "with mixup and cutmix both on: share of mixed batches cut-mixed")
     patience: int | None = _f(None, "regularisation", "early stopping: epochs without a better val top-1")
     tta: str = _f(
         "none", "regularisation", "test-time augmentation of the test set, reported apart: none, flip, flip-translate"
@@ -156,7 +165,9 @@ class TrainConfig:
     log_every: int = _f(50, "run/output", "progress refresh interval in iterations")
     tensorboard: bool = _f(True, "run/output", "write TensorBoard events to RUN_DIR/tb")
     plots: bool = _f(True, "run/output", "draw curves.png and confusion.png")
-    recipe: str | None = _f(None, "run/output", "the YAML recipe this config came from (set by --config)")
+    recipe: str | None = _f(
+        None, "run/output", "the YAML recipe this config came from (--config's or the model's own; none: no recipe)"
+    )
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -189,6 +200,7 @@ class TrainConfig:
         check_choice("compile", self.compile, COMPILE_MODES)
         check_choice("lr_scaling", self.lr_scaling, LR_SCALINGS)
         check_choice("tta", self.tta, TTA_MODES)
+        check_choice("auto_augment", self.auto_augment, POLICIES)
         for name, low, high in _INT_RANGES:
             if getattr(self, name) is not None:
                 _int_in(name, getattr(self, name), low, high)
@@ -204,6 +216,10 @@ class TrainConfig:
         _in_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
         _in_range("aux_weight", self.aux_weight, 0.0, math.inf)
         _in_range("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
+        _in_range("mixup", self.mixup, 0.0, MAX_ALPHA)
+        _in_range("cutmix", self.cutmix, 0.0, MAX_ALPHA)
+        _in_range("mix_prob", self.mix_prob, 0.0, 1.0)
+        _in_range("cutmix_prob", self.cutmix_prob, 0.0, 1.0)
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise CnnzooError(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):

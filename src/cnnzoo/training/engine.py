@@ -265,7 +265,10 @@ def make_loaders(cfg: TrainConfig, device: torch.device, **changes: Any):
         eval_batch_size=cfg.eval_batch_size or 2 * cfg.batch_size,
         val_size=cfg.resolved_val_size(),
         full_train=cfg.full_train,
-        augment=Augment(crop_padding=cfg.crop_padding, flip=cfg.flip, cutout=cfg.cutout),
+        augment=Augment(
+            crop_padding=cfg.crop_padding, flip=cfg.flip, cutout=cfg.cutout, auto_augment=cfg.auto_augment,
+            mixup=cfg.mixup, cutmix=cfg.cutmix, mix_prob=cfg.mix_prob, cutmix_prob=cfg.cutmix_prob,
+        ),
         seed=cfg.seed,
         download=cfg.download,
         cache_dir=cfg.cache_dir,

@@ -50,7 +50,8 @@ def compute_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy of the logits plus `aux_weight` × each auxiliary classifier's (GoogLeNet's are 0.3).
 
-    A model with auxiliary heads returns (logits, aux1, aux2) in train mode, a tuple or a NamedTuple; missing
+    `targets` are class indices, or (B, classes) weights from mixup/cutmix: the cross-entropy of
+    lam·onehot(a) + (1 - lam)·onehot(b) is lam·CE(a) + (1 - lam)·CE(b). A model with auxiliary heads returns (logits, aux1, aux2) in train mode, a tuple or a NamedTuple; missing
     heads may be None. Returns (loss, main logits).
     """
     if isinstance(output, (tuple, list)):
@@ -230,7 +231,8 @@ class TrainStep:
 
     def _accumulate(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
         self.loss_sum += loss.double() * targets.shape[0]  # on the device: no host sync per step
-        self.correct += (logits.argmax(dim=1) == targets).sum()
+        labels = targets.argmax(dim=1) if targets.ndim == 2 else targets  # mixed: the dominant label
+        self.correct += (logits.argmax(dim=1) == labels).sum()
 
 
 # ==================================================================== evaluation

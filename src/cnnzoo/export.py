@@ -1,0 +1,218 @@
+"""Export a trained model to ONNX, TorchScript or a torch.export ExportedProgram, and check the file.
+
+Each file carries what a deployment needs to feed the model: its input size, mean, std and class names, as
+the JSON strings `cnnzoo` (the checkpoint's model metadata) and `config` (the training image size, which
+decides how `predict` resizes). ONNX stores them in `metadata_props`; TorchScript and ExportedProgram files
+as extra files of those names. After writing, the file is run on a random batch and its outputs compared
+with PyTorch's, so a broken export is caught when it is made, not when it is deployed.
+
+ONNX goes through PyTorch's own exporter (`torch.onnx.export(dynamo=True)`, which needs onnxscript) and is
+checked with onnxruntime; `cnnzoo.load("model.onnx")` runs it through onnxruntime again, with the
+preprocessing its metadata describes. TorchScript is traced (`torch.jit.trace`), which PyTorch deprecates in
+favour of torch.export but C++ programs still load.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from cnnzoo.device import resolve_device
+from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.training.checkpoint import META_KEYS, LoadedModel, atomic_write, load
+
+# format -> the file name an export gets by default (in the run directory, or next to the checkpoint)
+FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt", "exported-program": "model.pt2"}
+TOLERANCE = 1e-4  # the largest absolute difference from PyTorch's float32 logits an export may show
+MIN_OPSET = 18  # the lowest opset torch.onnx's exporter writes; it silently keeps 18 when asked for less
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export_model` wrote and how closely the file reproduces PyTorch's outputs."""
+
+    path: Path
+    format: str
+    max_abs_diff: float
+    check_batch: int  # the size of the random batch both were run on
+
+    @property
+    def verified(self) -> bool:
+        return self.max_abs_diff <= TOLERANCE
+
+
+def export_model(
+    checkpoint_or_run_dir: str | Path,
+    format: str = "onnx",
+    output: str | Path | None = None,
+    dynamic_batch: bool = False,
+    opset: int | None = None,
+) -> ExportResult:
+    """Export a run's best weights (or a checkpoint's) to `format`, then run the file and compare with PyTorch.
+
+    Without `dynamic_batch` the file takes batches of exactly one image; with it, any batch size (checked
+    on a batch of 3 after exporting with 2). A difference above `TOLERANCE` is a warning, not an error: the
+    file is kept for inspection.
+    """
+    check_choice("format", format, FORMATS)
+    if opset is not None and format != "onnx":
+        raise CnnzooError(f"--opset applies to ONNX only; drop it for --format {format}")
+    loaded = load(checkpoint_or_run_dir)
+    source = Path(checkpoint_or_run_dir)
+    path = Path(output) if output else (source if source.is_dir() else source.parent) / FORMATS[format]
+    generator = torch.Generator().manual_seed(0)
+    shape = (loaded.in_chans, *loaded.image_size)
+    example = torch.randn(2 if dynamic_batch else 1, *shape, generator=generator)
+    write = {"onnx": _write_onnx, "torchscript": _write_torchscript, "exported-program": _write_exported_program}
+    write[format](loaded.model, example, path, export_metadata(loaded), dynamic_batch, opset)
+
+    check = torch.randn(3 if dynamic_batch else 1, *shape, generator=generator)
+    with torch.no_grad():
+        expected = loaded.model(check)
+        got = run_exported(path, format)(check)
+    diff = float((got - expected).abs().max())
+    if diff > TOLERANCE:
+        warnings.warn(f"{path} differs from the PyTorch model by up to {diff:.3g} on a random batch (more than "
+                      f"{TOLERANCE:g}); check it before deploying it", stacklevel=2)
+    return ExportResult(path=path, format=format, max_abs_diff=diff, check_batch=len(check))
+
+
+def export_metadata(loaded: LoadedModel) -> dict[str, str]:
+    """The preprocessing that travels with an exported file, as strings (ONNX metadata_props take only strings)."""
+    meta = {key: getattr(loaded, key) for key in META_KEYS}
+    return {"cnnzoo": json.dumps(meta), "config": json.dumps({"image_size": loaded.config.get("image_size")})}
+
+
+# -------------------------------------------------------------------- writers
+def _write_onnx(model: nn.Module, example: torch.Tensor, path: Path, metadata: dict[str, str], dynamic_batch: bool,
+                opset: int | None) -> None:
+    onnx = _require("onnx", "onnxscript")
+    latest = onnx.defs.onnx_opset_version()
+    if opset is not None and not MIN_OPSET <= opset <= latest:
+        raise CnnzooError(f"--opset must be between {MIN_OPSET} and {latest} (the onnx package's newest), got {opset}")
+    dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on its internals, not the user's business
+        program = torch.onnx.export(model, (example,), None, dynamo=True, opset_version=opset, verbose=False,
+                                    input_names=["input"], output_names=["logits"], dynamic_shapes=dynamic_shapes)
+    proto = program.model_proto
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    atomic_write(path, lambda f: f.write(proto.SerializeToString()))
+
+
+def _write_torchscript(model: nn.Module, example: torch.Tensor, path: Path, metadata: dict[str, str],
+                       dynamic_batch: bool, opset: int | None) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit's deprecation: TorchScript was asked for by name
+        traced = torch.jit.trace(model, example)
+        atomic_write(path, lambda f: torch.jit.save(traced, f, _extra_files=metadata))
+
+
+def _write_exported_program(model: nn.Module, example: torch.Tensor, path: Path, metadata: dict[str, str],
+                            dynamic_batch: bool, opset: int | None) -> None:
+    dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
+    program = torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes)
+    atomic_write(path, lambda f: torch.export.save(program, f, extra_files=metadata))
+
+
+# -------------------------------------------------------------------- reading exported files back
+def run_exported(path: str | Path, format: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function from an NCHW float batch to the logits that the exported file computes (on the CPU)."""
+    path = Path(path)
+    if format == "onnx":
+        return OnnxRuntimeModule(_onnx_session(path, "cpu"))
+    if format == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit's deprecation
+            return torch.jit.load(str(path), map_location="cpu")
+    with open(path, "rb") as f:  # a file object: torch.export.load warns about names not ending in .pt2
+        return torch.export.load(f).module()
+
+
+def read_metadata(path: str | Path, format: str) -> dict[str, Any]:
+    """The preprocessing an exported file carries: {"cnnzoo": model metadata, "config": {"image_size": ...}}."""
+    path = Path(path)
+    if format == "onnx":
+        onnx = _require("onnx")
+        strings = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    else:
+        strings = dict.fromkeys(("cnnzoo", "config"), "")
+        with warnings.catch_warnings(), open(path, "rb") as f:
+            warnings.simplefilter("ignore")  # torch.jit's deprecation
+            if format == "torchscript":
+                torch.jit.load(f, map_location="cpu", _extra_files=strings)
+            else:
+                torch.export.load(f, extra_files=strings)
+    return {key: json.loads(strings[key]) for key in ("cnnzoo", "config") if strings.get(key)}
+
+
+class OnnxRuntimeModule(nn.Module):
+    """An onnxruntime session as a module, so an ONNX file classifies through `LoadedModel` like a checkpoint.
+
+    A file exported without --dynamic-batch takes batches of one fixed size: larger batches are run in
+    pieces of that size, the last one padded.
+    """
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+        first = session.get_inputs()[0]
+        self.input_name = first.name
+        self.fixed_batch = first.shape[0] if isinstance(first.shape[0], int) else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        array = x.detach().cpu().float().numpy()
+        step = self.fixed_batch or max(len(array), 1)
+        parts = []
+        for start in range(0, len(array), step):
+            part = array[start : start + step]
+            padded = np.concatenate([part, np.zeros((step - len(part), *part.shape[1:]), part.dtype)])
+            parts.append(self.session.run(None, {self.input_name: padded})[0][: len(part)])
+        return torch.from_numpy(np.concatenate(parts))
+
+
+def load_onnx(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """An exported ONNX file, run through onnxruntime, with the preprocessing from its metadata."""
+    path = Path(path)
+    session = _onnx_session(path, device)
+    meta = read_metadata(path, "onnx")
+    if "cnnzoo" not in meta:
+        raise CnnzooError(f"{path} carries no cnnzoo metadata (classes, mean, std); export it with `cnnzoo export`")
+    return LoadedModel.from_meta(OnnxRuntimeModule(session), meta["cnnzoo"], meta.get("config", {}), path)
+
+
+def _onnx_session(path: Path, device: str | torch.device) -> Any:
+    ort = _require("onnxruntime")
+    device = resolve_device(device)
+    provider = "CUDAExecutionProvider" if device.type == "cuda" else "CPUExecutionProvider"
+    if provider not in ort.get_available_providers():
+        raise CnnzooError(f"this onnxruntime cannot run on {device}; use --device cpu, or install onnxruntime-gpu")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: its graph-optimisation notes are not for the user
+    try:
+        return ort.InferenceSession(str(path), options, providers=[provider])
+    except Exception as err:
+        reason = " ".join(str(err).split())[:200]
+        raise CnnzooError(f"onnxruntime cannot load {path} ({reason}); is it an ONNX file?") from None
+
+
+def _require(*names: str) -> Any:
+    """Import the optional packages ONNX needs; missing ones are a one-line error saying how to install them."""
+    import importlib
+
+    modules = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            raise CnnzooError(f"ONNX files need the {name} package; install it with: pip install 'cnnzoo[export]'") from None
+    return modules[0]

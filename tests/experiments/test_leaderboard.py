@@ -1,0 +1,71 @@
+"""`cnnzoo leaderboard --budget quick` on the CIFAR-10 JPEG copy: the report's rows, mean ± std and plots."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from cnnzoo.experiments import leaderboard
+
+
+def test_default_models_are_filtered_by_the_registry():
+    from cnnzoo.models import list_models
+
+    kept, left_out = leaderboard.default_models()
+    assert {"resnet20", "resnet110", "preact_resnet110", "vgg16_bn", "nin", "googlenet", "alexnet"} <= set(kept)
+    assert set(kept) <= set(list_models()) and not set(left_out) & set(list_models())
+    assert kept + left_out == sorted(kept + left_out, key=leaderboard.DEFAULT_MODELS.index)
+
+
+def test_model_values_use_the_small_stem_and_the_budget():
+    values = leaderboard.model_values("alexnet", "cifar10", "quick", {"device": "cpu"})
+    assert values["model_options"] == {"small_input": True} and values["epochs"] == 1
+    assert values["train_limit"] == leaderboard.BUDGETS["quick"]["train_limit"] and values["device"] == "cpu"
+
+
+@pytest.mark.slow
+def test_unknown_budget_and_model_are_one_line_errors(tmp_path):
+    for args in (["--budget", "fast"], ["--models", "resnet21", "--budget", "quick"], ["--seeds", "x"]):
+        done = subprocess.run([sys.executable, "-m", "cnnzoo", "leaderboard", *args, "--out", str(tmp_path / "o")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr.startswith("cnnzoo: error:") and done.stderr.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_quick_leaderboard_writes_the_report_and_reuses_its_runs(tmp_path, cifar10_jpeg_dir):
+    command = [sys.executable, "-m", "cnnzoo", "leaderboard", "--budget", "quick", "--seeds", "2",
+               "--models", "resnet20", "plain20", "--data-dir", str(cifar10_jpeg_dir), "--device", "cpu",
+               "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "report"),
+               "--runs-root", str(tmp_path / "runs")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("training seed") == 4
+
+    report = (tmp_path / "report" / "report.md").read_text()
+    rows = [line for line in report.splitlines() if re.match(r"\| (resnet20|plain20) \|", line)]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", cells[1]) and cells[-1] == "1" and cells[-2] == "recipes/resnet20_fast.yaml"
+    assert "CIFAR-10, JPEG copy" in report and "quick" in report and "4 trained, 0 resumed, 0 reused" in report
+
+    record = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert [m["model"] for m in record["models"]] == ["resnet20", "plain20"]
+    resnet20 = record["models"][0]
+    assert resnet20["params"] == 269_722 and resnet20["macs"] > 0 and resnet20["infer_images_per_s"] > 0
+    assert len(resnet20["top1"]) == 2 and resnet20["top1_mean"] == pytest.approx(sum(resnet20["top1"]) / 2)
+    for name in leaderboard.FIGURES:
+        path = tmp_path / "report" / name
+        assert path.stat().st_size > 0
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size[0] > 100 and image.size[1] > 100
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "training seed" not in again.stdout and again.stdout.count("reusing") == 4
+    assert "0 trained, 0 resumed, 4 reused" in (tmp_path / "report" / "report.md").read_text()

@@ -1,0 +1,102 @@
+"""Seeded runs: identity by config hash, reuse of finished runs, resume of interrupted ones, mean ± std."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cnnzoo.errors import CnnzooError
+from cnnzoo.experiments import runs as runs_mod
+from cnnzoo.experiments.runs import (
+    RESUMED,
+    REUSED,
+    TRAINED,
+    experiment_run_dir,
+    format_mean_std,
+    mean_std,
+    run_key,
+    run_seeds,
+)
+
+DIGITS = {"model": "resnet20", "data": "digits", "epochs": 1, "batch_size": 128, "train_limit": 256,
+          "eval_limit": 64, "tensorboard": False, "plots": False, "device": "cpu"}  # fmt: skip
+
+
+def test_run_key_ignores_paths_and_seed_but_not_the_arithmetic(tmp_path):
+    base = run_key(DIGITS)
+    assert run_key({**DIGITS, "seed": 7, "runs_root": str(tmp_path), "log_every": 3}) == base
+    assert run_key({**DIGITS, "lr": 0.05}) != base
+    assert run_key({**DIGITS, "model_options": {"zero_init_residual": True}}) != base
+    assert experiment_run_dir(tmp_path, DIGITS, 2) == tmp_path / f"resnet20-{base}-seed2"
+
+
+def test_mean_std_is_the_sample_deviation():
+    assert mean_std([0.9, 0.92, 0.94]) == pytest.approx((0.92, 0.02))
+    assert mean_std([0.5]) == (0.5, 0.0)
+    assert format_mean_std(0.9125, 0.0018) == "91.25 ± 0.18"
+
+
+@pytest.mark.slow
+def test_finished_runs_are_reused_and_interrupted_ones_resumed(tmp_path, monkeypatch):
+    from cnnzoo.training import engine
+
+    values = {**DIGITS, "epochs": 2}
+    dirs = [experiment_run_dir(tmp_path, values, s) for s in (0, 1)]
+    epochs_trained = []
+    real_epoch = engine.train_one_epoch
+
+    def interrupt_second_epoch_of_seed1(*args, **kwargs):
+        cfg = args[3]
+        if cfg.seed == 1 and len([e for e in epochs_trained if e == 1]) == 1:
+            raise KeyboardInterrupt
+        epochs_trained.append(cfg.seed)
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_one_epoch", interrupt_second_epoch_of_seed1)
+    with pytest.raises(KeyboardInterrupt):
+        run_seeds(values, [0, 1], dirs, quiet=True)
+    assert epochs_trained == [0, 0, 1]  # seed 0 finished, seed 1 stopped in its second epoch
+    assert (dirs[1] / "checkpoints" / "last.pt").is_file() and not (dirs[1] / "results.json").is_file()
+
+    monkeypatch.setattr(engine, "train_one_epoch", lambda *a, **k: (epochs_trained.append("again"), real_epoch(*a, **k))[1])
+    runs = run_seeds(values, [0, 1], dirs, quiet=True)
+    assert runs.status == [REUSED, RESUMED]
+    assert epochs_trained[3:] == ["again"]  # only seed 1's missing epoch was trained
+    assert [r["epochs"] for r in runs.results] == [2, 2]
+    mean, std = runs.top1()
+    assert 0 < mean <= 1 and std >= 0
+
+    again = run_seeds(values, [0, 1], dirs, quiet=True)
+    assert again.status == [REUSED, REUSED] and epochs_trained[3:] == ["again"]
+
+
+def test_a_directory_of_another_setting_is_refused(tmp_path):
+    dirs = [tmp_path / "r-seed0"]
+    assert run_seeds(DIGITS, [0], dirs, quiet=True).status == [TRAINED]
+    with pytest.raises(CnnzooError, match="holds a different run"):
+        run_seeds({**DIGITS, "lr": 0.05}, [0], dirs, quiet=True)
+
+
+def test_model_recipe_is_the_models_own_recipe_file():
+    values = runs_mod.model_recipe("resnet20")
+    assert values["recipe"] == "recipes/resnet20_fast.yaml" and values["model"] == "resnet20"
+    assert runs_mod.model_recipe("course_resnet50_layer4")["recipe"] == "recipes/course_cifar.yaml"
+
+
+@pytest.mark.slow
+def test_train_seeds_runs_sibling_directories_and_prints_mean_std(tmp_path):
+    command = [sys.executable, "-m", "cnnzoo", "train", "--model", "resnet20", "--data", "digits", "--epochs", "1",
+               "--train-limit", "256", "--eval-limit", "64", "--no-tensorboard", "--no-plots", "--device", "cpu",
+               "--seeds", "2", "--run-dir", str(tmp_path / "r"), "-q"]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "r-seed0" / "results.json").is_file() and (tmp_path / "r-seed1" / "results.json").is_file()
+    assert "seed 0 (trained)" in first.stdout and "seed 1 (trained)" in first.stdout
+    assert "mean ± std over 2 seeds 0..1" in first.stdout
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert "seed 0 (reused)" in second.stdout and "seed 1 (reused)" in second.stdout
+    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
+    bad = subprocess.run(command[:-1] + ["--seeds", "0"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.startswith("cnnzoo: error: --seeds must be a positive integer")
