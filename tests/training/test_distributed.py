@@ -142,9 +142,11 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_pat
     one = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "one")])
     assert one.returncode == 0, one.stderr
     # Accumulating 2 micro-batches per rank too: DDP all-reduces only on the last (no_sync on the first).
-    two = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "two"), "--nproc", "2", "--accumulate", "2"])
+    loud = [a for a in RUN if a != "--quiet"]  # progress too: rank 0 alone prints it
+    two = _cnnzoo([*loud, "--run-dir", str(tmp_path / "two"), "--nproc", "2", "--accumulate", "2"])
     assert two.returncode == 0, two.stderr
-    assert two.stdout.count("test top-1") == 1  # rank 0 alone reports
+    assert two.stdout.count("recipe: ") == 1 and two.stdout.count("test top-1") == 1, two.stdout
+    assert two.stdout.count("epoch 2/2") == 1, two.stdout
     _assert_close(_weights(tmp_path / "one"), _weights(tmp_path / "two"))
 
     res_one = json.loads((tmp_path / "one" / "results.json").read_text())
@@ -174,6 +176,20 @@ def test_resumed_two_process_run_matches_an_uninterrupted_one(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert read_checkpoint(part / "checkpoints" / "last.pt")["epoch"] == 2
     _assert_close(_weights(tmp_path / "whole"), _weights(part))
+
+
+@pytest.mark.slow
+def test_seeds_under_two_processes_train_each_seed_in_one_process_group(tmp_path):
+    # Every rank trains each seed in turn: the ranks share one process group for all of them (a second group on
+    # torchrun's store could miss its peers) and rank 0 alone reports.
+    loud = [a for a in RUN if a != "--quiet"]
+    loud[loud.index("--epochs") + 1] = "1"
+    seeds = _cnnzoo([*loud, "--run-dir", str(tmp_path / "run"), "--seeds", "2", "--nproc", "2"])
+    assert seeds.returncode == 0, seeds.stderr
+    for seed in (3, 4):
+        assert seeds.stdout.count(f"training seed {seed} into") == 1, seeds.stdout
+        assert (tmp_path / f"run-seed{seed}" / "results.json").is_file()
+    assert seeds.stdout.count("mean ± std over 2 seeds") == 1, seeds.stdout
 
 
 @pytest.mark.slow

@@ -200,6 +200,7 @@ def run_train(args: argparse.Namespace) -> int:
 def _train_seeds(args: argparse.Namespace) -> int:
     """--seeds N: one run per seed in sibling directories, each run's line, then the mean ± std."""
     from cnnzoo.experiments.runs import format_mean_std, run_seeds, sibling_run_dirs
+    from cnnzoo.training import distributed
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.runlog import default_run_dir
 
@@ -208,8 +209,11 @@ def _train_seeds(args: argparse.Namespace) -> int:
     cfg = TrainConfig.from_dict(values, origin="the command line")
     seeds = list(range(cfg.seed, cfg.seed + count))
     base = cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data)
+    main = distributed.is_main()  # under torchrun every rank trains each seed; rank 0 alone prints
     runs = run_seeds(values, seeds, sibling_run_dirs(base, seeds), quiet=args.quiet,
-                     announce=None if args.quiet else print)
+                     announce=print if main and not args.quiet else None)
+    if not main:
+        return 0
     for seed, status, results in zip(runs.seeds, runs.status, runs.results):
         print(f"seed {seed} ({status}): {summary_line(results)}")
     print(f"test top-1 {format_mean_std(*runs.top1())}% (mean ± std over {count} seeds {seeds[0]}..{seeds[-1]})")

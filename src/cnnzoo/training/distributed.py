@@ -2,7 +2,7 @@
 
     launch(nproc, argv)       `cnnzoo train --nproc N`: run the same command under torchrun on this machine
     setup(device)             join the process group torchrun describes (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_*)
-    teardown()                leave it again
+    teardown()                leave it again (at exit: every train() in the process shares the group)
     rank(), world(), is_main()  who this process is (read from torchrun's environment, valid before setup)
     wrap(model, sync_bn)      DistributedDataParallel, optionally with SyncBatchNorm
     all_reduce_(*tensors)     sum metric tensors over the ranks, in place; reduce_meter(meter) for a whole meter
@@ -18,6 +18,7 @@ CNNZOO_DIST_TIMEOUT seconds (default 1800) instead of waiting forever.
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def timeout() -> timedelta:
 def setup(device: torch.device) -> torch.device:
     """Join torchrun's process group (nccl on CUDA, gloo on CPU); returns this rank's device.
 
-    A no-op for a single process, or when the caller already initialised the group.
+    A no-op for a single process, or when the group already exists (the caller's, or an earlier train()'s).
     """
     global _owned
     if world() == 1:
@@ -82,6 +83,9 @@ def setup(device: torch.device) -> torch.device:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout())
         _owned = True
+        # Kept for the process's life: a second group on torchrun's same store can miss its peers (seen as a
+        # barrier timeout when `train --seeds` trained its second seed), so train() calls share this one.
+        atexit.register(teardown)
     return device
 
 

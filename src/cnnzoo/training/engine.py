@@ -144,7 +144,6 @@ def train(
         _set_deterministic_algorithms(*deterministic_before)
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn_before
         run.close()
-        distributed.teardown()
 
 
 def _check_names(cfg: TrainConfig) -> None:
