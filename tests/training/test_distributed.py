@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from cnnzoo.cli import main
 from cnnzoo.data import DataSpec
 from cnnzoo.data.base import shard_range
 from cnnzoo.data.datasets import ImageArrays
@@ -77,6 +78,23 @@ def test_global_batch_must_divide_between_the_processes():
 def test_nproc_is_taken_out_of_the_command_torchrun_runs():
     argv = ["train", "--nproc", "2", "--model", "x", "--nproc=3", "--epochs", "1"]
     assert distributed.without_nproc(argv) == ["train", "--model", "x", "--epochs", "1"]
+
+
+def test_train_help_documents_the_distributed_flags(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help lines
+    assert "--nproc N train in N processes" in out and "--batch-size stays the global batch" in out
+    assert "--accumulate ACCUMULATE split each batch into N micro-batches" in out
+    assert "--sync-bn, --no-sync-bn several processes: BatchNorm statistics over the global batch" in out
+
+
+def test_nproc_must_be_a_positive_count(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--nproc", "0", "--model", "resnet20", "--data", "digits"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("cnnzoo: error:") and "--nproc" in err, err
 
 
 def test_single_process_needs_no_process_group():
