@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc N` runs it again under torchrun
     previous = _on_sigterm(_raise_interrupted)
     try:
         return run_command(args)

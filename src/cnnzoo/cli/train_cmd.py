@@ -34,6 +34,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
+    p.add_argument(
+        "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
+        "--batch-size stays the global batch (default: 1)"
+    )  # fmt: skip
     p.add_argument("--seeds", metavar="N", help="train seeds SEED..SEED+N-1 into sibling run directories "
                    "RUN_DIR-seed<k> (finished ones reused, interrupted ones resumed); print test top-1 mean ± std")
     _add_config_flags(p)
@@ -155,9 +159,13 @@ def _model_recipe_values(model: str, data: str | None, options: dict) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from cnnzoo.training import distributed
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
     from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, train
 
+    nproc = _positive_int("nproc", args.nproc)
+    if nproc > 1 and distributed.world() == 1:  # not yet under torchrun: start it, running this same command
+        return distributed.launch(nproc, distributed.without_nproc(args.argv))
     try:
         if args.resume:
             given = [n for n in FIELD_NAMES if n in vars(args) and n not in RESUME_OVERRIDABLE]
@@ -178,19 +186,21 @@ def run_train(args: argparse.Namespace) -> int:
             return _train_seeds(args)
         else:
             cfg = TrainConfig.from_dict(train_values(args), origin="the command line")
-            if not args.quiet:
+            if not args.quiet and distributed.is_main():
                 print(f"recipe: {cfg.recipe or 'none (defaults < flags)'}", flush=True)
             results = train(cfg, quiet=args.quiet)
     except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1
-    print(summary_line(results))
+    if distributed.is_main():
+        print(summary_line(results))
     return 0
 
 
 def _train_seeds(args: argparse.Namespace) -> int:
     """--seeds N: one run per seed in sibling directories, each run's line, then the mean ± std."""
     from cnnzoo.experiments.runs import format_mean_std, run_seeds, sibling_run_dirs
+    from cnnzoo.training import distributed
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.runlog import default_run_dir
 
@@ -199,8 +209,11 @@ def _train_seeds(args: argparse.Namespace) -> int:
     cfg = TrainConfig.from_dict(values, origin="the command line")
     seeds = list(range(cfg.seed, cfg.seed + count))
     base = cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data)
+    main = distributed.is_main()  # under torchrun every rank trains each seed; rank 0 alone prints
     runs = run_seeds(values, seeds, sibling_run_dirs(base, seeds), quiet=args.quiet,
-                     announce=None if args.quiet else print)
+                     announce=print if main and not args.quiet else None)
+    if not main:
+        return 0
     for seed, status, results in zip(runs.seeds, runs.status, runs.results):
         print(f"seed {seed} ({status}): {summary_line(results)}")
     print(f"test top-1 {format_mean_std(*runs.top1())}% (mean ± std over {count} seeds {seeds[0]}..{seeds[-1]})")

@@ -84,9 +84,20 @@ class DataSpec:
     # evaluating needs no train split and no validation holdout.
     test_only: bool = False
     stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    # Distributed training: this process is `rank` of `world`; batch sizes stay GLOBAL and every global batch
+    # is split between the ranks (shard_range), so 1 or N processes see the same batches and schedule.
+    rank: int = 0
+    world: int = 1
 
     def __post_init__(self) -> None:
         check_choice("loader", self.loader, LOADERS)
+        if not 0 <= self.rank < self.world:
+            raise ValueError(f"DataSpec needs 0 <= rank < world, got rank {self.rank} of {self.world}")
+        if self.world > 1 and not self.test_only and self.batch_size % self.world:
+            raise CnnzooError(
+                f"batch size {self.batch_size} is the global batch and must divide evenly between {self.world} "
+                f"processes; give a multiple of {self.world}"
+            )
         if self.batch_size < 1 or (self.eval_batch_size is not None and self.eval_batch_size < 1):
             raise CnnzooError(f"batch size must be >= 1, got {self.batch_size} and {self.eval_batch_size}")
         if self.test_only and self.stats is None:
@@ -107,6 +118,17 @@ def epoch_seed(seed: int, epoch: int) -> int:
     """A 63-bit seed that depends on (seed, epoch) only, well mixed so nearby epochs share nothing."""
     digest = hashlib.blake2b(f"cnnzoo:{seed}:{epoch}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & ((1 << 63) - 1)
+
+
+def shard_range(start: int, stop: int, rank: int = 0, world: int = 1) -> tuple[int, int]:
+    """This rank's contiguous part [lo, hi) of the global batch [start, stop); the last ranks' may be empty.
+
+    Every rank draws the same epoch plan (order, augmentation), so each takes its shard of the same permutation
+    and together the ranks cover each global batch exactly once.
+    """
+    per_rank = -(-(stop - start) // world)
+    lo = min(start + rank * per_rank, stop)
+    return lo, min(lo + per_rank, stop)
 
 
 def sample_seed(seed: int, index: int) -> int:

@@ -30,6 +30,7 @@ from cnnzoo.data.base import (
     build_policy,
     epoch_seed,
     sample_seed,
+    shard_range,
     train_stats,
 )
 from cnnzoo.data.datasets import (
@@ -139,6 +140,8 @@ class DeviceLoader(BatchLoader):
         seed: int = 0,
         channels_last: bool = False,
         dtype: torch.dtype = torch.float32,
+        rank: int = 0,
+        world: int = 1,
     ) -> None:
         if batch_size < 1:
             raise CnnzooError(f"batch size must be >= 1, got {batch_size}")
@@ -165,6 +168,7 @@ class DeviceLoader(BatchLoader):
         self._host_order: torch.Tensor | None = None  # the epoch's order on the host, for the policy's seeds
         self.drop_last = drop_last
         self.seed = seed
+        self.rank, self.world = rank, world  # this process's shard of every batch (base.shard_range)
         self.epoch = 0
         self.channels_last = channels_last
         self.dtype = dtype
@@ -201,7 +205,9 @@ class DeviceLoader(BatchLoader):
         mix = batch_mixer(self.augment, len(self.classes), self.seed, self.epoch)
         policy_seed = epoch_seed(self.seed, self.epoch)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            stop = min(start + self.batch_size, self.num_samples)
+            start, stop = shard_range(start, min(start + self.batch_size, self.num_samples), self.rank, self.world)
+            if start == stop:  # a short last evaluation batch has no images for the last ranks
+                continue
             if order is None:
                 index = torch.arange(start, stop, device=self.device) if self._padded is not None else None
                 labels = self.labels[start:stop]
@@ -260,7 +266,10 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
         mean, std = train_stats(train, f"the train images of {spec.data_dir or spec.name}")
         classes, skipped = train.classes, train.skipped + test.skipped
     test = match_channels(test, len(mean), f"the test images of {spec.data_dir or spec.name}")
-    stats = dict(mean=mean, std=std, device=device, channels_last=spec.channels_last, dtype=spec.dtype)
+    stats = dict(
+        mean=mean, std=std, device=device, channels_last=spec.channels_last, dtype=spec.dtype,
+        rank=spec.rank, world=spec.world,
+    )  # fmt: skip
     train_loader = None
     if train is not None:
         drop = spec.drop_last and len(train) >= spec.batch_size

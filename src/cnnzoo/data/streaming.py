@@ -24,6 +24,7 @@ from cnnzoo.data.base import (
     build_policy,
     epoch_seed,
     sample_seed,
+    shard_range,
     train_stats,
 )
 from cnnzoo.data.datasets import (
@@ -157,6 +158,7 @@ class StreamingLoader(BatchLoader):
         self.drop_last = train and spec.drop_last and self.num_samples >= self.batch_size
         self.channels_last = spec.channels_last
         self.dtype = spec.dtype
+        self.rank, self.world = spec.rank, spec.world
 
     @property
     def skipped(self) -> int:
@@ -166,15 +168,19 @@ class StreamingLoader(BatchLoader):
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         seed = epoch_seed(self.seed, self.epoch)
         self.dataset.seed = seed
+        generator = torch.Generator().manual_seed(seed)
+        if self.world > 1:  # this rank's shard of each global batch of the epoch's permutation
+            batching = dict(batch_sampler=self._shards(generator))
+        else:
+            batching = dict(
+                batch_size=self.batch_size, shuffle=self.shuffle, generator=generator, drop_last=self.drop_last
+            )
         batches = DataLoader(
             self.dataset,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            generator=torch.Generator().manual_seed(seed),
             num_workers=self.workers,
             collate_fn=_collate,
-            drop_last=self.drop_last,
             pin_memory=self.device.type == "cuda",
+            **batching,
         )
         mix = batch_mixer(self.augment, len(self.classes), self.seed, self.epoch)
         for images, labels, problems in batches:
@@ -196,6 +202,14 @@ class StreamingLoader(BatchLoader):
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             yield images, labels
+
+    def _shards(self, generator: torch.Generator) -> list[list[int]]:
+        """Per global batch, this rank's indices: the same permutation on every rank (as DataLoader's shuffle)."""
+        n = self.num_samples
+        order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
+        starts = range(0, len(self) * self.batch_size, self.batch_size)
+        ranges = (shard_range(s, min(s + self.batch_size, n), self.rank, self.world) for s in starts)
+        return [order[lo:hi].tolist() for lo, hi in ranges if lo < hi]
 
 
 def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:

@@ -116,6 +116,7 @@ class TrainConfig:
     weight_decay: float = _f(5e-4, "optimisation", "weight decay (L2 for SGD, decoupled for AdamW)")
     decay_bn_bias: bool = _f(True, "optimisation", "apply weight decay to BatchNorm parameters and biases too")
     grad_clip: float | None = _f(None, "optimisation", "clip the gradient norm to this value")
+    accumulate: int = _f(1, "optimisation", "split each batch into N micro-batches (same step, less memory)")
     # schedule
     schedule: str = _f("cosine", "schedule", "learning-rate schedule: constant, multistep, cosine, onecycle")
     milestones: list = _f([], "schedule", "multistep: where the lr is multiplied by gamma", nargs="*")
@@ -160,6 +161,7 @@ class TrainConfig:
     device: str = _f("auto", "precision/speed", "auto, cpu, cuda, cuda:N")
     seed: int = _f(0, "precision/speed", "seed of weights, data order and augmentation")
     deterministic: bool = _f(False, "precision/speed", "deterministic algorithms (bitwise-reproducible resume)")
+    sync_bn: bool = _f(False, "precision/speed", "several processes: BatchNorm statistics over the global batch")
     # run/output
     run_dir: str | None = _f(None, "run/output", "run directory (default: RUNS_ROOT/<model>-<data>-<time>)")
     runs_root: str = _f("runs", "run/output", "parent of the default run directories")
@@ -430,6 +432,7 @@ _INT_RANGES: tuple[tuple[str, int, int], ...] = (
     ("epochs", 1, MAX_EPOCHS),
     ("max_steps", 1, MAX_STEPS),
     ("batch_size", 1, MAX_BATCH_SIZE),
+    ("accumulate", 1, MAX_BATCH_SIZE),
     ("eval_batch_size", 1, MAX_BATCH_SIZE),
     ("lr_base_batch", 1, MAX_BATCH_SIZE),
     ("workers", 0, 256),

@@ -34,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cnnzoo.device import resolve_device
+from cnnzoo.training import distributed
 from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.training.checkpoint import (
     fit_weights,
@@ -102,7 +103,9 @@ def train(
         run = RunDir(cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data))
         cfg.run_dir = str(run.path)
     existed = run.path.exists()
-    run.create(resume=resume is not None)  # an unwritable or busy directory fails here, before any work
+    quiet = quiet or not distributed.is_main()  # rank 0 alone prints and writes the run directory
+    if distributed.is_main():
+        run.create(resume=resume is not None)  # an unwritable or busy directory fails here, before any work
 
     deterministic_before = (
         torch.are_deterministic_algorithms_enabled(),
@@ -110,18 +113,19 @@ def train(
     )
     cudnn_before = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
     try:
-        device = resolve_device(cfg.device)
+        device = distributed.setup(resolve_device(cfg.device))
         seed_everything(cfg.seed, cfg.deterministic, device)
         try:
-            loaders = make_loaders(cfg, device)
+            with distributed.main_first():  # rank 0 downloads and caches, the others read its cache
+                loaders = make_loaders(cfg, device)
             model = make_model(cfg, loaders)
             if cfg.init_from and payload is None:
                 cfg.init_from = init_weights(model, cfg.init_from, cfg, loaders)
         except CnnzooError:
-            if not existed:
+            if not existed and distributed.is_main():
                 _remove_empty_run_dir(run)
             raise
-        if payload is None:
+        if payload is None and distributed.is_main():
             run.write_config(cfg.to_dict())
             run.write_env(device)
         return fit(model, loaders, cfg, run, device, resume_payload=payload, quiet=quiet)
@@ -274,6 +278,8 @@ def make_loaders(cfg: TrainConfig, device: torch.device, **changes: Any):
         train_limit=cfg.train_limit,
         eval_limit=cfg.eval_limit,
         image_size=cfg.image_size,
+        rank=distributed.rank(),
+        world=distributed.world(),
     )
     return build_loaders(DataSpec(**{**fields, **changes}), device)
 
@@ -313,6 +319,7 @@ def fit(
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
+    trained = distributed.wrap(model, device, cfg.sync_bn)  # DDP (and SyncBatchNorm) with several processes
     optimizer = build_optimizer(model, cfg, graphs=cfg.compile != "none" and cfg.precision != "fp16")
     remember_initial_lr(optimizer)
     steps_per_epoch = len(loaders.train)
@@ -344,12 +351,14 @@ def fit(
         if ema is not None:
             ema.load_state_dict(resume_payload["ema"])
         state.update({k: resume_payload[k] for k in state})
-        run.rewrite_metrics(state["history"])  # drop rows an interrupted epoch may have left after the checkpoint
+        if distributed.is_main():
+            run.rewrite_metrics(state["history"])  # drop rows an interrupted epoch may have left after the checkpoint
         set_rng_state(resume_payload["rng"])  # last: nothing above may draw from the restored generators
 
     train_step = TrainStep(
-        model, optimizer, device, scaler=scaler, ema=ema, precision=cfg.precision, label_smoothing=cfg.label_smoothing,
-        aux_weight=cfg.aux_weight, grad_clip=cfg.grad_clip, compile=cfg.compile,
+        trained, optimizer, device, scaler=scaler, ema=ema, precision=cfg.precision,
+        label_smoothing=cfg.label_smoothing, aux_weight=cfg.aux_weight, grad_clip=cfg.grad_clip, compile=cfg.compile,
+        accumulate=cfg.accumulate,
     )  # fmt: skip
     eval_model = ema.module if ema is not None else model
     forward = EvalForward(eval_model, device, cfg.precision, compile=cfg.compile) if cfg.compile != "none" else None
@@ -409,16 +418,19 @@ def fit(
             **{k: state[k] for k in state},
             **meta,
         }
-        if improved:  # best first: a crash between the two writes leaves last.pt one epoch behind, never ahead
+        main = distributed.is_main()  # rank 0 alone writes the run directory
+        if improved and main:  # best first: a crash between the writes leaves last.pt one epoch behind, not ahead
             save_checkpoint(run.best, payload)
             save_safetensors(run.safetensors, eval_model.state_dict(), meta, cfg.to_dict())
-        save_checkpoint(run.last, payload)
+        if main:
+            save_checkpoint(run.last, payload)
         last_saved_epoch = epoch + 1
-        run.rewrite_metrics(state["history"])  # atomic: a full disk cannot leave half a row
-        if cfg.tensorboard:
+        if main:
+            run.rewrite_metrics(state["history"])  # atomic: a full disk cannot leave half a row
+        if cfg.tensorboard and main:
             run.tensorboard(row, purge_epoch=resume_payload["epoch"] + 1 if resume_payload is not None else None)
-        progress.epoch_done(row, improved and val is not None)
-        if cfg.plots:
+        progress.epoch_done(row, improved and val is not None)  # after the checkpoint: what it says is saved
+        if cfg.plots and main:
             run.plot_curves(state["history"])
         if state["stopped_early"] and not quiet:
             print(f"early stopping: no better val top-1 for {cfg.patience} epochs", flush=True)
@@ -427,6 +439,7 @@ def fit(
     if loaders.val is not None and run.best.is_file():
         best = read_checkpoint(run.best, map_location=device)
         eval_model.load_state_dict(best["ema"]["module"] if ema is not None else best["model"])
+    distributed.broadcast_module(eval_model)  # rank 0's reading of best.pt (other nodes may not see the file)
     test = evaluate(eval_model, loaders.test, num_classes, device, cfg.precision, confusion=True, forward=forward)
     test_tta = None
     if cfg.tta != "none":
@@ -462,11 +475,13 @@ def fit(
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "precision": cfg.precision,
     }
-    run.write_results(results)
-    if cfg.plots:
-        run.plot_confusion(test["confusion"], list(loaders.classes))
-    if cfg.tensorboard:
-        run.tensorboard_final(results)
+    if distributed.is_main():
+        run.write_results(results)
+        if cfg.plots:
+            run.plot_confusion(test["confusion"], list(loaders.classes))
+        if cfg.tensorboard:
+            run.tensorboard_final(results)
+    distributed.barrier()  # leave the group together: gloo can abort a rank that tears down while another works
     return results
 
 
@@ -502,6 +517,8 @@ def train_one_epoch(
             _check_finite(train_step.loss_sum, epoch, state["step"], run, last_saved_epoch)
             rate = seen / (time.perf_counter() - start)
             progress.refresh(i + 1, train_step.loss_sum.item() / seen, train_step.correct.item() / seen, rate, lr)
+    distributed.all_reduce_(train_step.loss_sum, train_step.correct)  # the epoch's sums over all ranks
+    seen *= distributed.world()
     _check_finite(train_step.loss_sum, epoch, state["step"], run, last_saved_epoch)
     seconds = time.perf_counter() - start
     return {
@@ -570,6 +587,7 @@ def evaluate(
         logits = tta_logits(forward, images, tta)
         meter.update(logits, targets, F.cross_entropy(logits, targets))
     model.train(was_training)
+    distributed.reduce_meter(meter)  # each rank evaluated its shard of the split
     return meter.compute()
 
 

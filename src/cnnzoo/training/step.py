@@ -118,8 +118,10 @@ class TrainStep:
         grad_clip: float | None = None,
         compile: str = "none",
         backend: str | Callable = "inductor",
+        accumulate: int = 1,
     ) -> None:
         self.model = model
+        self.accumulate = accumulate
         self.optimizer = optimizer
         self.device = torch.device(device)
         self.scaler = scaler if scaler is not None else torch.amp.GradScaler(self.device.type, enabled=False)
@@ -174,12 +176,35 @@ class TrainStep:
             torch.compiler.cudagraph_mark_step_begin()  # the previous step's graph outputs are dead now
         if self._ema_weight is not None:
             self._ema_weight.fill_(self.ema.next_weight())
-        loss, logits = self._forward(images, targets)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        if self.accumulate > 1:
+            loss, logits = self._accumulate_gradients(images, targets)
+        else:
+            loss, logits = self._forward(images, targets)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
         loss = loss.detach()
         self._update(loss, logits.detach(), targets)
         return loss
+
+    def _accumulate_gradients(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's gradient from `accumulate` micro-batches (less activation memory, the same optimizer step).
+
+        Each micro-batch's loss is weighted by its share of the batch, so the summed gradient is the batch
+        mean's (exactly so without BatchNorm, which sees the smaller batches). Under DDP only the last backward
+        all-reduces (`no_sync` on the others). Returns the batch's mean loss and its logits.
+        """
+        self.optimizer.zero_grad(set_to_none=True)
+        parts = list(zip(images.chunk(self.accumulate), targets.chunk(self.accumulate)))
+        losses, all_logits = [], []
+        for i, (x, y) in enumerate(parts):
+            last = i == len(parts) - 1
+            with nullcontext() if last or not hasattr(self.model, "no_sync") else self.model.no_sync():
+                loss, logits = self._forward(x, y)
+                share = y.shape[0] / targets.shape[0]
+                self.scaler.scale(loss * share).backward()
+            losses.append(loss.detach() * share)
+            all_logits.append(logits.detach().clone())  # a replayed CUDA graph reuses its output buffer
+        return torch.stack(losses).sum(), torch.cat(all_logits)
 
     def _forward_loss(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(self.device, self.precision):
