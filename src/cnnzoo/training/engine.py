@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.training.checkpoint import (
+    flat_mean_image,
     fit_weights,
     read_checkpoint,
     rng_state,
@@ -274,6 +275,7 @@ def make_loaders(cfg: TrainConfig, device: torch.device, **changes: Any):
         train_limit=cfg.train_limit,
         eval_limit=cfg.eval_limit,
         image_size=cfg.image_size,
+        normalize=cfg.normalize,
     )
     return build_loaders(DataSpec(**{**fields, **changes}), device)
 
@@ -332,6 +334,8 @@ def fit(
         "in_chans": int(loaders.in_chans),
         "image_size": list(_image_hw(loaders)),
     }
+    if getattr(loaders, "mean_image", None) is not None:
+        meta["mean_image"] = flat_mean_image(loaders.mean_image)
     state: dict[str, Any] = {
         "epoch": 0, "step": 0, "best": None, "bad_epochs": 0, "stopped_early": False, "history": [], "wall_time": 0.0,
     }  # fmt: skip
