@@ -51,6 +51,19 @@ def test_unaugmented_batches_are_pixels_over_255_minus_the_mean_image(tiny_folde
     assert labels.tolist() == [0, 0, 1, 1, 2, 2]
 
 
+@pytest.mark.parametrize("loader", ["device", "stream"])
+def test_the_test_split_alone_is_normalised_by_a_given_mean_image(tiny_folder, loader):
+    """As `cnnzoo evaluate` asks for it: DataSpec(test_only=True, stats=(mean image, ones)), no train split read."""
+    root, arrays = tiny_folder
+    mean_image = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(3))
+    spec = _spec(root, loader, test_only=True, stats=(mean_image, (1.0, 1.0, 1.0)))
+    loaders = build_loaders(spec, "cpu")
+    assert loaders.train is None and torch.equal(loaders.mean_image, mean_image)
+    batch, _ = next(iter(loaders.test))
+    expected = _floats(arrays["test"]) - mean_image.double()
+    torch.testing.assert_close(batch.double(), expected, atol=1e-6, rtol=0)
+
+
 def test_both_loaders_give_the_same_statistics_and_batches(tiny_folder):
     root, _ = tiny_folder
     device, stream = (build_loaders(_spec(root, loader, val_size=3), "cpu") for loader in ("device", "stream"))
