@@ -119,7 +119,8 @@ def test_a_bad_normalisation_is_a_one_line_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err == "cnnzoo: error: invalid normalize 'x'; valid choices: 'channel', 'pixel'\n"
+    assert exit_info.value.code == 2
+    assert err == "cnnzoo: error: invalid normalize 'x'; valid choices: 'channel', 'pixel'\n"  # one line
     assert not (tmp_path / "run").exists()
 
 

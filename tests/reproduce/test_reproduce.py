@@ -92,7 +92,8 @@ def test_the_normalize_flag_reaches_every_run_and_a_bad_one_is_a_one_line_error(
     with pytest.raises(SystemExit) as exit_info:
         main(["reproduce", "degradation", "--normalize", "mean"])
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err == "cnnzoo: error: invalid normalize 'mean'; valid choices: 'channel', 'pixel'\n"
+    assert exit_info.value.code == 2
+    assert err == "cnnzoo: error: invalid normalize 'mean'; valid choices: 'channel', 'pixel'\n"  # one line
     assert len(calls) == 1
 
 
