@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.training.checkpoint import (
-    flat_mean_image,
     fit_weights,
+    flat_mean_image,
     read_checkpoint,
     rng_state,
     save_checkpoint,
