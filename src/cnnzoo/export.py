@@ -87,6 +87,8 @@ def export_model(
 def export_metadata(loaded: LoadedModel) -> dict[str, str]:
     """The preprocessing that travels with an exported file, as strings (ONNX metadata_props take only strings)."""
     meta = {key: getattr(loaded, key) for key in META_KEYS}
+    if loaded.mean_image is not None:  # normalize="pixel": C×H×W numbers, a flat JSON list
+        meta["mean_image"] = loaded.mean_image
     return {"cnnzoo": json.dumps(meta), "config": json.dumps({"image_size": loaded.config.get("image_size")})}
 
 

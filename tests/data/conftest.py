@@ -43,7 +43,7 @@ def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_folder():
     """`write_folder` for tests that need folders of their own (other classes, sizes, modes)."""
     return write_folder

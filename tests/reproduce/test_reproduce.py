@@ -74,6 +74,29 @@ def test_resnet110_warms_up_at_a_tenth_of_the_lr():
     assert common.resnet_values("resnet110", "short")["warmup_steps"] == 400
 
 
+def test_the_paper_and_short_budgets_subtract_the_per_pixel_mean():
+    """He et al. 2016, section 4.2: "with the per-pixel mean subtracted"; --normalize channel overrides it."""
+    assert common.resnet_values("resnet20", "paper")["normalize"] == "pixel"
+    assert common.resnet_values("resnet56", "short")["normalize"] == "pixel"
+    assert common.resnet_values("resnet20", "paper", {"normalize": "channel"})["normalize"] == "channel"
+
+
+def test_the_normalize_flag_reaches_every_run_and_a_bad_one_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    import cnnzoo.reproduce as registry
+    from cnnzoo.cli import main
+
+    calls = []
+    monkeypatch.setattr(registry, "reproduce", lambda name, **kw: calls.append(kw) or tmp_path / "report.md")
+    assert main(["reproduce", "degradation", "--budget", "quick", "--normalize", "channel"]) == 0
+    assert calls[0]["config"] == {"normalize": "channel"}
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "degradation", "--normalize", "mean"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err == "cnnzoo: error: invalid normalize 'mean'; valid choices: 'channel', 'pixel'\n"  # one line
+    assert len(calls) == 1
+
+
 def test_missing_and_unknown_reproductions_are_one_line_errors(tmp_path, monkeypatch):
     from cnnzoo import reproduce as registry
 

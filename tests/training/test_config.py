@@ -248,6 +248,7 @@ def test_paper_recipe_matches_section_4_2():
         64000,
     )
     assert (cfg.crop_padding, cfg.flip, cfg.resolved_val_size()) == (4, True, 5000)
+    assert cfg.normalize == "pixel"  # "with the per-pixel mean subtracted"
 
 
 def test_compile_is_a_mode_and_old_booleans_still_load():

@@ -25,6 +25,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "(default: 20 56, and 20 32 44 56 110)")
     p.add_argument("--depth", help="residual-units: the ResNet's depth (default: 110, the paper's)")
     p.add_argument("--aux-weight", help="aux-classifiers: weight of the auxiliary losses (default: 0.3, the paper's)")
+    p.add_argument("--normalize", help="input normalisation of every run: pixel (the per-pixel mean subtracted, "
+                   "as the ResNet paper; the recipe's) or channel (per-channel mean and std)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from finished runs; train nothing")
     p.add_argument("--data-dir", help="dataset copy, e.g. ../shared/datasets/cifar10-jpeg")
     p.add_argument("--cache-dir", help="decoded-image cache directory")
@@ -38,8 +40,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     from cnnzoo.cli.train_cmd import _positive_int
-    from cnnzoo.errors import CnnzooError
+    from cnnzoo.errors import CnnzooError, check_choice
     from cnnzoo.reproduce import reproduce
+    from cnnzoo.training.config import NORMALIZATIONS
 
     options = {
         "depths": [_positive_int("depths", d) for d in args.depths] if args.depths else None,
@@ -51,10 +54,14 @@ def run_reproduce(args: argparse.Namespace) -> int:
             options["aux_weight"] = float(args.aux_weight)
         except ValueError:
             raise CnnzooError(f"--aux-weight must be a number such as 0.3, got {args.aux_weight!r}") from None
+    config = {}
+    if args.normalize is not None:
+        check_choice("normalize", args.normalize, NORMALIZATIONS)
+        config["normalize"] = args.normalize
     path = reproduce(
         args.name, budget=args.budget, seeds=_positive_int("seeds", args.seeds), out=args.out,
         runs_root=args.runs_root, device=args.device, data_dir=args.data_dir, cache_dir=args.cache_dir,
-        report_only=args.report_only, options=options, announce=None if args.quiet else print,
+        report_only=args.report_only, options=options, config=config, announce=None if args.quiet else print,
     )  # fmt: skip
     print(f"report: {path}")
     return 0

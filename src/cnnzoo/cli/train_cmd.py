@@ -257,7 +257,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     values.update(channels_last=False, run_dir=None)
     cfg = TrainConfig.from_dict(values, origin=f"the config saved in {loaded.path}")
     # The test split alone, normalised as the model was trained: no train split or validation holdout needed.
-    test_only = dict(test_only=True, stats=(loaded.mean, loaded.std)) if args.split == "test" else {}
+    test_only = dict(test_only=True, stats=loaded.stats) if args.split == "test" else {}
     loaders = make_loaders(cfg, device, **test_only)
     if list(loaders.classes) != list(loaded.classes):
         raise CnnzooError(

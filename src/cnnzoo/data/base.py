@@ -23,6 +23,9 @@ LOADERS: tuple[str, ...] = ("auto", "device", "stream")
 # torchvision's learned or random per-image policies: AutoAugment (Cubuk et al., 2019; its CIFAR-10 policy),
 # RandAugment (Cubuk et al., 2020; 2 ops, magnitude 9) and TrivialAugmentWide (Müller & Hutter, 2021).
 POLICIES: tuple[str, ...] = ("none", "autoaugment", "randaugment", "trivialaugment")
+# Input normalisation: per-channel mean and std, or the ResNet paper's per-pixel mean subtraction (He et al.,
+# 2016, §4.2: "the per-pixel mean subtracted", no division by a std).
+NORMALIZATIONS: tuple[str, ...] = ("channel", "pixel")
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,12 @@ class DataSpec:
     image_size: int | None = None  # image folders: resize the shorter side and centre-crop to N×N
     dtype: torch.dtype = torch.float32
     drop_last: bool = True  # drop the train epoch's last partial batch (never when the split is smaller)
+    normalize: str = "channel"  # one of NORMALIZATIONS
     # Only the test split, normalised by `stats` = (mean, std) of a trained model, converted to its channels:
-    # evaluating needs no train split and no validation holdout.
+    # evaluating needs no train split and no validation holdout. With normalize="pixel", mean is the C×H×W mean
+    # image (a tensor) and std is ones.
     test_only: bool = False
-    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    stats: tuple[tuple[float, ...] | torch.Tensor, tuple[float, ...]] | None = None
     # Distributed training: this process is `rank` of `world`; batch sizes stay GLOBAL and every global batch
     # is split between the ranks (shard_range), so 1 or N processes see the same batches and schedule.
     rank: int = 0
@@ -91,6 +96,7 @@ class DataSpec:
 
     def __post_init__(self) -> None:
         check_choice("loader", self.loader, LOADERS)
+        check_choice("normalize", self.normalize, NORMALIZATIONS)
         if not 0 <= self.rank < self.world:
             raise ValueError(f"DataSpec needs 0 <= rank < world, got rank {self.rank} of {self.world}")
         if self.world > 1 and not self.test_only and self.batch_size % self.world:
@@ -201,6 +207,7 @@ class Loaders:
     image_width: int | None = None
     skipped: int = 0  # unreadable images left out (skip_corrupt=True)
     val_indices: torch.Tensor | None = None  # the held-out images' indices in the train split (before eval_limit)
+    mean_image: torch.Tensor | None = None  # normalize="pixel": the C×H×W float32 mean subtracted (std: ones)
 
     @property
     def num_classes(self) -> int:
@@ -234,6 +241,36 @@ def train_stats(data: ImageArrays, where: str) -> tuple[tuple[float, ...], tuple
         )
         std = tuple(1.0 if value < MIN_STD else value for value in std)
     return mean, std
+
+
+def pixel_mean(data: ImageArrays, chunk: int = 4096) -> torch.Tensor:
+    """The C×H×W float32 mean image of `data` in [0, 1] (accumulated in float64, a chunk at a time)."""
+    if len(data) == 0:
+        raise CnnzooError("cannot compute the mean image of an empty split")
+    total = torch.zeros(data.images.shape[1:], dtype=torch.float64)
+    for start in range(0, len(data), chunk):
+        total += data.images[start : start + chunk].to(torch.float64).sum(dim=0)
+    return (total / (255.0 * len(data))).to(torch.float32)
+
+
+def normalization(
+    spec: DataSpec, data: ImageArrays | None, where: str
+) -> tuple[tuple[float, ...], tuple[float, ...], torch.Tensor | None]:
+    """(per-channel mean, std, mean image or None) of `spec.normalize`: measured on `data`, or `spec.stats`.
+
+    With "pixel" the std is ones and the per-channel mean is the mean image's (reported, not used).
+    """
+    if spec.test_only:
+        mean, std = spec.stats
+        image = mean if torch.is_tensor(mean) and mean.dim() == 3 else None
+    elif spec.normalize == "pixel":
+        image = pixel_mean(data)
+        std = (1.0,) * image.shape[0]
+    else:
+        return (*train_stats(data, where), None)
+    if image is None:
+        return tuple(mean), tuple(std), None
+    return tuple(image.mean(dim=(1, 2)).tolist()), tuple(std), image.to(torch.float32)
 
 
 # Largest decoded train+test split `loader="auto"` keeps in memory: a quarter of RAM (and of the GPU's memory

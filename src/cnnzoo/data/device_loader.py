@@ -2,8 +2,8 @@
 
 In the spirit of airbench (Jordan, 2024): the uint8 images live on the device, and each batch is a gather of
 rows (the crop's vertical offset), a gather of columns (its horizontal offset, with the flip folded in), one
-multiply-subtract for normalisation and one broadcast mask for cutout — no per-image Python, no worker
-processes, no host-to-device copies per step.
+multiply-subtract for normalisation (a per-pixel mean is cropped and flipped alongside) and one broadcast mask
+for cutout — no per-image Python, no worker processes, no host-to-device copies per step.
 All randomness of an epoch is drawn up front on the CPU from a generator seeded by (seed, epoch), then moved to
 the device, so the batches of an epoch are the same on CPU and CUDA and whatever came before.
 Two augmentations are not whole-batch gathers: a torchvision policy (`Augment.auto_augment`) runs per image in a
@@ -30,8 +30,8 @@ from cnnzoo.data.base import (
     build_policy,
     epoch_seed,
     sample_seed,
+    normalization,
     shard_range,
-    train_stats,
 )
 from cnnzoo.data.datasets import (
     ImageArrays,
@@ -132,7 +132,7 @@ class DeviceLoader(BatchLoader):
         batch_size: int,
         *,
         device: torch.device | str = "cpu",
-        mean: Sequence[float],
+        mean: Sequence[float] | torch.Tensor,
         std: Sequence[float],
         shuffle: bool = False,
         augment: Augment | None = None,
@@ -172,10 +172,18 @@ class DeviceLoader(BatchLoader):
         self.epoch = 0
         self.channels_last = channels_last
         self.dtype = dtype
-        # (x / 255 - mean) / std as one multiply-subtract.
-        std_t = torch.tensor(std, dtype=torch.float64)
-        self._scale = (1.0 / (255.0 * std_t)).view(1, -1, 1, 1).to(self.device, dtype)
-        self._shift = (torch.tensor(mean, dtype=torch.float64) / std_t).view(1, -1, 1, 1).to(self.device, dtype)
+        # (x / 255 - mean) / std as one multiply-subtract; `mean` per channel, or a C×H×W mean image.
+        std_t = torch.tensor(std, dtype=torch.float64).view(1, -1, 1, 1)
+        mean_t = torch.as_tensor(mean, dtype=torch.float64)
+        self._pixel_mean = mean_t.dim() == 3
+        mean_t = mean_t.unsqueeze(0) if self._pixel_mean else mean_t.view(1, -1, 1, 1)
+        self._scale = (1.0 / (255.0 * std_t)).to(self.device, dtype)
+        self._shift = (mean_t / std_t).to(self.device, dtype)
+        # A mean image is subtracted before pad, crop and flip, as in He et al. (2016) §4.2 (the padding is then
+        # zero, the mean): crop(pad0(x/255 - M)) = crop(pad0(x))/255 - crop(pad0(M)), so the uint8 images are
+        # augmented as before and the mean image is cropped and flipped with the same offsets, per batch.
+        if self._pixel_mean and augment.crop_padding:
+            self._shift = pad_for_crop(self._shift, augment.crop_padding)
 
     def _plan(self) -> dict[str, torch.Tensor]:
         """The epoch's order and per-sample augmentation parameters, drawn on the CPU, moved to the device."""
@@ -197,6 +205,16 @@ class DeviceLoader(BatchLoader):
         if self.policy is not None:
             self._host_order = plan.get("order", torch.arange(n))
         return {key: value.to(self.device, non_blocking=True) for key, value in plan.items()}
+
+    def _batch_shift(self, plan: dict[str, torch.Tensor], start: int, stop: int, flip: torch.Tensor | None):
+        """What a batch subtracts: the per-channel shift, or the mean image as its images were cropped and flipped."""
+        if not self._pixel_mean or ("crop_top" not in plan and flip is None):
+            return self._shift
+        if "crop_top" in plan:
+            top, left = plan["crop_top"][start:stop], plan["crop_left"][start:stop]
+            index = torch.zeros(stop - start, dtype=torch.long, device=self.device)
+            return crop_flip(self._shift, index, top, left, *self.images.shape[2:], flip=flip)
+        return flip_where(self._shift.expand(stop - start, *self._shift.shape[1:]), flip)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         plan = self._plan()
@@ -226,7 +244,7 @@ class DeviceLoader(BatchLoader):
             if self.policy is not None:
                 seeds = [sample_seed(policy_seed, i) for i in self._host_order[start:stop].tolist()]
                 images = apply_policy(self.policy, images, seeds)
-            batch = images.to(self.dtype).mul_(self._scale).sub_(self._shift)
+            batch = images.to(self.dtype).mul_(self._scale).sub_(self._batch_shift(plan, start, stop, flip))
             if "cut_top" in plan:
                 top, left = plan["cut_top"][start:stop], plan["cut_left"][start:stop]
                 batch.mul_(cutout_mask(batch.shape, self.augment.cutout, top, left, keep=True))  # zero = the mean
@@ -253,7 +271,6 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
     val: ImageArrays | None = None
     val_indices: torch.Tensor | None = None
     if spec.test_only:
-        mean, std = spec.stats
         classes, skipped = test.classes, test.skipped
     else:
         train = load_split(spec.name, "train", spec.data_dir, image_size=spec.image_size, **options)
@@ -263,11 +280,12 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
             train, val = train.subset(rest), train.subset(val_indices)
             val = random_subset(val, spec.eval_limit, spec.seed + 1)
         train = random_subset(train, spec.train_limit, spec.seed)
-        mean, std = train_stats(train, f"the train images of {spec.data_dir or spec.name}")
         classes, skipped = train.classes, train.skipped + test.skipped
+    mean, std, mean_image = normalization(spec, train, f"the train images of {spec.data_dir or spec.name}")
     test = match_channels(test, len(mean), f"the test images of {spec.data_dir or spec.name}")
+    loader_mean = mean if mean_image is None else mean_image
     stats = dict(
-        mean=mean, std=std, device=device, channels_last=spec.channels_last, dtype=spec.dtype,
+        mean=loader_mean, std=std, device=device, channels_last=spec.channels_last, dtype=spec.dtype,
         rank=spec.rank, world=spec.world,
     )  # fmt: skip
     train_loader = None
@@ -289,4 +307,5 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
         image_width=test.images.shape[3],
         skipped=skipped,
         val_indices=val_indices,
+        mean_image=mean_image,
     )

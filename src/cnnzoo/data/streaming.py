@@ -23,9 +23,9 @@ from cnnzoo.data.base import (
     Loaders,
     build_policy,
     epoch_seed,
+    normalization,
     sample_seed,
     shard_range,
-    train_stats,
 )
 from cnnzoo.data.datasets import (
     DECODE_ERRORS,
@@ -105,13 +105,15 @@ class StreamingLoader(BatchLoader):
         split: str,
         device: torch.device | str = "cpu",
         *,
-        mean: Sequence[float],
+        mean: Sequence[float] | torch.Tensor,
         std: Sequence[float],
         indices: Sequence[int] | torch.Tensor | None = None,
         train: bool = False,
         in_chans: int | None = None,
     ) -> None:
         """`split` of the spec's folder (the `indices` of it, default all), normalised by `mean` and `std`.
+
+        `mean` is per channel, or a C×H×W mean image (normalize="pixel").
 
         `train`: the training loader (shuffled, augmented, spec.batch_size, drop_last), else an evaluation one
         (in order, spec.eval_batch). `in_chans` converts every image to that many channels (default: as the
@@ -132,14 +134,19 @@ class StreamingLoader(BatchLoader):
                 f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}"
             )
         augment = spec.augment if train else Augment()
-        steps: list = []
+        geometry: list = []
         if augment.crop_padding:
-            steps.append(T.RandomCrop((height, width), padding=augment.crop_padding))
+            geometry.append(T.RandomCrop((height, width), padding=augment.crop_padding))
         if augment.flip:
-            steps.append(T.RandomHorizontalFlip())
-        if augment.auto_augment != "none":
-            steps.append(build_policy(augment.auto_augment))
-        steps += [T.ToTensor(), T.Normalize(mean, std)]
+            geometry.append(T.RandomHorizontalFlip())
+        policy = [build_policy(augment.auto_augment)] if augment.auto_augment != "none" else []
+        normalize = [T.ToTensor(), T.Normalize(mean, std)]  # Normalize broadcasts a C×H×W mean image too
+        if torch.is_tensor(mean) and mean.dim() == 3:
+            # He et al. (2016) §4.2: the mean image is subtracted first, then the image is zero-padded (i.e. by
+            # the mean), cropped and flipped (same draws as on PIL); a policy needs pixels, so it comes first.
+            steps = policy + normalize + geometry
+        else:
+            steps = geometry + policy + normalize
         if augment.cutout:
             area = augment.cutout**2 / (height * width)
             steps.append(T.RandomErasing(p=1.0, scale=(area, area), ratio=(1.0, 1.0), value=0))
@@ -227,12 +234,12 @@ def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") 
         test_idx = holdout_indices(test_labels, eval_limit, seed + 2)[1]
     _, height, width = peek_image(test_samples, spec.image_size)
     if spec.test_only:
-        mean, std = spec.stats
-        common = dict(device=device, mean=mean, std=std, in_chans=len(mean))
+        mean, std, mean_image = normalization(spec, None, "")
+        common = dict(device=device, mean=mean if mean_image is None else mean_image, std=std, in_chans=len(mean))
         test = StreamingLoader(spec, "test", indices=test_idx, **common)
         return Loaders(
-            train=None, val=None, test=test, classes=list(test_classes), mean=tuple(mean), std=tuple(std),
-            in_chans=len(mean), image_size=height, kind="stream", image_width=width,
+            train=None, val=None, test=test, classes=list(test_classes), mean=mean, std=std,
+            in_chans=len(mean), image_size=height, kind="stream", image_width=width, mean_image=mean_image,
         )  # fmt: skip
 
     samples, classes = folder_samples(root, "train")
@@ -246,7 +253,8 @@ def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") 
     grey, train_height, train_width = peek_image([samples[i] for i in train_idx.tolist()], spec.image_size)
     check_same_size((train_height, train_width), (height, width), root)
 
-    # Mean and std from a seeded sample, at most STATS_SAMPLE_BYTES of decoded pixels (huge images: fewer).
+    # Mean and std (or the mean image) from a seeded sample, at most STATS_SAMPLE_BYTES of decoded pixels (huge
+    # images: fewer).
     channels = 1 if grey else 3
     size = min(STATS_SAMPLE, max(1, STATS_SAMPLE_BYTES // (3 * height * width)))
     sample_idx = train_idx
@@ -255,12 +263,13 @@ def build_streaming_loaders(spec: DataSpec, device: torch.device | str = "cpu") 
     sample = [samples[i] for i in sample_idx.tolist()]
     stats_data = decode_folder(sample, classes, image_size=spec.image_size, skip_corrupt=True)
     stats_data = match_channels(stats_data, channels, f"the sampled train images of {root}")
-    mean, std = train_stats(stats_data, f"the train images of {root}")
-    common = dict(device=device, mean=mean, std=std, in_chans=channels)
+    mean, std, mean_image = normalization(spec, stats_data, f"the train images of {root}")
+    common = dict(device=device, mean=mean if mean_image is None else mean_image, std=std, in_chans=channels)
     train = StreamingLoader(spec, "train", indices=train_idx, train=True, **common)
     val = StreamingLoader(spec, "train", indices=val_idx, **common) if spec.holdout else None
     test = StreamingLoader(spec, "test", indices=test_idx, **common)
     return Loaders(
         train=train, val=val, test=test, classes=list(classes), mean=mean, std=std, in_chans=channels,
         image_size=height, kind="stream", image_width=width, skipped=stats_data.skipped, val_indices=held_out,
+        mean_image=mean_image,
     )  # fmt: skip

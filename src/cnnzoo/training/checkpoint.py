@@ -209,6 +209,7 @@ class LoadedModel:
     model_options: dict
     config: dict = field(default_factory=dict)
     path: Path | None = None
+    mean_image: list[float] | None = None  # normalize="pixel": the C×H×W mean image, flat (std is then ones)
 
     @classmethod
     def from_meta(cls, model: nn.Module, meta: dict, config: dict, path: Path | None = None) -> LoadedModel:
@@ -225,7 +226,15 @@ class LoadedModel:
             model_options=dict(meta["model_options"]),
             config=dict(config),
             path=path,
+            mean_image=list(meta["mean_image"]) if meta.get("mean_image") is not None else None,
         )
+
+    @property
+    def stats(self) -> tuple[tuple[float, ...] | torch.Tensor, tuple[float, ...]]:
+        """(mean, std) as DataSpec(test_only=True, stats=...) takes them: the mean image where there is one."""
+        if self.mean_image is None:
+            return self.mean, self.std
+        return torch.tensor(self.mean_image, dtype=torch.float32).view(self.in_chans, *self.image_size), self.std
 
     def preprocess(self, image: Any) -> torch.Tensor:
         """One image → a normalised CxHxW float tensor, made as the training images were.
@@ -255,9 +264,10 @@ class LoadedModel:
         x = torch.from_numpy(array.copy()).permute(2, 0, 1)
         if x.shape[0] != self.in_chans:  # e.g. a model trained on 2-channel data: repeat the gray channel
             x = x[:1].expand(self.in_chans, -1, -1)
-        mean = torch.tensor(self.mean, dtype=torch.float32)[:, None, None]
-        std = torch.tensor(self.std, dtype=torch.float32)[:, None, None]
-        return (x - mean) / std
+        mean, std = self.stats
+        mean = torch.as_tensor(mean, dtype=torch.float32)
+        mean = mean if mean.dim() == 3 else mean[:, None, None]
+        return (x - mean) / torch.tensor(std, dtype=torch.float32)[:, None, None]
 
     def predict(self, images: Any, topk: int = 5) -> list[list[tuple[str, float]]]:
         """Top-k (class name, probability) for each image, most probable first.
@@ -347,11 +357,19 @@ def _array_to_image(array: np.ndarray) -> Image.Image:
         ) from None
 
 META_KEYS = ("model_name", "model_options", "classes", "mean", "std", "in_chans", "image_size")
+OPTIONAL_META_KEYS = ("mean_image",)  # only in runs trained with normalize="pixel"; older files lack them
 
 
 def model_meta(payload: dict) -> dict:
     """The part of a checkpoint that rebuilds the model (also stored as safetensors metadata)."""
-    return {key: payload[key] for key in META_KEYS}
+    meta = {key: payload[key] for key in META_KEYS}
+    meta.update({key: payload[key] for key in OPTIONAL_META_KEYS if payload.get(key) is not None})
+    return meta
+
+
+def flat_mean_image(image: torch.Tensor) -> list[float]:
+    """A C×H×W mean image as a flat list for JSON metadata, each float32 in its shortest exact decimal form."""
+    return [float(str(value)) for value in image.to(torch.float32).flatten().numpy()]
 
 
 def fit_weights(model: nn.Module, weights: dict[str, torch.Tensor], source: str | Path, target: str) -> None:

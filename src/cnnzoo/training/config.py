@@ -37,6 +37,7 @@ COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 LR_SCALINGS = ("none", "linear", "sqrt")
 TTA_MODES = ("none", "flip", "flip-translate")
 POLICIES = ("none", "autoaugment", "randaugment", "trivialaugment")  # data.base.POLICIES (kept import-free)
+NORMALIZATIONS = ("channel", "pixel")  # data.base.NORMALIZATIONS
 
 # Default held-out validation size per dataset: an image count, or a fraction of the training split.
 DEFAULT_VAL_SIZE: dict[str, float | int] = {
@@ -102,6 +103,11 @@ class TrainConfig:
     eval_batch_size: int | None = _f(None, "data", "evaluation batch size (default: 2 x batch size)")
     loader: str = _f("auto", "data", "auto, device (whole split on the device) or stream (image folders from disk)")
     workers: int = _f(2, "data", "decoding workers of the streaming loader")
+    normalize: str = _f(
+        "channel", "data",
+        "input normalisation: channel (per-channel mean and std of the train images) or pixel (subtract their "
+        "per-pixel mean image, no std: the ResNet paper's CIFAR-10 input)",
+    )  # fmt: skip
     skip_corrupt: bool = _f(False, "data", "skip unreadable images instead of failing")
     # optimisation
     epochs: int = _f(10, "optimisation", "training epochs")
@@ -204,6 +210,7 @@ class TrainConfig:
         check_choice("lr_scaling", self.lr_scaling, LR_SCALINGS)
         check_choice("tta", self.tta, TTA_MODES)
         check_choice("auto_augment", self.auto_augment, POLICIES)
+        check_choice("normalize", self.normalize, NORMALIZATIONS)
         for name, low, high in _INT_RANGES:
             if getattr(self, name) is not None:
                 _int_in(name, getattr(self, name), low, high)

@@ -38,6 +38,7 @@ from cnnzoo.training import distributed
 from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.training.checkpoint import (
     fit_weights,
+    flat_mean_image,
     read_checkpoint,
     rng_state,
     save_checkpoint,
@@ -280,6 +281,7 @@ def make_loaders(cfg: TrainConfig, device: torch.device, **changes: Any):
         image_size=cfg.image_size,
         rank=distributed.rank(),
         world=distributed.world(),
+        normalize=cfg.normalize,
     )
     return build_loaders(DataSpec(**{**fields, **changes}), device)
 
@@ -339,6 +341,8 @@ def fit(
         "in_chans": int(loaders.in_chans),
         "image_size": list(_image_hw(loaders)),
     }
+    if getattr(loaders, "mean_image", None) is not None:
+        meta["mean_image"] = flat_mean_image(loaders.mean_image)
     state: dict[str, Any] = {
         "epoch": 0, "step": 0, "best": None, "bad_epochs": 0, "stopped_early": False, "history": [], "wall_time": 0.0,
     }  # fmt: skip
