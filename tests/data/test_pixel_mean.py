@@ -204,3 +204,14 @@ def test_an_onnx_export_carries_the_mean_image_and_predicts_the_same_top_k(pixel
     assert [[c for c, _ in row] for row in from_onnx] == [[c for c, _ in row] for row in from_checkpoint]
     assert np.allclose([[p for _, p in row] for row in from_onnx], [[p for _, p in row] for row in from_checkpoint],
                        atol=1e-4)  # fmt: skip
+
+
+def test_a_mean_image_of_another_size_is_a_one_line_error():
+    """A run trained with normalize: pixel on 32x32 images, evaluated on 16x16 ones: say so, no broadcast error."""
+    from cnnzoo.data.base import check_mean_image
+
+    check_mean_image(torch.zeros(3, 32, 32), (3, 32, 32))  # the same size: fine
+    check_mean_image((0.5, 0.5, 0.5), (3, 16, 16))  # per-channel statistics fit any size
+    with pytest.raises(CnnzooError, match=r"mean image is 3×32×32 .* these images are 3×16×16") as info:
+        check_mean_image(torch.zeros(3, 32, 32), (3, 16, 16))
+    assert "\n" not in str(info.value)

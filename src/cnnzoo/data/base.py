@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -251,6 +251,16 @@ def pixel_mean(data: ImageArrays, chunk: int = 4096) -> torch.Tensor:
     for start in range(0, len(data), chunk):
         total += data.images[start : start + chunk].to(torch.float64).sum(dim=0)
     return (total / (255.0 * len(data))).to(torch.float32)
+
+
+def check_mean_image(mean: Sequence[float] | torch.Tensor, shape: tuple[int, int, int]) -> None:
+    """A C×H×W mean image must be the size of the images it is subtracted from (say, a run's on another data set)."""
+    if torch.is_tensor(mean) and mean.dim() == 3 and tuple(mean.shape) != tuple(shape):
+        have, want = "×".join(map(str, mean.shape)), "×".join(map(str, shape))
+        raise CnnzooError(
+            f"the model's mean image is {have} (normalize: pixel) but these images are {want}; "
+            "give data of the size it was trained on"
+        )
 
 
 def normalization(

@@ -28,9 +28,10 @@ from cnnzoo.data.base import (
     Loaders,
     apply_policy,
     build_policy,
+    check_mean_image,
     epoch_seed,
-    sample_seed,
     normalization,
+    sample_seed,
     shard_range,
 )
 from cnnzoo.data.datasets import (
@@ -150,6 +151,7 @@ class DeviceLoader(BatchLoader):
             raise CnnzooError(
                 f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}"
             )
+        check_mean_image(mean, (channels, height, width))
         augment = augment or Augment()
         if augment.cutout > min(height, width):
             raise CnnzooError(f"cutout {augment.cutout} is larger than the {height}×{width} images")

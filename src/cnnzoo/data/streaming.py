@@ -22,6 +22,7 @@ from cnnzoo.data.base import (
     DataSpec,
     Loaders,
     build_policy,
+    check_mean_image,
     epoch_seed,
     normalization,
     sample_seed,
@@ -133,6 +134,7 @@ class StreamingLoader(BatchLoader):
             raise CnnzooError(
                 f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}"
             )
+        check_mean_image(mean, (channels, height, width))
         augment = spec.augment if train else Augment()
         geometry: list = []
         if augment.crop_padding:
