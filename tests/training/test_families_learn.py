@@ -37,6 +37,9 @@ NOT_YET_LEARNING = {
     "googlenet": "20 steps: test top-1 11.6%, loss 3.90 -> 3.69 (with aux losses); 572 s, too slow for more steps",
     "vgg11": "60 steps at the recipe's lr 0.01: train loss flat at 2.303 (2.3029, 2.3032, 2.3032), no BatchNorm",
 }
+# Not run in CI while it is known not to learn here: 20 steps of GoogLeNet at 32x32 took 572 s on 2 shared cores,
+# a third of CI's budget for a known failure. Reported as xfail (not run); run it with --runxfail.
+TOO_SLOW = {"googlenet"}
 EVAL_IMAGES = 500
 CHANCE = 0.10
 MARGIN = 0.04  # test top-1 must reach 14%: three standard deviations (1.3% each) above chance on 500 images
@@ -55,8 +58,8 @@ def _shortened(name: str, tmp_path, data_dir) -> dict:
 @pytest.mark.filterwarnings("ignore::UserWarning")  # the recipes' milestones fall after these short runs
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.xfail(reason=NOT_YET_LEARNING[n], strict=False)) if n in NOT_YET_LEARNING
-     else n for n in FAMILIES],
+    [pytest.param(n, marks=pytest.mark.xfail(reason=NOT_YET_LEARNING[n], strict=False, run=n not in TOO_SLOW))
+     if n in NOT_YET_LEARNING else n for n in FAMILIES],
 )
 def test_every_family_learns_with_its_own_recipe(name, tmp_path, cifar10_jpeg_dir):
     recipe = model_recipe(name)
