@@ -32,6 +32,18 @@ def test_run_key_ignores_paths_and_seed_but_not_the_arithmetic(tmp_path):
     assert experiment_run_dir(tmp_path, DIGITS, 2) == tmp_path / f"resnet20-{base}-seed2"
 
 
+def test_run_key_depends_only_on_values_that_differ_from_the_defaults(monkeypatch):
+    """A new config field at its default (the old behaviour) must not orphan the runs finished before it existed."""
+    from cnnzoo.training.config import TrainConfig
+
+    base = run_key(DIGITS)
+    assert run_key({**DIGITS, "normalize": TrainConfig().normalize}) == base  # a field given at its default
+    assert run_key({**DIGITS, "normalize": "pixel"}) != base
+    real = TrainConfig.to_dict
+    monkeypatch.setattr(TrainConfig, "to_dict", lambda self: {**real(self), "a_field_added_later": 1})
+    assert run_key(DIGITS) == base  # the same new field in the config and the defaults
+
+
 def test_mean_std_is_the_sample_deviation():
     assert mean_std([0.9, 0.92, 0.94]) == pytest.approx((0.92, 0.02))
     assert mean_std([0.5]) == (0.5, 0.0)

@@ -41,13 +41,17 @@ def model_recipe(name: str) -> dict[str, Any]:
 
 
 def run_key(values: dict[str, Any]) -> str:
-    """A short stable hash of what decides a run's arithmetic: the resolved config without paths and the seed."""
+    """A short stable hash of what decides a run's arithmetic: the resolved config without paths and the seed.
+
+    Only values that differ from TrainConfig's defaults enter the hash, so a new config field whose default keeps
+    the old behaviour leaves every finished run's key, and its reuse, as it was.
+    """
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.engine import RESUME_IGNORED, RESUME_OVERRIDABLE
 
-    config = TrainConfig.from_dict(values).to_dict()
+    config, defaults = TrainConfig.from_dict(values).to_dict(), TrainConfig().to_dict()
     ignored = {*RESUME_OVERRIDABLE, *RESUME_IGNORED, "seed"}
-    kept = {k: v for k, v in sorted(config.items()) if k not in ignored}
+    kept = {k: v for k, v in sorted(config.items()) if k not in ignored and v != defaults.get(k, object())}
     text = json.dumps(kept, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
