@@ -76,11 +76,9 @@ def report(results: dict) -> str:
         "no ablation and no CIFAR-10 number. Measured: mean ± std over the seeds (the training error of the main "
         "head only).",
         "",
-        "## Claims",
-        "",
-        common.claims_table(results["claims"]),
-        "",
-        f"`{FIGURE}`: measured test error of the two settings (error bars: std over seeds).",
+        *common.claims_section(
+            results["claims"], f"`{FIGURE}`: measured test error of the two settings (error bars: std over seeds)."
+        ),
     ]
     return "\n".join(parts)
 

@@ -72,12 +72,10 @@ def report(results: dict) -> str:
         "Paper: He et al. 2016, Table 6 (CIFAR-10 test error). Measured: mean ± std over the seeds, and the best "
         "seed as the paper's statistic for ResNet-110. The paper gives no table for the plain nets (fig. 6 only).",
         "",
-        "## Claims",
-        "",
-        common.claims_table(results["claims"]) if results["claims"] else "One depth only: nothing to compare.",
-        "",
-        f"`{FIGURE}`: test error against depth, ResNets and plain nets measured (error bars: std over seeds), "
-        "Table 6 as diamonds.",
+        *common.claims_section(
+            results["claims"], f"`{FIGURE}`: test error against depth, ResNets and plain nets measured (error bars: "
+            "std over seeds), Table 6 as diamonds.", alone="One depth only: nothing to compare."
+        ),
     ]
     return "\n".join(parts)
 

@@ -206,6 +206,11 @@ def claims_table(claims: Sequence[tuple[str, str]]) -> str:
     return render_table(("claim of the paper", "verdict"), claims, "markdown")
 
 
+def claims_section(claims: Sequence[tuple[str, str]], figure_note: str, alone: str = "nothing to compare") -> list[str]:
+    """The report's closing lines: the claims with their verdicts (or why there are none), then the figure's note."""
+    return ["## Claims", "", claims_table(claims) if claims else alone, "", figure_note]
+
+
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table, as every cnnzoo report draws one."""
     from cnnzoo.inspect.render import render_table

@@ -75,15 +75,12 @@ def report(results: dict) -> str:
         "Measured: mean ± std over the seeds. Paper: He et al. 2016, Table 6 for the ResNets; the plain nets appear "
         "only in fig. 6 (plain-56 above plain-20 in both training and test error).",
         "",
-        "## Claims",
-        "",
+        *common.claims_section(
+            results["claims"], f"`{FIGURE}`: thin lines training error, bold lines validation error, per epoch "
+            "(mean over seeds); left plain nets, right ResNets, as fig. 6.",
+            alone="One depth only: nothing to compare (give --depths 20 56).",
+        ),
     ]
-    if results["claims"]:
-        parts.append(common.claims_table(results["claims"]))
-    else:
-        parts.append("One depth only: nothing to compare (give --depths 20 56).")
-    parts += ["", f"`{FIGURE}`: thin lines training error, bold lines validation error, per epoch (mean over seeds); "
-              "left plain nets, right ResNets, as fig. 6."]  # fmt: skip
     return "\n".join(parts)
 
 

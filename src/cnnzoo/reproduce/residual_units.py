@@ -77,11 +77,10 @@ def report(results: dict) -> str:
         "Paper: He et al. 2016b (Identity Mappings), Table 2, CIFAR-10 test error. Measured: mean ± std over the "
         "seeds, and their median as the paper's statistic." + note,
         "",
-        "## Claims",
-        "",
-        common.claims_table(results["claims"]),
-        "",
-        f"`{FIGURE}`: measured test error per unit (error bars: std over seeds) and Table 2 as diamonds.",
+        *common.claims_section(
+            results["claims"], f"`{FIGURE}`: measured test error per unit (error bars: std over seeds) and Table 2 "
+            "as diamonds."
+        ),
     ]
     return "\n".join(parts)
 
