@@ -6,11 +6,12 @@ Every reproduction is a module with the same surface:
     report(results: dict) -> str                                          # Markdown body: tables + explanation
     figures(results: dict, out_dir: Path) -> list[Path]                   # PNGs written into out_dir
 
-Those that train (`TRAINS = True`) also take seeds, the shared runs root, config values for every run (data
-folder, cache, device), `train=False` for --report-only, and their own options (`OPTIONS`, e.g. depths); their
-results hold `entries`, one summary per trained setting (common.summarise). This module finds a reproduction by
-name (imported only when asked for), runs it and writes OUT/report.md (the setting: budget, data, seeds,
-hardware, versions, wall-clock; the module's body; the figures; the data note), OUT/results.json and the PNGs.
+Those that train (`TRAINS = True`) also take a `plan` (common.Plan: seeds, the shared runs root, config values
+for every run such as data folder, cache and device, `train=False` for --report-only) and their own options
+(`OPTIONS`, e.g. depths); their results hold `entries`, one summary per trained setting (common.summarise).
+This module finds a reproduction by name (imported only when asked for), runs it and writes OUT/report.md (the
+setting: budget, data, seeds, hardware, versions, wall-clock; the module's body; the figures; the data note),
+OUT/results.json and the PNGs.
 --report-only rebuilds all three from finished runs (training reproductions) or from OUT/results.json.
 """
 
@@ -71,6 +72,7 @@ def reproduce(
 
     `config` holds config values for every run, laid over the budget (e.g. a smaller train_limit for a check).
     """
+    from cnnzoo.reproduce import common
     from cnnzoo.reproduce.common import BUDGET_NAMES
 
     module = load(name)
@@ -92,8 +94,8 @@ def reproduce(
     if trains:
         extra = {k: v for k, v in {"data_dir": data_dir, "cache_dir": cache_dir, "device": device}.items() if v}
         extra.update(config or {})
-        results = module.measure(budget, device, seeds=seeds, runs_root=runs_root, extra=extra,
-                                 train=not report_only, announce=announce, **options)
+        plan = common.Plan(seeds, runs_root, extra, train=not report_only, announce=announce)
+        results = module.measure(budget, device, plan=plan, **options)
     elif report_only:
         results = _read_results(out)
     else:

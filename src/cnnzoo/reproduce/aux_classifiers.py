@@ -9,7 +9,6 @@ its recipe, recipes/googlenet_cifar.yaml; `aux_weight` sets the auxiliary losses
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +36,7 @@ def measure(
     budget: str = "quick",
     device: str = "cpu",
     *,
-    seeds: int = 1,
-    runs_root: str | Path = "runs/experiments",
-    extra: dict[str, Any] | None = None,
-    train: bool = True,
-    announce: Callable[[str], None] | None = None,
+    plan: common.Plan | None = None,
     aux_weight: float = PAPER_AUX_WEIGHT,
 ) -> dict:
     """Train (or reuse) GoogLeNet with the auxiliary heads (losses × `aux_weight`) and without; the verdict."""
@@ -50,11 +45,12 @@ def measure(
 
     if not 0.0 < aux_weight <= 10.0:
         raise CnnzooError(f"--aux-weight must be above 0 and at most 10 (the paper's is 0.3), got {aux_weight}")
-    extra = {"device": device, **(extra or {})}
+    plan = plan or common.Plan()
+    extra = {"device": device, **plan.extra}
     entries = {}
     for name, aux_logits in (("with auxiliary classifiers", True), ("without", False)):
         values = googlenet_values(budget, aux_logits, aux_weight if aux_logits else PAPER_AUX_WEIGHT, extra)
-        entries[name] = common.summarise(common.run_setting(values, seeds, runs_root, train=train, announce=announce))
+        entries[name] = plan.entry(values)
     with_aux, without = entries.values()
     claims = [(f"training with the auxiliary classifiers (weight {aux_weight:g}) lowers the test error",
                common.verdict(with_aux, without))]

@@ -8,9 +8,7 @@ coincide (same config, same run directory).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cnnzoo.reproduce import common
 
@@ -25,23 +23,19 @@ def measure(
     budget: str = "quick",
     device: str = "cpu",
     *,
-    seeds: int = 1,
-    runs_root: str | Path = "runs/experiments",
-    extra: dict[str, Any] | None = None,
-    train: bool = True,
-    announce: Callable[[str], None] | None = None,
+    plan: common.Plan | None = None,
     depths: list[int] | tuple[int, ...] = DEPTHS,
 ) -> dict:
     """Train (or reuse) ResNet-N for every depth and plain-N where fig. 6 has it; errors and verdicts."""
     depths = common.check_depths(depths, DEPTHS)
-    extra = {"device": device, **(extra or {})}
+    plan = plan or common.Plan()
+    extra = {"device": device, **plan.extra}
     entries = {}
     for depth in depths:
         families = ("resnet", "plain") if depth in PLAIN_DEPTHS else ("resnet",)
         for family in families:
             values = common.resnet_values(f"{family}{depth}", budget, extra)
-            entries[f"{family}{depth}"] = common.summarise(
-                common.run_setting(values, seeds, runs_root, train=train, announce=announce))
+            entries[f"{family}{depth}"] = plan.entry(values)
     claims = []
     for shallow, deep in zip(depths, depths[1:]):
         claims.append((f"ResNet-{deep} has a lower test error than ResNet-{shallow}",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,26 @@ def describe_budget(budget: str) -> str:
                  "scaled alike",
         "paper": "paper: the recipe's full schedule",
     }[budget]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a training reproduction gets its runs: seeds 0..N-1 of each setting under the shared runs root, trained
+    (resumed, reused) or, with `train=False` (--report-only), only read back; `extra` lies over every run's config."""
+
+    seeds: int = 1
+    runs_root: str | Path = "runs/experiments"
+    extra: dict[str, Any] = field(default_factory=dict)
+    train: bool = True
+    announce: Callable[[str], None] | None = None
+
+    def runs(self, values: dict[str, Any]) -> SeedRuns:
+        """The runs of one setting (see run_setting)."""
+        return run_setting(values, self.seeds, self.runs_root, train=self.train, announce=self.announce)
+
+    def entry(self, values: dict[str, Any]) -> dict[str, Any]:
+        """One setting's runs, summarised for the report."""
+        return summarise(self.runs(values))
 
 
 def run_setting(

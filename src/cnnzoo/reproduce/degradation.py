@@ -9,9 +9,7 @@ lines and test error as bold lines per epoch; here the bold lines are the held-o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cnnzoo.reproduce import common
 
@@ -26,22 +24,18 @@ def measure(
     budget: str = "quick",
     device: str = "cpu",
     *,
-    seeds: int = 1,
-    runs_root: str | Path = "runs/experiments",
-    extra: dict[str, Any] | None = None,
-    train: bool = True,
-    announce: Callable[[str], None] | None = None,
+    plan: common.Plan | None = None,
     depths: list[int] | tuple[int, ...] = DEFAULT_DEPTHS,
 ) -> dict:
     """Train (or reuse) plain-N and ResNet-N for every depth and seed; the errors, curves and verdicts."""
     depths = common.check_depths(depths, DEPTHS)
-    extra = {"device": device, **(extra or {})}
+    plan = plan or common.Plan()
+    extra = {"device": device, **plan.extra}
     entries = {}
     for depth in depths:
         for family in ("plain", "resnet"):
             values = common.resnet_values(f"{family}{depth}", budget, extra)
-            runs = common.run_setting(values, seeds, runs_root, train=train, announce=announce)
-            entries[f"{family}{depth}"] = common.summarise(runs)
+            entries[f"{family}{depth}"] = plan.entry(values)
     shallow, deep = depths[0], depths[-1]
     claims = []
     if deep != shallow:

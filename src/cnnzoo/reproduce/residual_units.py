@@ -8,9 +8,7 @@ the model's default, so its runs are `cifar-resnets`' runs of the same depth.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cnnzoo.reproduce import common
 
@@ -32,21 +30,18 @@ def measure(
     budget: str = "quick",
     device: str = "cpu",
     *,
-    seeds: int = 1,
-    runs_root: str | Path = "runs/experiments",
-    extra: dict[str, Any] | None = None,
-    train: bool = True,
-    announce: Callable[[str], None] | None = None,
+    plan: common.Plan | None = None,
     depth: int = 110,
 ) -> dict:
     """Train (or reuse) ResNet-`depth` with each residual unit (a)-(e); the errors and the verdicts."""
     (depth,) = common.check_depths([depth], DEPTHS, "--depth")
-    extra = {"device": device, **(extra or {})}
+    plan = plan or common.Plan()
+    extra = {"device": device, **plan.extra}
     entries = {}
     for unit in VARIANTS:
         options = {} if unit == "original" else {"residual_unit": unit}  # (a) is the default: share its runs
         values = common.resnet_values(f"resnet{depth}", budget, extra, options)
-        entries[unit] = common.summarise(common.run_setting(values, seeds, runs_root, train=train, announce=announce))
+        entries[unit] = plan.entry(values)
     others = [u for u in VARIANTS if u != "preact"]
     claims = [
         ("(e) full pre-activation has the lowest test error",
