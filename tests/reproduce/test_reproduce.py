@@ -7,14 +7,13 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from png_checks import assert_png
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.reproduce import common, reproduce
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PERCENT = r"\d+\.\d\d ± \d+\.\d\d"
 # Smaller still than the quick budget, for the reproductions that train five or two heavier networks.
 TINY = {"train_limit": 64, "eval_limit": 64, "batch_size": 32, "val_size": 100}
@@ -24,14 +23,6 @@ def table_rows(report: str, first_cell: str) -> list[list[str]]:
     """The cells of the Markdown table rows whose first cell matches `first_cell` (a regex)."""
     rows = [line for line in report.splitlines() if re.match(rf"\| {first_cell} \|", line)]
     return [[c.strip() for c in row.strip("|").split("|")] for row in rows]
-
-
-def assert_png(path: Path) -> None:
-    from PIL import Image
-
-    assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 5_000
-    with Image.open(path) as image:
-        assert image.size[0] > 300 and image.size[1] > 200
 
 
 def entry(errors: list[float]) -> dict:
@@ -189,3 +180,35 @@ def test_aux_classifiers_with_and_without(tmp_path, cifar10_jpeg_dir):
     options = [e["model_options"] for e in record["entries"].values()]
     assert [o["aux_logits"] for o in options] == [True, False] and all(o["small_input"] for o in options)
     assert_png(tmp_path / "aux" / "aux_classifiers.png")
+
+
+@pytest.mark.parametrize(("name", "first_cell", "figure"), [
+    ("flops", "ResNet-18", "flops_conventions.png"),
+    ("bottleneck", "naive inception (fig. 2a)", None),
+])  # fmt: skip
+def test_counting_reproductions_write_their_report_folder_and_rebuild_it(name, first_cell, figure, tmp_path, capsys):
+    """`cnnzoo reproduce flops|bottleneck --budget quick`: report.md with the setting and the module's tables,
+    results.json and PNGs; --report-only rebuilds the report from results.json without measuring again."""
+    from cnnzoo.cli import main
+
+    out = tmp_path / name
+    assert main(["reproduce", name, "--budget", "quick", "--device", "cpu", "--out", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert report.startswith(f"# cnnzoo reproduce {name}") and "**budget**: quick" in report
+    assert "**hardware**" in report and "**versions**" in report and "torch " in report
+    results = json.loads((out / "results.json").read_text())
+    assert results["budget"] == "quick"
+    figures = sorted(out.glob("*.png"))
+    assert figures and (figure is None or out / figure in figures)
+    for path in figures:
+        assert_png(path)
+        assert f"]({path.name})" in report  # the report shows each figure
+    before = report
+
+    for path in [out / "report.md", *figures]:
+        path.unlink()
+    assert main(["reproduce", name, "--budget", "quick", "--out", str(out), "--report-only"]) == 0
+    rebuilt = (out / "report.md").read_text()
+    assert rebuilt.split("## ", 1)[1] == before.split("## ", 1)[1]  # the same tables, from results.json
+    assert sorted(out.glob("*.png")) == figures
+    assert f"| {first_cell} |" in rebuilt  # a row of its main table
