@@ -129,9 +129,10 @@ def test_batchnorm_free_vgg_starts_from_glorot_and_bn_variants_keep_torchvisions
 
 
 def test_batchnorm_free_vgg_gradients_do_not_vanish_at_init():
-    """Issue 9: the N(0, 0.01) 512-wide head left every weight's gradient at < 1e-3 of the weight: no learning."""
+    """Issue 9: behind the N(0, 0.01) 512-wide head the convolutions' gradients were ~1e-4 of their weights."""
     torch.manual_seed(0)
     model = create_model("vgg11", num_classes=10, small_input=True)
     nn.functional.cross_entropy(model(torch.randn(16, 3, 32, 32)), torch.arange(16) % 10).backward()
-    ratios = {name: (p.grad.norm() / p.norm()).item() for name, p in model.named_parameters() if name.endswith("weight")}
+    weights = {name: p for name, p in model.named_parameters() if name.endswith("weight")}
+    ratios = {name: (p.grad.norm() / p.norm()).item() for name, p in weights.items()}
     assert min(ratios.values()) > 2e-3, ratios
