@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn as nn
@@ -108,3 +110,29 @@ def test_invalid_options_name_the_valid_choices():
         create_model("vgg11", head="tiny")
     with pytest.raises(CnnzooError, match="use vgg11 instead"):
         create_model("vgg11_bn", batch_norm=False)
+
+
+def test_batchnorm_free_vgg_starts_from_glorot_and_bn_variants_keep_torchvisions_init():
+    """Section 3.1: Glorot & Bengio's normalised uniform weights, zero biases; the *_bn models keep N(0, 0.01)."""
+    torch.manual_seed(0)
+    model = create_model("vgg11", num_classes=10, small_input=True)
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(layers) == 11
+    for layer in layers:
+        fan_in, fan_out = layer.weight[0].numel(), layer.weight[:, 0].numel()
+        bound = math.sqrt(6 / (fan_in + fan_out))
+        assert layer.weight.abs().max() <= bound
+        assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+        assert not layer.bias.any()
+    with_bn = create_model("vgg11_bn", num_classes=10, small_input=True)
+    assert with_bn.classifier[0].weight.std().item() == pytest.approx(0.01, rel=0.1)
+
+
+def test_batchnorm_free_vgg_gradients_do_not_vanish_at_init():
+    """Issue 9: behind the N(0, 0.01) 512-wide head the convolutions' gradients were ~1e-4 of their weights."""
+    torch.manual_seed(0)
+    model = create_model("vgg11", num_classes=10, small_input=True)
+    nn.functional.cross_entropy(model(torch.randn(16, 3, 32, 32)), torch.arange(16) % 10).backward()
+    weights = {name: p for name, p in model.named_parameters() if name.endswith("weight")}
+    ratios = {name: (p.grad.norm() / p.norm()).item() for name, p in weights.items()}
+    assert min(ratios.values()) > 2e-3, ratios
