@@ -21,14 +21,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", default="full", help="quick (a subset, 1 epoch: a CPU check) or full (the recipes; "
                    "default)")
     p.add_argument("--data", default="cifar10", help="dataset (default: cifar10)")
+    add_experiment_args(p, device_default=None, out_default="runs/leaderboard-BUDGET")
+    p.set_defaults(run=run_leaderboard)
+
+
+def add_experiment_args(p: argparse.ArgumentParser, device_default: str | None, out_default: str) -> None:
+    """Where an experiment's runs read their data, run, live and report: shared by leaderboard and reproduce."""
     p.add_argument("--data-dir", help="dataset copy, e.g. ../shared/datasets/cifar10-jpeg")
     p.add_argument("--cache-dir", help="decoded-image cache directory")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:N (default: each recipe's, auto)")
-    p.add_argument("--out", default=None, help="report folder (default: runs/leaderboard-BUDGET)")
+    p.add_argument("--device", default=device_default, help="auto, cpu, cuda, cuda:N (default: "
+                   + (device_default or "each recipe's, auto") + ")")
+    p.add_argument("--out", default=None, help=f"report folder (default: {out_default})")
     p.add_argument("--runs-root", default="runs/experiments", help="where the runs live, shared with other "
                    "experiments (default: runs/experiments)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the report's path")
-    p.set_defaults(run=run_leaderboard)
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:

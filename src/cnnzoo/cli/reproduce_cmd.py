@@ -7,6 +7,7 @@ import argparse
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add reproduce."""
+    from cnnzoo.cli.leaderboard_cmd import add_experiment_args
     from cnnzoo.reproduce import REPRODUCTIONS
 
     p = sub.add_parser(
@@ -28,13 +29,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--normalize", help="input normalisation of every run: pixel (the per-pixel mean subtracted, "
                    "as the ResNet paper; the recipe's) or channel (per-channel mean and std)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from finished runs; train nothing")
-    p.add_argument("--data-dir", help="dataset copy, e.g. ../shared/datasets/cifar10-jpeg")
-    p.add_argument("--cache-dir", help="decoded-image cache directory")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
-    p.add_argument("--out", default=None, help="report folder (default: runs/reproduce/NAME-BUDGET)")
-    p.add_argument("--runs-root", default="runs/experiments", help="where the runs live, shared with other "
-                   "experiments (default: runs/experiments)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the report's path")
+    add_experiment_args(p, device_default="auto", out_default="runs/reproduce/NAME-BUDGET")
     p.set_defaults(run=run_reproduce)
 
 
