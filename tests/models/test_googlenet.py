@@ -161,3 +161,38 @@ def test_paper_layout_starts_with_a_sane_loss_and_gradient():
     grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters() if p.grad is not None))
     assert loss.item() < 1.6 * 2.303 * 2  # near chance (main + 0.3 x two aux losses), not ~25 as before
     assert grad_norm.item() < 200  # ~30 with fan_in; ~1,100 with fan_out
+
+
+@pytest.mark.slow  # ~20 s on 2 shared cores: 17 float64 passes of the full network
+def test_paper_layout_gradients_match_finite_differences():
+    """Issue 9: the BN-free layout's autograd gradients (in-place ReLUs, shared inputs of four branches and two
+    auxiliary heads, LRN) agree with central differences, in training mode with the aux losses, in float64."""
+    torch.manual_seed(0)
+    model = create_model("googlenet", num_classes=3, small_input=True).double().train()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0  # deterministic forward, so that finite differences are exact up to O(eps^2)
+    x, y = torch.randn(2, 3, 10, 10, dtype=torch.double), torch.tensor([0, 2])
+
+    def loss() -> torch.Tensor:
+        return model(x).loss(F.cross_entropy, y)
+
+    loss().backward()
+    params = dict(model.named_parameters())
+    checked = 0
+    for name in ("conv1.conv.weight", "conv3.conv.bias", "inception3a.branch3.1.conv.weight",
+                 "inception4a.branch4.1.conv.weight", "aux1.conv.conv.weight", "aux2.fc1.bias",
+                 "inception5b.branch2.0.conv.weight", "fc.weight"):  # fmt: skip
+        flat, grad = params[name].data.view(-1), params[name].grad.view(-1)
+        i = int(grad.abs().argmax())  # a non-zero gradient, so a wrong one cannot hide behind a dead ReLU
+        old, eps = flat[i].item(), 1e-7  # small enough not to cross a ReLU or max-pool kink here
+        with torch.no_grad():
+            flat[i] = old + eps
+            plus = loss().item()
+            flat[i] = old - eps
+            minus = loss().item()
+            flat[i] = old
+        assert grad[i].item() != 0.0, name
+        assert grad[i].item() == pytest.approx((plus - minus) / (2 * eps), rel=1e-5), name
+        checked += 1
+    assert checked == 8
