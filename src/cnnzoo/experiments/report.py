@@ -26,15 +26,28 @@ class Point:
     y_err: float = 0.0
 
 
-def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, ylabel: str, title: str,
-                  log_x: bool = False) -> Path:
-    """A PNG of labelled points with vertical error bars (mean ± std over seeds)."""
+def new_figure(ncols: int = 1, width: float = 7.0, height: float = 5.0):
+    """A matplotlib Figure on an Agg canvas (no pyplot state) and its row of axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 5), dpi=100)
+    fig = Figure(figsize=(width * ncols, height), dpi=100)
     FigureCanvasAgg(fig)
-    ax = fig.subplots()
+    return fig, list(fig.subplots(1, ncols, squeeze=False)[0])
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write the figure as a PNG, atomically (a half-written plot is never left behind)."""
+    fig.tight_layout()
+    path = Path(path)
+    atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    return path
+
+
+def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, ylabel: str, title: str,
+                  log_x: bool = False) -> Path:
+    """A PNG of labelled points with vertical error bars (mean ± std over seeds)."""
+    fig, (ax,) = new_figure()
     for point in points:
         ax.errorbar([point.x], [point.y], yerr=[point.y_err], fmt="o", capsize=3)
         ax.annotate(point.label, (point.x, point.y), textcoords="offset points", xytext=(4, 4), fontsize=8)
@@ -42,21 +55,13 @@ def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, yla
         ax.set_xscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    return path
+    return save_figure(fig, path)
 
 
 def bar_chart(path: str | Path, groups: Sequence[str], series: dict[str, Sequence[float]], *, ylabel: str,
               title: str, log_y: bool = False) -> Path:
     """A PNG of grouped bars: one group per entry of `groups`, one bar per series (a legend names them)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(max(6.0, 1.2 * len(groups) + 2), 5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
+    fig, (ax,) = new_figure(width=max(6.0, 1.2 * len(groups) + 2))
     width = 0.8 / max(len(series), 1)
     for i, (name, values) in enumerate(series.items()):
         ax.bar([g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))], values, width, label=name)
@@ -66,10 +71,7 @@ def bar_chart(path: str | Path, groups: Sequence[str], series: dict[str, Sequenc
     ax.set(ylabel=ylabel, title=title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    return path
+    return save_figure(fig, path)
 
 
 def setting_lines(setting: dict[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.experiments.report import new_figure, save_figure
 from cnnzoo.experiments.runs import (
     REUSED,
     SeedRuns,
@@ -222,9 +223,7 @@ def verdict_all(verdicts: Sequence[str]) -> str:
 
 def claims_table(claims: Sequence[tuple[str, str]]) -> str:
     """The Markdown table of claims and their verdicts."""
-    from cnnzoo.inspect.render import render_table
-
-    return render_table(("claim of the paper", "verdict"), claims, "markdown")
+    return markdown_table(("claim of the paper", "verdict"), claims)
 
 
 def claims_section(claims: Sequence[tuple[str, str]], figure_note: str, alone: str = "nothing to compare") -> list[str]:
@@ -240,26 +239,6 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 
 
 # ---------------------------------------------------------------- figures
-def new_figure(ncols: int = 1, width: float = 7.0):
-    """A matplotlib Figure on an Agg canvas (no pyplot state) and its axes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, 5), dpi=100)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    return fig, list(axes)
-
-
-def save_figure(fig, path: Path) -> Path:
-    """Write the figure as a PNG, atomically (a half-written plot is never left behind)."""
-    from cnnzoo.training.checkpoint import atomic_write
-
-    fig.tight_layout()
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    return path
-
-
 def bar_figure(path: Path, entries: Sequence[tuple[str, dict[str, Any], float | None]], *, title: str) -> Path:
     """Measured test error per setting (bars, mean ± std over seeds) with the paper's number as a marker."""
     fig, (ax,) = new_figure()
