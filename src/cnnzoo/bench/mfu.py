@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ from cnnzoo.bench.throughput import (
     measure_model,
     synchronize,
 )
-from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models import create_model
@@ -94,10 +93,8 @@ def run(setting: MfuSetting, *, smoke: bool, command: str, out_dir: str | Path) 
     for name in ("image_size", "batch_size", "steps", "epochs", "matmul_size", "matmul_reps"):
         if getattr(setting, name) < 1:
             raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")
-    device = resolve_device(setting.device)
-    setting = replace(setting, device=str(device))
-    record = report.new_record("mfu", f"Model FLOP utilisation: {setting.model} training", device, smoke=smoke,
-                               command=command, setting=setting.describe(), columns=COLUMNS)
+    setting, device, record = report.start("mfu", f"Model FLOP utilisation: {setting.model} training", setting,
+                                           smoke=smoke, command=command, columns=COLUMNS)
     with torch.device("meta"):
         meta_model = create_model(setting.model)
     flops = 3 * 2 * count_macs(meta_model, (3, setting.image_size, setting.image_size))

@@ -15,11 +15,13 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from cnnzoo.device import resolve_device
 from cnnzoo.inspect.render import render_table
 
 # Versions and hardware kept from the run log's environment: enough to reproduce, nothing private (no host).
@@ -75,6 +77,16 @@ def new_record(mode: str, title: str, device: torch.device, *, smoke: bool, comm
         "skipped": [],
         "notes": [],
     }
+
+
+def start(mode: str, title: str, setting: Any, *, smoke: bool, command: str, columns: list[tuple[str, str]],
+          optional: tuple[str, ...] = ()) -> tuple[Any, torch.device, dict[str, Any]]:
+    """A mode's start: its setting with the device resolved (auto → cuda or cpu), that device, its empty record."""
+    device = resolve_device(setting.device)
+    setting = replace(setting, device=str(device))
+    record = new_record(mode, title, device, smoke=smoke, command=command, setting=setting.describe(),
+                        columns=columns, optional=optional)
+    return setting, device, record
 
 
 def format_value(key: str, value: Any) -> str:

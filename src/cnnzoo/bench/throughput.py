@@ -23,7 +23,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ import torch.nn as nn
 
 from cnnzoo.bench import BENCH_PRECISIONS, report
 from cnnzoo.data import Augment, DeviceLoader, ImageArrays, Loaders
-from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_params
 from cnnzoo.models import create_model, get_model_config
@@ -343,11 +342,10 @@ def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str |
     for name in ("batch_size", "steps", "epochs"):
         if getattr(setting, name) < 1:
             raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")
-    device = resolve_device(setting.device)
-    setting = replace(setting, device=str(device))
-    record = report.new_record("throughput", "Training and inference throughput: cnnzoo's engine vs plain loops",
-                               device, smoke=smoke, command=command, setting=setting.describe(), columns=COLUMNS,
-                               optional=("timm",))
+    setting, device, record = report.start(
+        "throughput", "Training and inference throughput: cnnzoo's engine vs plain loops", setting, smoke=smoke,
+        command=command, columns=COLUMNS, optional=("timm",),
+    )
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
         for spec in setting.models:
             rows, skipped = measure_model(spec, setting, device, Path(tmp))

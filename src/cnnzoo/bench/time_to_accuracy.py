@@ -26,14 +26,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from cnnzoo.bench import report
-from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.training.config import COMPILE_MODES, resolve_config
 from cnnzoo.training.engine import train
@@ -188,11 +187,10 @@ def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: s
     if setting.compile is not None:
         check_choice("compile mode", setting.compile, COMPILE_MODES)
     recipes = [resolve_recipe(r) for r in setting.recipes]  # a missing recipe fails before any training
-    device = resolve_device(setting.device)
-    setting = replace(setting, device=str(device))
-    record = report.new_record("time-to-accuracy", "Time to accuracy: cnnzoo's speedrun recipes vs airbench94",
-                               device, smoke=smoke, command=command, setting=setting.describe(), columns=COLUMNS,
-                               optional=("airbench",))
+    setting, device, record = report.start(
+        "time-to-accuracy", "Time to accuracy: cnnzoo's speedrun recipes vs airbench94", setting, smoke=smoke,
+        command=command, columns=COLUMNS, optional=("airbench",),
+    )
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
         workdir = Path(tmp)
         airbench_row = None
