@@ -88,6 +88,18 @@ def test_the_normalize_flag_reaches_every_run_and_a_bad_one_is_a_one_line_error(
     assert len(calls) == 1
 
 
+def test_training_options_on_a_reproduction_that_trains_nothing_are_one_line_errors(tmp_path, capsys):
+    from cnnzoo.cli import main
+
+    for extra in (["--normalize", "pixel"], ["--seeds", "3"]):
+        with pytest.raises(SystemExit) as info:
+            main(["reproduce", "flops", "--budget", "quick", "--out", str(tmp_path / "f"), *extra])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{extra[0]} does not apply" in err and "trains nothing" in err
+    assert not (tmp_path / "f").exists()
+
+
 def test_missing_and_unknown_reproductions_are_one_line_errors(tmp_path, monkeypatch):
     from cnnzoo import reproduce as registry
 

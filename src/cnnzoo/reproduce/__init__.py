@@ -88,9 +88,13 @@ def reproduce(
             raise CnnzooError(f"{flag} does not apply to `cnnzoo reproduce {name}`; leave it out"
                               + (f" (its options: {', '.join('--' + a.replace('_', '-') for a in accepted)})"
                                  if accepted else ""))
+    trains = getattr(module, "TRAINS", False)
+    if not trains and (config or seeds != 1):
+        flags = ["--" + k.replace("_", "-") for k in config or {}] + (["--seeds"] if seeds != 1 else [])
+        raise CnnzooError(f"{', '.join(flags)} does not apply to `cnnzoo reproduce {name}`: it trains nothing; "
+                          "leave it out")
     out = Path(out or f"runs/reproduce/{name}-{budget}")
     start = time.perf_counter()
-    trains = getattr(module, "TRAINS", False)
     if trains:
         extra = {k: v for k, v in {"data_dir": data_dir, "cache_dir": cache_dir, "device": device}.items() if v}
         extra.update(config or {})
