@@ -20,9 +20,9 @@ from cnnzoo.training.recipes import model_recipe
 # One model per registered small-input family, as its recipe trains it; (train images, epochs) each, enough
 # optimiser steps for the recipe's lr and warm-up to leave chance (27 steps left even ResNet-20 there).
 FAMILIES = {
-    "alexnet": (640, 3),
+    "alexnet": (1280, 3),  # 640 images gave 14.2%, at the 14% line; 1,280 gave 21.0% (2026-11-23)
     "vgg11": (1920, 5),  # 300 steps: from Glorot's small start at lr 0.01 it leaves chance after ~150 (issue 9)
-    "nin": (640, 3),
+    "nin": (1280, 3),  # 640 images gave 14.8%; 1,280 gave 17.0% (2026-11-23)
     "googlenet": (1280, 3),  # 120 steps: the BN-free layout sits on a plateau for its first ~60-100 (issue 9)
     "resnet20": (640, 3),
     "course_resnet18": (640, 2),
