@@ -13,13 +13,14 @@ from PIL import Image
 from cnnzoo.experiments import leaderboard
 
 
-def test_default_models_are_filtered_by_the_registry():
-    from cnnzoo.models import list_models
+def test_default_models_are_registered_and_cover_every_family():
+    from cnnzoo.models import get_model_config, list_models
 
-    kept, left_out = leaderboard.default_models()
-    assert {"resnet20", "resnet110", "preact_resnet110", "vgg16_bn", "nin", "googlenet", "alexnet"} <= set(kept)
-    assert set(kept) <= set(list_models()) and not set(left_out) & set(list_models())
-    assert kept + left_out == sorted(kept + left_out, key=leaderboard.DEFAULT_MODELS.index)
+    assert set(leaderboard.DEFAULT_MODELS) <= set(list_models())
+    assert {"resnet20", "resnet56", "resnet110", "preact_resnet110", "resnet18", "vgg11_bn", "vgg16_bn", "nin",
+            "googlenet", "alexnet", "course_resnet18", "course_resnet50_layer4"} <= set(leaderboard.DEFAULT_MODELS)
+    families = {get_model_config(name).family for name in list_models()}
+    assert families == {get_model_config(name).family for name in leaderboard.DEFAULT_MODELS}
 
 
 def test_model_values_use_the_small_stem_and_the_budget():

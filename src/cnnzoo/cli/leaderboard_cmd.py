@@ -46,11 +46,9 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     seeds = _positive_int("seeds", args.seeds)
     extra = {k: getattr(args, k) for k in ("data_dir", "cache_dir", "device") if getattr(args, k) is not None}
     out = args.out or f"runs/leaderboard-{args.budget}"
-    record = leaderboard.run_leaderboard(
+    leaderboard.run_leaderboard(
         args.models, seeds=seeds, budget=args.budget, data=args.data, out=out, runs_root=args.runs_root,
         extra=extra, quiet=True, announce=None if args.quiet else print,
     )  # fmt: skip
-    if record["left_out"] and not args.quiet:
-        print("left out (not registered): " + ", ".join(record["left_out"]))
     print(f"report: {out}/report.md")
     return 0
