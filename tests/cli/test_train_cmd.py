@@ -308,7 +308,12 @@ def test_ctrl_c_and_sigterm_say_how_to_resume(tmp_path, signal_number):
     run_dir = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     argv = [sys.executable, "-m", "cnnzoo", *_short_run(run_dir, "--epochs", "40", "--train-limit", "64")]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell that starts a job in the background without job control makes it ignore SIGINT, and Python keeps
+    # an ignored SIGINT ignored (as it should: nohup and `cmd &` ask for that). Ctrl-C reaches a foreground
+    # process, so the child gets the default disposition back (seen 2026-11-23: CI started by `bash -c '...' &`
+    # trained all 40 epochs through the SIGINT and exited 0).
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     try:
         deadline = time.monotonic() + 300
         while not (run_dir / "checkpoints" / "last.pt").exists():

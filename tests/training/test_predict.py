@@ -81,7 +81,10 @@ def test_tensors_are_images_in_torch_layout(rgb_model):
     assert single == rgb_model.predict([pixels]) and len(single) == 1
     batch = torch.stack([as_uint8, as_uint8.flip(2)])  # a 4-D tensor is a batch
     predictions = rgb_model.predict(batch)
-    assert len(predictions) == 2 and predictions[0] == single[0]
+    # A batch of 2 may take another BLAS path than a batch of 1: the same classes, probabilities within float error
+    # (seen on 2026-11-23: 0.09962659 against 0.09962658).
+    assert len(predictions) == 2 and [label for label, _ in predictions[0]] == [label for label, _ in single[0]]
+    assert [prob for _, prob in predictions[0]] == pytest.approx([prob for _, prob in single[0]], abs=1e-6)
 
 
 def test_a_normalised_tensor_is_refused_in_one_line(rgb_model):
