@@ -30,3 +30,11 @@ def cifar10_jpeg_dir() -> Path:
             pytest.fail(f"CNNZOO_REQUIRE_SHARED_DATA=1 but no CIFAR-10 JPEG copy at {path}")
         pytest.skip(f"no CIFAR-10 JPEG copy at {path} (set CNNZOO_CIFAR10_JPEG)")
     return path
+
+
+@pytest.fixture(scope="session")
+def cifar10_cache(tmp_path_factory) -> Path:
+    """One decoded-image cache for the tests that train on the JPEG copy: each split is decoded once a session
+    (~14 s on 2 cores), not once a test; tests of the cache itself keep their own."""
+    return tmp_path_factory.mktemp("cifar10-cache")
+

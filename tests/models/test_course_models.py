@@ -126,7 +126,7 @@ def test_forward_and_backward_at_min_input_size(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", COURSE_MODELS)
-def test_course_models_learn_on_a_cifar10_subset(name, tmp_path, cifar10_jpeg_dir):
+def test_course_models_learn_on_a_cifar10_subset(name, tmp_path, cifar10_jpeg_dir, cifar10_cache):
     """One epoch on 640 CIFAR-10 JPEGs on the CPU: the loss is finite and falls, test top-1 above chance.
 
     Twenty steps are few for these deep networks: each residual branch starts at zero (zero_init_residual), without
@@ -135,7 +135,7 @@ def test_course_models_learn_on_a_cifar10_subset(name, tmp_path, cifar10_jpeg_di
     from cnnzoo.training.engine import train
 
     overrides = {"model": name, "data": "cifar10", "data_dir": str(cifar10_jpeg_dir),
-                 "cache_dir": str(tmp_path / "cache"), "loader": "device", "train_limit": 640, "eval_limit": 500,
+                 "cache_dir": str(cifar10_cache), "loader": "device", "train_limit": 640, "eval_limit": 500,
                  "val_size": 500, "batch_size": 32, "epochs": 1, "optimizer": "adamw", "lr": 1e-3,
                  "weight_decay": 5e-4, "schedule": "constant", "device": "cpu", "precision": "fp32",
                  "compile": "none", "tensorboard": False, "plots": False, "run_dir": str(tmp_path / "run"),

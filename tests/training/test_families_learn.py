@@ -41,10 +41,10 @@ CHANCE = 0.10
 MARGIN = 0.04  # test top-1 must reach 14%: three standard deviations (1.3% each) above chance on 500 images
 
 
-def _shortened(name: str, tmp_path, data_dir) -> dict:
+def _shortened(name: str, tmp_path, data_dir, cifar10_cache) -> dict:
     """The knobs this test may change: data size, duration, device and precision, nothing that decides learning."""
     images, epochs = FAMILIES[name]
-    return {"model": name, "data_dir": str(data_dir), "cache_dir": str(tmp_path / "cache"), "loader": "device",
+    return {"model": name, "data_dir": str(data_dir), "cache_dir": str(cifar10_cache), "loader": "device",
             "train_limit": images, "eval_limit": EVAL_IMAGES, "val_size": 500, "epochs": epochs, "batch_size": 32,
             "warmup_epochs": 1, "device": "cpu", "precision": "fp32", "compile": "none", "channels_last": False,
             "tensorboard": False, "plots": False, "run_dir": str(tmp_path / "run"), "seed": 0,
@@ -54,9 +54,9 @@ def _shortened(name: str, tmp_path, data_dir) -> dict:
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")  # the recipes' milestones fall after these short runs
 @pytest.mark.parametrize("name", FAMILIES)
-def test_every_family_learns_with_its_own_recipe(name, tmp_path, cifar10_jpeg_dir):
+def test_every_family_learns_with_its_own_recipe(name, tmp_path, cifar10_jpeg_dir, cifar10_cache):
     recipe = model_recipe(name)
-    overrides = _shortened(name, tmp_path, cifar10_jpeg_dir)
+    overrides = _shortened(name, tmp_path, cifar10_jpeg_dir, cifar10_cache)
     if name in SCALE_LR_FROM_RECIPE_BATCH:
         overrides |= {"lr_scaling": "linear", "lr_base_batch": resolve_config(recipe).batch_size}
     cfg = resolve_config(recipe, overrides)
