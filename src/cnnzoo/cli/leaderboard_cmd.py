@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from cnnzoo.cli.args import add_experiment_args, positive_int
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add leaderboard."""
@@ -25,25 +27,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_leaderboard)
 
 
-def add_experiment_args(p: argparse.ArgumentParser, device_default: str | None, out_default: str) -> None:
-    """Where an experiment's runs read their data, run, live and report: shared by leaderboard and reproduce."""
-    p.add_argument("--data-dir", help="dataset copy, e.g. ../shared/datasets/cifar10-jpeg")
-    p.add_argument("--cache-dir", help="decoded-image cache directory")
-    p.add_argument("--device", default=device_default, help="auto, cpu, cuda, cuda:N (default: "
-                   + (device_default or "each recipe's, auto") + ")")
-    p.add_argument("--out", default=None, help=f"report folder (default: {out_default})")
-    p.add_argument("--runs-root", default="runs/experiments", help="where the runs live, shared with other "
-                   "experiments (default: runs/experiments)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the report's path")
-
-
 def run_leaderboard(args: argparse.Namespace) -> int:
-    from cnnzoo.cli.train_cmd import _positive_int
     from cnnzoo.errors import check_choice
     from cnnzoo.experiments import leaderboard
 
     check_choice("budget", args.budget, tuple(leaderboard.BUDGETS))
-    seeds = _positive_int("seeds", args.seeds)
+    seeds = positive_int("seeds", args.seeds)
     extra = {k: getattr(args, k) for k in ("data_dir", "cache_dir", "device") if getattr(args, k) is not None}
     out = args.out or f"runs/leaderboard-{args.budget}"
     leaderboard.run_leaderboard(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from cnnzoo.cli.args import add_experiment_args, positive_int
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add reproduce."""
-    from cnnzoo.cli.leaderboard_cmd import add_experiment_args
     from cnnzoo.reproduce import REPRODUCTIONS
 
     p = sub.add_parser(
@@ -34,14 +35,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
-    from cnnzoo.cli.train_cmd import _positive_int
     from cnnzoo.errors import CnnzooError, check_choice
     from cnnzoo.reproduce import reproduce
     from cnnzoo.training.config import NORMALIZATIONS
 
     options = {
-        "depths": [_positive_int("depths", d) for d in args.depths] if args.depths else None,
-        "depth": _positive_int("depth", args.depth) if args.depth is not None else None,
+        "depths": [positive_int("depths", d) for d in args.depths] if args.depths else None,
+        "depth": positive_int("depth", args.depth) if args.depth is not None else None,
         "aux_weight": None,
     }
     if args.aux_weight is not None:
@@ -54,7 +54,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
         check_choice("normalize", args.normalize, NORMALIZATIONS)
         config["normalize"] = args.normalize
     path = reproduce(
-        args.name, budget=args.budget, seeds=_positive_int("seeds", args.seeds), out=args.out,
+        args.name, budget=args.budget, seeds=positive_int("seeds", args.seeds), out=args.out,
         runs_root=args.runs_root, device=args.device, data_dir=args.data_dir, cache_dir=args.cache_dir,
         report_only=args.report_only, options=options, config=config, announce=None if args.quiet else print,
     )  # fmt: skip

@@ -14,6 +14,7 @@ import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
+from cnnzoo.cli.args import positive_int
 from cnnzoo.errors import CnnzooError
 
 SPLITS = ("test", "val")
@@ -163,7 +164,7 @@ def run_train(args: argparse.Namespace) -> int:
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
     from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, train
 
-    nproc = _positive_int("nproc", args.nproc)
+    nproc = positive_int("nproc", args.nproc)
     if nproc > 1 and distributed.world() == 1:  # not yet under torchrun: start it, running this same command
         return distributed.launch(nproc, distributed.without_nproc(args.argv))
     try:
@@ -204,7 +205,7 @@ def _train_seeds(args: argparse.Namespace) -> int:
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.runlog import default_run_dir
 
-    count = _positive_int("seeds", args.seeds)
+    count = positive_int("seeds", args.seeds)
     values = train_values(args)
     cfg = TrainConfig.from_dict(values, origin="the command line")
     seeds = list(range(cfg.seed, cfg.seed + count))
@@ -344,8 +345,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from cnnzoo.inspect.render import render_table
     from cnnzoo.training.checkpoint import UnreadableImage, load
 
-    topk = _positive_int("topk", args.topk)
-    batch_size = _positive_int("batch-size", args.batch_size)
+    topk = positive_int("topk", args.topk)
+    batch_size = positive_int("batch-size", args.batch_size)
     loaded = load(args.checkpoint, device=args.device)  # before the images: a wrong checkpoint is the first error
     files = image_files(args.inputs)
     readable, predictions = [], []
@@ -379,16 +380,6 @@ def run_predict(args: argparse.Namespace) -> int:
     ]
     print(render_table(("file", "rank", "class", "probability"), rows, args.format))
     return 0
-
-
-def _positive_int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise CnnzooError(f"--{name} must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise CnnzooError(f"--{name} must be a positive integer, got {value!r}")
-    return number
 
 
 def image_files(inputs: list[str]) -> list[Path]:

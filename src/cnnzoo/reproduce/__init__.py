@@ -73,11 +73,10 @@ def reproduce(
     `config` holds config values for every run, laid over the budget (e.g. a smaller train_limit for a check).
     """
     from cnnzoo.reproduce import common
-    from cnnzoo.reproduce.common import BUDGET_NAMES
 
     module = load(name)
-    if budget not in BUDGET_NAMES:
-        raise unknown_choice("budget", budget, BUDGET_NAMES)
+    if budget not in common.BUDGET_NAMES:
+        raise unknown_choice("budget", budget, common.BUDGET_NAMES)
     if not 1 <= seeds <= MAX_SEEDS:
         raise CnnzooError(f"--seeds must be a whole number from 1 to {MAX_SEEDS}, got {seeds}")
     options = {k: v for k, v in (options or {}).items() if v is not None}

@@ -122,13 +122,9 @@ class Plan:
     train: bool = True
     announce: Callable[[str], None] | None = None
 
-    def runs(self, values: dict[str, Any]) -> SeedRuns:
-        """The runs of one setting (see run_setting)."""
-        return run_setting(values, self.seeds, self.runs_root, train=self.train, announce=self.announce)
-
     def entry(self, values: dict[str, Any]) -> dict[str, Any]:
-        """One setting's runs, summarised for the report."""
-        return summarise(self.runs(values))
+        """One setting's runs (see run_setting), summarised for the report."""
+        return summarise(run_setting(values, self.seeds, self.runs_root, train=self.train, announce=self.announce))
 
 
 def run_setting(
