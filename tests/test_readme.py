@@ -18,6 +18,6 @@ def test_readme_tables_are_regenerated_from_code():
 def test_ci_runs_the_readme_commands():
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
-    for command in ('pip install -q -e ".[test]"', "cnnzoo train --config recipes/digits.yaml", "python -m pytest"):
+    for command in ('pip install -q -e ".[test]"', "cnnzoo train --config digits", "python -m pytest"):
         assert command.replace(" -q", "") in readme, command
         assert command in ci, command

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 import torch
@@ -10,15 +10,15 @@ import torch
 from cnnzoo.bench import time_to_accuracy
 from cnnzoo.data import load_split
 from cnnzoo.errors import CnnzooError
+from cnnzoo.training.recipes import find_recipe, recipes_dir
 
 from bench_checks import assert_metadata, assert_positive_finite, load_results
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_smoke_run_writes_positive_finite_figures(run_cli, tmp_path, cifar10_jpeg_dir, monkeypatch):
-    monkeypatch.chdir(REPO)  # the recipes are paths in the repository
+    monkeypatch.chdir(tmp_path)  # the recipes are packaged: any working directory will do
     status, _ = run_cli("bench", "time-to-accuracy", "--smoke", "--out", str(tmp_path), "--data-dir", str(cifar10_jpeg_dir))
     assert status == 0
     record, md = load_results(tmp_path, "time_to_accuracy_cpu")
@@ -47,12 +47,12 @@ def test_airbench_cache_holds_the_arrays_cnnzoo_trains_on(tmp_path, cifar10_jpeg
     assert train["labels"].bincount(minlength=10).min() == 10  # a class-stratified subset
 
 
-def test_a_missing_speedrun_recipe_falls_back_and_says_so(monkeypatch):
-    monkeypatch.chdir(REPO)
-    path, note = time_to_accuracy.resolve_recipe("recipes/resnet20_speedrun.yaml")
-    if Path("recipes/resnet20_speedrun.yaml").is_file():
-        assert path == Path("recipes/resnet20_speedrun.yaml") and note is None
-    else:
-        assert path == Path("recipes/resnet20_fast.yaml") and "does not exist yet" in note
-    with pytest.raises(CnnzooError, match="recipe recipes/nope.yaml not found"):
-        time_to_accuracy.resolve_recipe("recipes/nope.yaml")
+def test_recipes_are_the_packaged_ones_by_name_and_a_wrong_name_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the checkout: packaged recipes need no source tree
+    for name in time_to_accuracy.RECIPES:
+        assert find_recipe(name).is_relative_to(recipes_dir())
+    setting = replace(time_to_accuracy.SMOKE, recipes=("recipes/nope.yaml",))
+    with pytest.raises(CnnzooError, match="no such recipe file or packaged recipe: recipes/nope.yaml"):
+        time_to_accuracy.run(setting, smoke=True, command="cnnzoo bench time-to-accuracy", out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+

@@ -1,13 +1,19 @@
-"""The models' own recipes (issue 9): every model names one that exists and fits it; the CLI applies it."""
+"""The packaged recipes: found by name or path from any directory; every model names one that fits it."""
 
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 
-from cnnzoo.cli import train_cmd
+import pytest
+
+import cnnzoo
+from cnnzoo.cli import main, train_cmd
+from cnnzoo.errors import CnnzooError
 from cnnzoo.models import list_models
 from cnnzoo.training.config import load_yaml, resolve_config
-from cnnzoo.training.recipes import RECIPES_DIR, model_recipe
+from cnnzoo.training.recipes import find_recipe, list_recipes, model_recipe, recipe_label, recipe_names, recipes_dir
 
 
 def test_every_model_names_a_recipe_that_exists_and_fits_it():
@@ -41,5 +47,48 @@ def test_cli_recipe_none_and_other_datasets_keep_the_defaults():
 
 
 def test_cli_config_replaces_the_models_recipe():
-    values = train_cmd.train_values(_train_args("--model", "nin", "--config", str(RECIPES_DIR / "digits.yaml")))
-    assert values["recipe"].endswith("digits.yaml") and values["model"] == "nin"
+    values = train_cmd.train_values(_train_args("--model", "nin", "--config", str(recipes_dir() / "digits.yaml")))
+    assert values["recipe"] == "recipes/digits.yaml" and values["model"] == "nin"
+
+
+def test_recipes_ship_inside_the_package():
+    package = Path(cnnzoo.__file__).resolve().parent
+    assert recipes_dir().resolve() == package / "recipes"  # read through importlib.resources, not the source tree
+    assert {"digits", "resnet20_paper", "resnet20_fast"} <= set(recipe_names())
+
+
+@pytest.mark.parametrize("ref", ["digits", "digits.yaml", "recipes/digits.yaml"])
+def test_config_finds_a_packaged_recipe_by_name_from_any_directory(ref, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no recipes/ folder here
+    values = train_cmd.train_values(_train_args("--config", ref))
+    assert values["recipe"] == "recipes/digits.yaml" and values["data"] == "digits"
+    assert resolve_config(ref).recipe == "recipes/digits.yaml"  # the API takes the same names
+
+
+def test_a_file_given_to_config_wins_over_a_packaged_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "digits.yaml").write_text("model: resnet20\ndata: digits\nepochs: 2\n")
+    values = train_cmd.train_values(_train_args("--config", "recipes/digits.yaml"))
+    assert values["epochs"] == 2 and values["recipe"] == "recipes/digits.yaml"
+    assert find_recipe("recipes/digits.yaml") == Path("recipes/digits.yaml")
+    assert recipe_label(find_recipe("digits")) == "recipes/digits.yaml"
+
+
+def test_an_unknown_recipe_is_one_line_naming_the_packaged_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CnnzooError, match=r"no such recipe file or packaged recipe: resnet99_cpu; packaged: .*digits"):
+        train_cmd.train_values(_train_args("--config", "resnet99_cpu"))
+
+
+def test_every_recipe_starts_with_its_purpose_in_one_sentence():
+    for recipe in list_recipes():
+        assert re.fullmatch(r"[A-Z].{20,110}\.", recipe["purpose"]), recipe
+        assert recipe["model"] and recipe["data"] and Path(recipe["file"]).is_file()
+
+
+def test_recipes_command_lists_every_recipe_with_its_file(capsys):
+    assert main(["recipes", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    for name in recipe_names():
+        assert f"{name}," in out and str(recipes_dir() / f"{name}.yaml") in out

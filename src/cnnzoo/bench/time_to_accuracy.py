@@ -36,13 +36,9 @@ from cnnzoo.bench import report
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.training.config import COMPILE_MODES, resolve_config
 from cnnzoo.training.engine import train
+from cnnzoo.training.recipes import find_recipe, recipe_label
 
-RECIPES = ("recipes/resnet18_speedrun.yaml", "recipes/resnet20_speedrun.yaml")
-# Until a speedrun recipe exists, the recipe it grows from is measured in its place (and the row says so).
-FALLBACK = {
-    "recipes/resnet18_speedrun.yaml": "recipes/resnet18_cifar.yaml",
-    "recipes/resnet20_speedrun.yaml": "recipes/resnet20_fast.yaml",
-}
+RECIPES = ("resnet18_speedrun", "resnet20_speedrun")  # packaged recipes (`cnnzoo recipes`)
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ class TimeToAccuracySetting:
 
 
 SMOKE = TimeToAccuracySetting(
-    recipes=("recipes/resnet20_speedrun.yaml",), runs=2, warmup_runs=0, device="cpu", compile="none",
+    recipes=("resnet20_speedrun",), runs=2, warmup_runs=0, device="cpu", compile="none",
     overrides={"epochs": 1, "train_limit": 256, "eval_limit": 200, "val_size": 0, "batch_size": 64,
                "eval_batch_size": 200, "precision": "fp32", "channels_last": False},
 )  # fmt: skip
@@ -108,17 +104,6 @@ def working_directory(path: Path) -> Iterator[None]:
 
 
 # ==================================================================== the systems
-def resolve_recipe(recipe: str) -> tuple[Path, str | None]:
-    """The recipe file to run, and a note when a missing speedrun recipe was replaced by its fallback."""
-    path = Path(recipe)
-    if path.is_file():
-        return path, None
-    fallback = FALLBACK.get(recipe)
-    if fallback is not None and Path(fallback).is_file():
-        return Path(fallback), f"{recipe} does not exist yet: measured {fallback} in its place"
-    raise CnnzooError(f"recipe {recipe} not found; run from the repository root or pass --recipe PATH")
-
-
 def cnnzoo_runs(recipe: Path, setting: TimeToAccuracySetting, device: torch.device, workdir: Path) -> list[dict]:
     """One result per timed run of `recipe` through `cnnzoo.train` (warm-up runs first, not returned)."""
     results = []
@@ -186,7 +171,7 @@ def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: s
         raise CnnzooError(f"runs must be at least 1 and warm-up runs at least 0, got {setting.runs}, {setting.warmup_runs}")
     if setting.compile is not None:
         check_choice("compile mode", setting.compile, COMPILE_MODES)
-    recipes = [resolve_recipe(r) for r in setting.recipes]  # a missing recipe fails before any training
+    recipes = [find_recipe(r) for r in setting.recipes]  # a missing recipe fails before any training
     setting, device, record = report.start(
         "time-to-accuracy", "Time to accuracy: cnnzoo's speedrun recipes vs airbench94", setting, smoke=smoke,
         command=command, columns=COLUMNS, optional=("airbench",),
@@ -205,11 +190,8 @@ def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: s
             except ImportError:
                 record["skipped"].append({"what": "airbench94", "reason": "the airbench package is not installed "
                                           "(pip install airbench, or pip install -e '.[bench]')"})
-        for path, note in recipes:
-            row = summarise("cnnzoo", str(path), cnnzoo_runs(path, setting, device, workdir))
-            record["rows"].append(row)
-            if note:
-                record["notes"].append(note)
+        for path in recipes:
+            record["rows"].append(summarise("cnnzoo", recipe_label(path), cnnzoo_runs(path, setting, device, workdir)))
         if airbench_row is not None:
             airbench_row["seconds_ratio"] = 1.0
             for row in record["rows"]:

@@ -32,7 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "Precedence: defaults < recipe < flags; the recipe is --config's, else the model's own for its dataset "
         "(see `cnnzoo models NAME`; --recipe none for the plain defaults).",
     )
-    p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
+    p.add_argument("--config", metavar="RECIPE", help="a packaged recipe's name (e.g. resnet20_paper; see `cnnzoo "
+                   "recipes`) or a YAML file; flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
     p.add_argument(
@@ -124,13 +125,15 @@ def train_values(args: argparse.Namespace) -> dict:
     """The config as the command line gives it: the recipe's values, overridden by the flags given."""
     from cnnzoo.models import parse_model_options
     from cnnzoo.training.config import FIELD_NAMES, load_yaml
+    from cnnzoo.training.recipes import find_recipe, recipe_label
 
     values: dict = {}
     flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
     options = parse_model_options(getattr(args, "model_option", None))
     if args.config:
-        values = load_yaml(args.config)
-        values.setdefault("recipe", args.config)
+        path = find_recipe(args.config)
+        values = load_yaml(path)
+        values.setdefault("recipe", recipe_label(path))
     elif str(flags.get("recipe", "")).lower() == "none":
         flags["recipe"] = None  # --recipe none: the plain defaults, not the model's recipe
     elif "model" in flags and "recipe" not in flags:
@@ -147,7 +150,7 @@ def train_values(args: argparse.Namespace) -> dict:
 def _model_recipe_values(model: str, data: str | None, options: dict) -> dict:
     """The model's own recipe (defaults < recipe < flags), where it names one for this dataset."""
     from cnnzoo.training.config import load_yaml
-    from cnnzoo.training.recipes import RECIPES_DIR, model_recipe
+    from cnnzoo.training.recipes import model_recipe, recipe_label
 
     path = model_recipe(model, options)
     if path is None:
@@ -155,7 +158,7 @@ def _model_recipe_values(model: str, data: str | None, options: dict) -> dict:
     values = load_yaml(path)
     if data is not None and data != values.get("data"):
         return {}  # a recipe for CIFAR-10 says nothing about, say, digits: plain defaults there
-    values["recipe"] = str(path.relative_to(RECIPES_DIR.parent))
+    values["recipe"] = recipe_label(path)
     return values
 
 

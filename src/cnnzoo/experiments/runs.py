@@ -31,12 +31,13 @@ def model_recipe(name: str) -> dict[str, Any]:
     {} where it names none, i.e. TrainConfig's defaults."""
     from cnnzoo.training.config import load_yaml
     from cnnzoo.training.recipes import model_recipe as recipe_file
+    from cnnzoo.training.recipes import recipe_label
 
     path = recipe_file(name)
     if path is None:
         return {}
     values = load_yaml(path)
-    values["recipe"] = f"{path.parent.name}/{path.name}"  # as the README names recipes: recipes/<name>.yaml
+    values["recipe"] = recipe_label(path)
     return values
 
 

@@ -56,10 +56,10 @@ DATA_NOTE = (
 def paper_recipe() -> dict[str, Any]:
     """The ResNet paper's CIFAR schedule (recipes/resnet20_paper.yaml) as config values, model left to the caller."""
     from cnnzoo.training.config import load_yaml
-    from cnnzoo.training.recipes import recipe_path
+    from cnnzoo.training.recipes import recipe_label, recipe_path
 
     path = recipe_path("resnet20_paper")
-    return {**load_yaml(path), "recipe": f"{path.parent.name}/{path.name}"}
+    return {**load_yaml(path), "recipe": recipe_label(path)}
 
 
 def resnet_values(model: str, budget: str, extra: dict[str, Any] | None = None,

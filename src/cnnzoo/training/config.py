@@ -28,6 +28,7 @@ from typing import Any, Union
 import yaml
 
 from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.training.recipes import find_recipe, recipe_label
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "multistep", "cosine", "onecycle")
@@ -329,14 +330,15 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def resolve_config(source: TrainConfig | dict | str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """defaults < the source (a config, a dict, or a YAML path) < overrides."""
+    """defaults < the source (a config, a dict, a YAML path or a packaged recipe's name) < overrides."""
     if isinstance(source, TrainConfig):
         values = source.to_dict()
     elif isinstance(source, dict):
         values = dict(source)
     else:
-        values = load_yaml(source)
-        values.setdefault("recipe", str(source))
+        path = find_recipe(source)
+        values = load_yaml(path)
+        values.setdefault("recipe", recipe_label(path))
     values.update(overrides or {})
     return TrainConfig.from_dict(values)
 
