@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from cnnzoo.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,3 +38,23 @@ def test_a_broken_pipe_elsewhere_is_still_an_error_to_see():
             "from cnnzoo.cli import main; sys.exit(main(['models']))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "BrokenPipeError: [Errno 32] a worker went away" in proc.stderr
+
+
+def _parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every parser of the command tree with its command path: ("cost", "conv"), ..."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_dash_o_is_the_model_option_in_every_command():
+    with_o = []
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if "-o" in action.option_strings:
+                with_o.append(path)
+                assert action.dest == "model_option", f"cnnzoo {' '.join(path)}: -o is --{action.dest}"
+                assert "--model-option" in action.option_strings and action.metavar == "KEY=VALUE"
+    assert {("train",), ("summary",), ("arch",), ("compare",)} <= set(with_o)

@@ -46,6 +46,11 @@ def _with_channels(name: str, size: tuple[int, int, int] | None, options: dict[s
     return options
 
 
+def _add_model_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    """-o is a model option in every command (train's -o/--model-option), never an output path."""
+    p.add_argument("-o", "--model-option", dest="model_option", action="append", metavar="KEY=VALUE", help=help_text)
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
 
@@ -83,7 +88,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", default=",".join(SUMMARY_COLUMNS), help=f"comma-separated columns to show, from {', '.join(SUMMARY_COLUMNS)} (default: all)")
     p.add_argument("--device", help="build and run the model here with real weights (cpu, cuda, ...; default: meta, no arithmetic)")
     p.add_argument("--num-classes", type=int, help="number of classes of the classifier (default: the model's)")
-    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help=OPTION_HELP)
+    _add_model_option(p, OPTION_HELP)
     _add_format(p)
     p.set_defaults(run=run_summary)
 
@@ -94,7 +99,7 @@ def run_summary(args: argparse.Namespace) -> int:
     from cnnzoo.models import parse_model_options
 
     size = _input_size(args.input)
-    options = _with_channels(args.model, size, parse_model_options(args.option))
+    options = _with_channels(args.model, size, parse_model_options(args.model_option))
     if args.num_classes is not None:
         options["num_classes"] = args.num_classes
     device = resolve_device(args.device) if args.device else None
@@ -129,7 +134,7 @@ def _add_arch(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("models", nargs="+", metavar="MODEL", help="registered model names (see `cnnzoo models`)")
     p.add_argument("--input", metavar="CxHxW", help="input size, channels first (default: each model's default_cfg)")
-    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help=OPTION_HELP + "; applied to every model")
+    _add_model_option(p, OPTION_HELP + "; applied to every model")
     _add_format(p)
     p.set_defaults(run=run_arch)
 
@@ -139,7 +144,7 @@ def run_arch(args: argparse.Namespace) -> int:
     from cnnzoo.models import parse_model_options
 
     size = _input_size(args.input)
-    options = parse_model_options(args.option)
+    options = parse_model_options(args.model_option)
     if size is not None:
         for name in args.models:
             options = _with_channels(name, size, options)
@@ -322,7 +327,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="device for the throughput measurement: cpu, cuda, cuda:N, mps (default: cuda if available, else cpu)")
     p.add_argument("--batch-size", type=int, default=8, help="images per timed forward pass (default: 8)")
     p.add_argument("--seconds", type=float, default=1.0, help="about how long to time each model, in seconds (default: 1.0)")
-    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help=OPTION_HELP + "; applied to every model")
+    _add_model_option(p, OPTION_HELP + "; applied to every model")
     _add_format(p)
     p.set_defaults(run=run_compare)
 
@@ -334,6 +339,6 @@ def run_compare(args: argparse.Namespace) -> int:
     from cnnzoo.models import parse_model_options
 
     device = resolve_device(args.device)
-    rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, parse_model_options(args.option))
+    rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, parse_model_options(args.model_option))
     print(render_table(COLUMNS, rows, args.format, title=f"forward throughput at batch {args.batch_size} on {device}"))
     return 0
