@@ -12,20 +12,26 @@ import pytest
 
 from cnnzoo.inspect.render import FORMATS, render_table
 
-COLUMNS = ("model", "params", "GMACs")
+COLUMNS = ("model", "params", ("gmacs", "GMACs"))
 ROWS = [("a", 1234567, 0.5), ("b", 12, None)]
 
 
 def test_four_formats():
     assert FORMATS == ("table", "markdown", "json", "csv")
     assert json.loads(render_table(COLUMNS, ROWS, "json")) == [
-        {"model": "a", "params": 1234567, "GMACs": 0.5}, {"model": "b", "params": 12, "GMACs": None}
+        {"model": "a", "params": 1234567, "gmacs": 0.5}, {"model": "b", "params": 12, "gmacs": None}
     ]
     assert render_table(COLUMNS, ROWS, "csv").splitlines() == ["model,params,GMACs", "a,1234567,0.5", "b,12,"]
     markdown = render_table(COLUMNS, ROWS, "markdown", title="T").splitlines()
     assert markdown[0] == "**T**" and markdown[3] == "|---|---:|---:|" and markdown[4] == "| a | 1,234,567 | 0.5 |"
     table = render_table(COLUMNS, ROWS, "table")
     assert "1,234,567" in table and "┃ model" in table
+
+
+def test_json_refuses_a_header_for_a_key():
+    with pytest.raises(ValueError, match=r"columns \['GMACs'\] need snake_case JSON keys"):
+        render_table(("model", "params", "GMACs"), ROWS, "json")
+    assert "GMACs" in render_table(("model", "params", "GMACs"), ROWS, "markdown")  # tables show any header
 
 
 def test_unknown_format():
