@@ -133,7 +133,7 @@ def test_predict_accepts_an_onnx_file(grey, capsys):
 
 def test_cli_export_reports_the_check(grey, tmp_path, capsys):
     out = tmp_path / "m.pt2"
-    assert main(["export", str(grey["checkpoint"]), "--format", "exported-program", "-o", str(out)]) == 0
+    assert main(["export", str(grey["checkpoint"]), "--format", "exported-program", "--output", str(out)]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"wrote {out} (exported-program); max abs difference from PyTorch") and line.endswith("(ok)")
     assert read_metadata(out, "exported-program")["cnnzoo"]["classes"] == CLASSES
@@ -146,7 +146,7 @@ def test_cli_export_reports_the_check(grey, tmp_path, capsys):
 ])  # fmt: skip
 def test_bad_export_options_are_one_line_errors(grey, argv, message, capsys):
     with pytest.raises(SystemExit) as info:
-        main(["export", str(grey["checkpoint"]), "-o", str(grey["checkpoint"].parent / "never"), *argv])
+        main(["export", str(grey["checkpoint"]), "--output", str(grey["checkpoint"].parent / "never"), *argv])
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.startswith(f"cnnzoo: error: {message}") and err.count("\n") == 1
     assert not (grey["checkpoint"].parent / "never").exists()

@@ -61,6 +61,13 @@ def test_unreadable_images_are_skipped_with_a_warning_each_and_a_count(checkpoin
     assert lines[-1] == "cnnzoo: warning: skipped 2 unreadable image(s)"
 
 
+def test_json_has_snake_case_keys_and_probabilities_as_numbers(checkpoint, folder, capsys, check_json):
+    assert main(["predict", str(checkpoint), str(folder / "a.png"), "--topk", "3", "--format", "json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)
+    check_json(item)
+    assert [type(p["probability"]) for p in item["predictions"]] == [float] * 3
+
+
 def test_table_rows_only_for_readable_images(checkpoint, folder, capsys):
     assert main(["predict", str(checkpoint), str(folder), "--topk", "1", "--batch-size", "2"]) == 0
     out = capsys.readouterr().out

@@ -230,7 +230,7 @@ def _results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
 
 
-def test_evaluate_counts_test_evaluations_and_says_when_the_test_set_was_seen(tmp_path, capsys):
+def test_evaluate_counts_test_evaluations_and_says_when_the_test_set_was_seen(tmp_path, capsys, check_json):
     run_dir = tmp_path / "run"
     assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
     assert _results(run_dir)["test_evaluations"] == 1  # the run's own final test
@@ -238,6 +238,7 @@ def test_evaluate_counts_test_evaluations_and_says_when_the_test_set_was_seen(tm
     assert main(["evaluate", str(run_dir), "--format", "json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["count"] == 300  # the result is still printed
+    check_json(json.loads(out))  # snake_case keys (per_class is keyed by class name), numbers as numbers
     assert err == (
         "note: this run's test set has been evaluated 1 time(s) before; numbers from repeated test evaluations "
         "are no longer an unbiased estimate\n"

@@ -47,22 +47,25 @@ def test_resnet_table_is_the_papers_table_1_in_all_five_columns(resnet_table):
 
 @pytest.mark.slow
 def test_resnet_flops_row_with_the_papers_stride_placement(resnet_table):
-    shown = resnet_table.row("FLOPs")[2:]
-    assert resnet_table.row("FLOPs (paper)")[2:] == [f"{f}×10^9" for f in RESNET_PAPER_FLOPS]
-    for name, text, paper in zip(RESNETS, shown, RESNET_PAPER_FLOPS):
-        exact = float(text.removesuffix("×10^9"))
+    flops = resnet_table.row("FLOPs")[2:]
+    paper_flops = resnet_table.row("FLOPs (paper)")[2:]
+    assert [f.text for f in paper_flops] == [f"{f}×10^9" for f in RESNET_PAPER_FLOPS]
+    assert paper_flops == [round(f * 1e9) for f in RESNET_PAPER_FLOPS]  # the numbers JSON gives
+    for name, shown, paper in zip(RESNETS, flops, RESNET_PAPER_FLOPS):
+        exact = float(shown.text.removesuffix("×10^9"))
         # The paper's one-decimal figures are within 0.07×10^9 of the exact multiply-adds; it truncates some
         # (3.66 → 3.6, 3.86 → 3.8) and rounds others (7.57 → 7.6), so no rounding rule matches all five.
         assert abs(exact - paper) < 0.07, name
         with torch.device("meta"):
             model = cnnzoo.create_model(name, stride_in_1x1=True)
-        assert text == f"{count_macs(model, (3, 224, 224)) / 1e9:.2f}×10^9"  # the FLOP counter agrees
+        macs = count_macs(model, (3, 224, 224))
+        assert shown == macs and shown.text == f"{macs / 1e9:.2f}×10^9"  # the FLOP counter agrees
     assert any("stride 2 on their conv1 (1×1)" in note for note in resnet_table.notes)
 
 
 def test_torchvision_stride_placement_costs_more():
     (table,) = arch_tables(["resnet50"], {"stride_in_1x1": False})
-    assert table.row("FLOPs")[2] == "4.09×10^9"
+    assert table.row("FLOPs")[2].text == "4.09×10^9"
     assert any("conv2 (3×3)" in note for note in table.notes)
 
 
@@ -151,7 +154,8 @@ def googlenet_table():
 def test_googlenet_rows_are_the_papers_table_1(googlenet_table):
     rows = googlenet_table.rows[:-1]
     assert [tuple(r[:10]) for r in rows] == [ref[:10] for ref in GOOGLENET_TABLE_1]
-    assert [tuple(r[12:]) for r in rows] == [(ref[10] or "", ref[11] or "") for ref in GOOGLENET_TABLE_1]
+    assert [tuple(getattr(x, "text", x) for x in r[12:]) for r in rows] == [ref[10:12] for ref in GOOGLENET_TABLE_1]
+    assert rows[0][12:] == [2_700, 34_000_000]  # the paper's 2.7K and 34M as the numbers JSON gives
 
 
 def test_googlenet_inception_costs_are_exact_and_near_the_papers(googlenet_table):
@@ -180,7 +184,7 @@ def test_googlenet_total_is_exact_and_the_papers_column_sums_to_6_8_million(goog
         model = cnnzoo.create_model("googlenet", aux_logits=False)
     assert total[10] == sum(p.numel() for p in model.parameters())
     paper_k = [float(ref[10].removesuffix("K")) for ref in GOOGLENET_TABLE_1 if ref[10]]
-    assert round(sum(paper_k) / 1000, 1) == 6.8 and total[12] == "6.8M"
+    assert round(sum(paper_k) / 1000, 1) == 6.8 and total[12].text == "6.8M" and total[12] == 6_800_000
 
 
 def test_other_models_get_a_layer_table_whose_total_is_the_parameter_count():
@@ -196,7 +200,10 @@ def test_formats():
     tables = arch_tables(["resnet20", "resnet18"])
     data = json.loads(render_tables(tables, "json"))
     assert [t["title"] for t in data] == ["resnet20 (He et al. 2016, section 4.2)", "ResNet architectures (He et al. 2016, Table 1)"]
-    assert data[1]["rows"][0] == {"layer name": "conv1", "output size": "112×112", "18-layer": "7×7, 64, stride 2"}
+    assert data[1]["rows"][0] == {"layer_name": "conv1", "output_size": "112×112", "resnet18": "7×7, 64, stride 2"}
+    assert data[1]["columns"] == {"layer_name": "layer name", "output_size": "output size", "resnet18": "18-layer"}
+    flops = next(row for row in data[1]["rows"] if row["layer_name"] == "FLOPs")
+    assert flops["resnet18"] > 10**9 and isinstance(flops["resnet18"], int)  # a number, not "1.82×10^9"
     markdown = render_tables(tables, "markdown")
     assert "3×3 max pool, stride 2<br>[3×3, 64; 3×3, 64] ×2" in markdown
     assert render_tables(tables, "csv").splitlines()[0] == ",stage 1,stage 2,stage 3"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import signal
 import sys
 import warnings
@@ -11,6 +13,10 @@ from typing import TextIO
 
 from cnnzoo import __version__
 from cnnzoo.errors import CnnzooError, Interrupted
+
+# 128 + SIGPIPE (13): the status the shell reports for `git log | head`'s git, so scripts can tell a cut-off
+# output from a finished one (0) and from an error (1, 2); the 128 + signal convention of Ctrl-C (130) and SIGTERM.
+PIPE_CLOSED_STATUS = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,14 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; bad input is one line on stderr and exit status 2.
 
     Ctrl-C and SIGTERM end a command the same way: one line (naming the run to resume, when training) and
-    exit status 128 + the signal number (130, 143).
+    exit status 128 + the signal number (130, 143). A reader of stdout that leaves early (`cnnzoo ... | head`)
+    ends it quietly with 141, as `git log | head` ends.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc N` runs it again under torchrun
     previous = _on_sigterm(_raise_interrupted)
     try:
-        return run_command(args)
+        status = run_command(args)
+        sys.stdout.flush()  # a closed pipe shows here, where it can end quietly, not in Python's flush at exit
+        return status
+    except BrokenPipeError:
+        if not _stdout_closed():  # another pipe broke (a worker, a socket): that is an error to show
+            raise
+        return _reader_gone()
     except CnnzooError as err:
         parser.exit(2, f"cnnzoo: error: {err}\n")
     except KeyboardInterrupt as err:
@@ -56,6 +69,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(128 + signal_number, f"cnnzoo: interrupted{hint}\n")
     finally:
         _on_sigterm(previous)
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone; where poll() can't tell (Windows), assume it is."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a StringIO or no stdout at all: not a pipe
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _reader_gone() -> int:
+    """stdout's reader has closed the pipe: print nothing more, no traceback, and exit like a SIGPIPE'd command."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would meet the closed pipe again and complain
+    return PIPE_CLOSED_STATUS
 
 
 def _raise_interrupted(signal_number: int, frame: object) -> None:

@@ -21,7 +21,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a run directory, a .pt checkpoint or "
                    "model.safetensors")
     p.add_argument("--format", choices=FORMATS, default="onnx", help="file format (default: onnx)")
-    p.add_argument("--output", "-o", metavar="PATH", help="where to write (default: model.onnx, "
+    # No -o: in every other command -o is a model option (-o KEY=VALUE), so here it would mean two things.
+    p.add_argument("--output", metavar="PATH", help="where to write (default: model.onnx, "
                    "model.torchscript.pt or model.pt2 in the run directory, or next to the checkpoint)")
     p.add_argument("--dynamic-batch", action="store_true", help="accept any batch size (default: batches of one)")
     p.add_argument("--opset", metavar="N", help="ONNX opset version, 18 or later (default: the exporter's)")

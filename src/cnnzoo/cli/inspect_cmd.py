@@ -46,6 +46,11 @@ def _with_channels(name: str, size: tuple[int, int, int] | None, options: dict[s
     return options
 
 
+def _add_model_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    """-o is a model option in every command (train's -o/--model-option), never an output path."""
+    p.add_argument("-o", "--model-option", dest="model_option", action="append", metavar="KEY=VALUE", help=help_text)
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
 
@@ -83,7 +88,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", default=",".join(SUMMARY_COLUMNS), help=f"comma-separated columns to show, from {', '.join(SUMMARY_COLUMNS)} (default: all)")
     p.add_argument("--device", help="build and run the model here with real weights (cpu, cuda, ...; default: meta, no arithmetic)")
     p.add_argument("--num-classes", type=int, help="number of classes of the classifier (default: the model's)")
-    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help=OPTION_HELP)
+    _add_model_option(p, OPTION_HELP)
     _add_format(p)
     p.set_defaults(run=run_summary)
 
@@ -94,7 +99,7 @@ def run_summary(args: argparse.Namespace) -> int:
     from cnnzoo.models import parse_model_options
 
     size = _input_size(args.input)
-    options = _with_channels(args.model, size, parse_model_options(args.option))
+    options = _with_channels(args.model, size, parse_model_options(args.model_option))
     if args.num_classes is not None:
         options["num_classes"] = args.num_classes
     device = resolve_device(args.device) if args.device else None
@@ -129,7 +134,7 @@ def _add_arch(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("models", nargs="+", metavar="MODEL", help="registered model names (see `cnnzoo models`)")
     p.add_argument("--input", metavar="CxHxW", help="input size, channels first (default: each model's default_cfg)")
-    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help=OPTION_HELP + "; applied to every model")
+    _add_model_option(p, OPTION_HELP + "; applied to every model")
     _add_format(p)
     p.set_defaults(run=run_arch)
 
@@ -139,7 +144,7 @@ def run_arch(args: argparse.Namespace) -> int:
     from cnnzoo.models import parse_model_options
 
     size = _input_size(args.input)
-    options = parse_model_options(args.option)
+    options = parse_model_options(args.model_option)
     if size is not None:
         for name in args.models:
             options = _with_channels(name, size, options)
@@ -239,30 +244,43 @@ def _hwc(shape: tuple[int, ...]) -> str:
 
 
 def run_cost_conv(args: argparse.Namespace) -> int:
+    import json
+
     from cnnzoo.inspect.cost import conv_cost, parse_shape
     from cnnzoo.inspect.render import render_table
 
     c = conv_cost(parse_shape(args.in_shape), args.kernel, args.out, args.stride, _padding(args.padding))  # type: ignore[arg-type]
     k = c.kernel
-    rows = [
-        ("input (HxWxC)", _hwc(c.in_shape), ""),
-        ("output (HxWxC)", _hwc(c.out_shape), f"{k}x{k} conv, {c.out_channels} filters, stride {c.stride}, padding {c.padding}"),
-        ("weights", c.weights, f"{k}*{k}*{c.in_shape[2]}*{c.out_channels}"),
-        ("biases", c.biases, "one per filter"),
-        ("parameters", c.params, "weights + biases"),
-        ("parameters, course convention", c.course_params,
+    rows = [  # JSON key, the table's quantity, value, how
+        ("input_hwc", "input (HxWxC)", _hwc(c.in_shape), ""),
+        ("output_hwc", "output (HxWxC)", _hwc(c.out_shape),
+         f"{k}x{k} conv, {c.out_channels} filters, stride {c.stride}, padding {c.padding}"),
+        ("weights", "weights", c.weights, f"{k}*{k}*{c.in_shape[2]}*{c.out_channels}"),
+        ("biases", "biases", c.biases, "one per filter"),
+        ("params", "parameters", c.params, "weights + biases"),
+        ("course_params", "parameters, course convention", c.course_params,
          f"({k}*{k}+1)*{c.in_shape[2]}*{c.out_channels}: a bias per input channel, as the course counts"),
-        ("multiply-adds", c.macs, f"{c.out_shape[0]}*{c.out_shape[1]} output positions * {c.weights:,} weights (bias not counted)"),
-        ("bias additions", c.bias_adds, "not in the multiply-adds"),
+        ("macs", "multiply-adds", c.macs, f"{c.out_shape[0]}*{c.out_shape[1]} output positions * {c.weights:,} weights (bias not counted)"),
+        ("bias_adds", "bias additions", c.bias_adds, "not in the multiply-adds"),
     ]
+    if args.format == "json":  # one object, a key per quantity, as other commands name them
+        print(json.dumps({key: value for key, _, value, _ in rows}, indent=2))
+        return 0
     title = f"{k}x{k} convolution, {_hwc(c.in_shape)} -> {_hwc(c.out_shape)}"
-    print(render_table(("quantity", "value", "how"), rows, args.format, title=title))
+    print(render_table(("quantity", "value", "how"), [row[1:] for row in rows], args.format, title=title))
     return 0
 
 
+INCEPTION_COLUMNS = ("branch", "layer", ("output_hwc", "output (HxWxC)"), "weights", ("params", "parameters"),
+                     ("macs", "multiply-adds"))
+MODULE_COLUMNS = ("module", ("output_hwc", "output (HxWxC)"), "weights", ("params", "parameters"), ("macs", "multiply-adds"))
+
+
 def run_cost_inception(args: argparse.Namespace) -> int:
+    import json
+
     from cnnzoo.inspect.cost import inception_cost, parse_branches, parse_reductions, parse_shape
-    from cnnzoo.inspect.render import render_table
+    from cnnzoo.inspect.render import records, render_table
 
     shape = parse_shape(args.in_shape)
     branches = parse_branches(args.branches)
@@ -275,10 +293,7 @@ def run_cost_inception(args: argparse.Namespace) -> int:
         for layer in shown.layers
     ]
     layer_rows.append(("total", "concatenated", _hwc(shown.out_shape), shown.weights, shown.params, shown.macs))
-    kind = "with 1x1 reductions" if reduced else "naive"
-    title = f"inception module on {_hwc(shape)}, {kind}"
-    columns = ("branch", "layer", "output (HxWxC)", "weights", "parameters", "multiply-adds")
-    parts = [render_table(columns, layer_rows, args.format, title=title)]
+    totals = []
     if reduced:
         totals = [
             ("naive", _hwc(naive.out_shape), naive.weights, naive.params, naive.macs),
@@ -286,8 +301,17 @@ def run_cost_inception(args: argparse.Namespace) -> int:
             ("ratio naive / reduced", "", round(naive.weights / reduced.weights, 2), round(naive.params / reduced.params, 2),
              round(naive.macs / reduced.macs, 2)),
         ]
-        parts.append(render_table(("module", "output (HxWxC)", "weights", "parameters", "multiply-adds"), totals, args.format,
-                                  title="naive versus reduced"))
+    if args.format == "json":  # one document: the layers, and the two modules compared when there are two
+        out = {"layers": records(INCEPTION_COLUMNS, layer_rows)}
+        if totals:
+            out["modules"] = records(MODULE_COLUMNS, totals)
+        print(json.dumps(out, indent=2))
+        return 0
+    kind = "with 1x1 reductions" if reduced else "naive"
+    title = f"inception module on {_hwc(shape)}, {kind}"
+    parts = [render_table(INCEPTION_COLUMNS, layer_rows, args.format, title=title)]
+    if totals:
+        parts.append(render_table(MODULE_COLUMNS, totals, args.format, title="naive versus reduced"))
     if args.format in ("table", "markdown"):
         parts.append(f"{shown.macs / 1e6:,.0f}M multiply-adds. Parameters include biases; multiply-adds do not count "
                      "bias additions; the max pool costs no multiply-adds.")
@@ -322,7 +346,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="device for the throughput measurement: cpu, cuda, cuda:N, mps (default: cuda if available, else cpu)")
     p.add_argument("--batch-size", type=int, default=8, help="images per timed forward pass (default: 8)")
     p.add_argument("--seconds", type=float, default=1.0, help="about how long to time each model, in seconds (default: 1.0)")
-    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help=OPTION_HELP + "; applied to every model")
+    _add_model_option(p, OPTION_HELP + "; applied to every model")
     _add_format(p)
     p.set_defaults(run=run_compare)
 
@@ -334,6 +358,6 @@ def run_compare(args: argparse.Namespace) -> int:
     from cnnzoo.models import parse_model_options
 
     device = resolve_device(args.device)
-    rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, parse_model_options(args.option))
+    rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, parse_model_options(args.model_option))
     print(render_table(COLUMNS, rows, args.format, title=f"forward throughput at batch {args.batch_size} on {device}"))
     return 0

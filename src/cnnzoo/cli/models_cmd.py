@@ -6,14 +6,15 @@ import argparse
 import json
 from typing import Any
 
-from cnnzoo.inspect.render import FORMATS, render_table
+from cnnzoo.inspect.render import FORMATS, records, render_table
 
-COLUMNS = ("model", "family", "input", "classes", "params", "GMACs", "paper")
+COLUMNS = ("model", "family", "input", "classes", "params", ("gmacs", "GMACs"), "paper")
+GMACS = COLUMNS.index(("gmacs", "GMACs"))
 OPTION_COLUMNS = ("option", "accepts", "default", "description")
 
 
 def model_rows(pattern: str | None = None) -> list[tuple]:
-    """One row per model at its default config; the README's model table is these rows."""
+    """One row per model at its default config, GMACs a number (to 3 decimals); the README's model table is these rows."""
     import torch
 
     from cnnzoo.inspect.counts import count_macs, count_params
@@ -26,8 +27,15 @@ def model_rows(pattern: str | None = None) -> list[tuple]:
             model = create_model(name)
         macs = count_macs(model, cfg.input_size)
         size = "x".join(map(str, cfg.input_size))
-        rows.append((name, cfg.family, size, cfg.num_classes, count_params(model), f"{macs / 1e9:.3f}", cfg.paper))
+        rows.append((name, cfg.family, size, cfg.num_classes, count_params(model), round(macs / 1e9, 3), cfg.paper))
     return rows
+
+
+def _shown_rows(rows: list[tuple], fmt: str) -> list[tuple]:
+    """Tables print GMACs with three decimals (0.041, 1.583), the README's model table as it always read."""
+    if fmt in ("json", "csv"):
+        return rows
+    return [(*row[:GMACS], f"{row[GMACS]:.3f}", *row[GMACS + 1:]) for row in rows]
 
 
 def _shown(value: Any) -> str:
@@ -62,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows = model_rows(args.pattern)
     if args.pattern not in list_models():  # a pattern, or no argument: the table of models
-        print(render_table(COLUMNS, rows, args.format))
+        print(render_table(COLUMNS, _shown_rows(rows, args.format), args.format))
         return 0
     options = option_rows(args.pattern)
     if args.format == "json":
@@ -71,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
             {"option": key, "accepts": spec.accepts(), "default": default, "description": spec.description}
             for key, spec, default in specs
         ]
-        print(json.dumps({**dict(zip(COLUMNS, rows[0])), "options": listed}, indent=2))
+        print(json.dumps({**records(COLUMNS, rows)[0], "options": listed}, indent=2))
         return 0
     title = f"options of {args.pattern} (-o KEY=VALUE)"
-    print(render_table(COLUMNS, rows, args.format))
+    print(render_table(COLUMNS, _shown_rows(rows, args.format), args.format))
     print()
     print(render_table(OPTION_COLUMNS, options, args.format, title=title))
     return 0

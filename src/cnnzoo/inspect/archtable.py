@@ -30,7 +30,7 @@ import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_depth
-from cnnzoo.inspect.render import FORMATS, render_table
+from cnnzoo.inspect.render import FORMATS, records, render_table
 from cnnzoo.inspect.summary import LayerRow, summary
 
 # He et al. 2016, Table 1, last row: "FLOPs" (multiply-adds) of the 18- to 152-layer nets, ×10^9.
@@ -54,12 +54,32 @@ GOOGLENET_PAPER_COSTS: dict[str, tuple[str, str]] = {
 GOOGLENET_PAPER_TOTAL = "6.8M"  # the sum of the paper's params column
 
 
+class Shown(int):
+    """A count that tables print as given text (the paper's "2.7K", "1.81×10^9"); JSON and CSV get the number."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> Shown:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+
+def _paper_figure(text: str | None) -> Shown | None:
+    """A figure as the paper prints it ("2.7K", "34M"), with its value (2,700, 34,000,000) for JSON."""
+    if not text:
+        return None
+    scale = {"K": 10**3, "M": 10**6}[text[-1]]
+    return Shown(round(float(text[:-1]) * scale), text)
+
+
 @dataclass
 class ArchTable:
     """A table as data: raw values in `rows` (ints stay ints for JSON and CSV), notes printed under it."""
 
     title: str
-    columns: list[str]
+    columns: list[str]  # the headers tables show
+    keys: list[str]  # the same columns' JSON keys: snake_case, "params" and "macs" as in every command
     rows: list[list[Any]]
     notes: list[str] = field(default_factory=list)
     formats: dict[str, Any] = field(default_factory=dict)  # column → function giving the shown text
@@ -86,19 +106,22 @@ class ArchTable:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "columns": self.columns, "rows": [dict(zip(self.columns, r)) for r in self.rows], "notes": self.notes}
+        columns = list(zip(self.keys, self.columns))
+        return {"title": self.title, "columns": dict(columns), "rows": records(columns, self.rows), "notes": self.notes}
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, Shown):
+        return value.text
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
 
 
 def render_tables(tables: Sequence[ArchTable], fmt: str = "table") -> str:
-    """All tables in one of FORMATS; JSON is a list of {title, columns, rows, notes}."""
+    """All tables in one of FORMATS; JSON is a list of {title, columns (key: header), rows, notes}."""
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
         return json.dumps([t.to_dict() for t in tables], indent=2)
@@ -227,6 +250,7 @@ def resnet_table(built: Sequence[_Built]) -> ArchTable:
     """He et al. 2016, Table 1, one column per model, from the models' stems, stages and heads."""
     first = built[0]
     columns = ["layer name", "output size"] + _resnet_headers(built)
+    keys = ["layer_name", "output_size"] + [b.name for b in built]
     stage_names = [f"conv{i + 2}_x" for i in range(len(_stages(first.model)))]
     rows: list[list[Any]] = []
     stem = first.first("conv1")
@@ -244,7 +268,7 @@ def resnet_table(built: Sequence[_Built]) -> ArchTable:
     pooled = first.first("avgpool").output_shape
     rows.append(["", _hw(pooled)] + [f"average pool, {b.model.fc.out_features}-d fc, softmax" for b in built])
     macs = [_subtree_macs(b) for b in built]
-    rows.append(["FLOPs", ""] + [_flops(m) for m in macs])
+    rows.append(["FLOPs", ""] + [Shown(m, _flops(m)) for m in macs])
     size = "×".join(map(str, first.input_size))
     notes = [f"Built from {', '.join(b.name for b in built)} at input {size}."]
     notes += sorted({_stride_note(b.model) for b in built})
@@ -254,13 +278,13 @@ def resnet_table(built: Sequence[_Built]) -> ArchTable:
     )
     paper = [RESNET_PAPER_FLOPS.get(b.depth) for b in built]
     if any(p is not None for p in paper) and first.input_size[1:] == (224, 224):
-        rows.append(["FLOPs (paper)", ""] + [f"{p}×10^9" if p is not None else "" for p in paper])
+        rows.append(["FLOPs (paper)", ""] + [Shown(round(p * 1e9), f"{p}×10^9") if p is not None else None for p in paper])
         gap = max(abs(m / 1e9 - p) for m, p in zip(macs, paper) if p is not None)
         notes.append(
             "FLOPs (paper): He et al. 2016, Table 1, for the same depths. Its one-decimal figures are within "
             f"{gap:.2f}×10^9 of the exact counts but are not one rounding of them (some truncated, some rounded)."
         )
-    return ArchTable(_resnet_title(built, "ResNet architectures", "He et al. 2016, Table 1"), columns, rows, notes)
+    return ArchTable(_resnet_title(built, "ResNet architectures", "He et al. 2016, Table 1"), columns, keys, rows, notes)
 
 
 def _resnet_headers(built: Sequence[_Built]) -> list[str]:
@@ -287,6 +311,7 @@ def cifar_resnet_table(built: _Built) -> ArchTable:
     stages = _stages(model)
     n = len(stages[0])
     columns = ["", *(f"stage {i + 1}" for i in range(len(stages)))]
+    keys = ["quantity", *(f"stage_{i + 1}" for i in range(len(stages)))]
     sizes = ["output map size"]
     layers = ["# layers"]
     filters = ["# filters"]
@@ -308,7 +333,7 @@ def cifar_resnet_table(built: _Built) -> ArchTable:
         f"Input {'×'.join(map(str, built.input_size))}; stem {_stem_cell(model)}; shortcuts where the shape changes: {kind}.",
     ]
     title = _resnet_title([built], built.name, "He et al. 2016, section 4.2")
-    return ArchTable(title, columns, [sizes, layers, filters], notes)
+    return ArchTable(title, columns, keys, [sizes, layers, filters], notes)
 
 
 def _resnet_title(built: Sequence[_Built], name: str, source: str) -> str:
@@ -324,6 +349,10 @@ def _resnet_title(built: Sequence[_Built], name: str, source: str) -> str:
 GOOGLENET_COLUMNS = [
     "type", "patch size/stride", "output size", "depth", "#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce", "#5×5",
     "pool proj", "params", "ops", "params (paper)", "ops (paper)",
+]
+GOOGLENET_KEYS = [
+    "type", "patch_size_stride", "output_size", "depth", "filters_1x1", "filters_3x3_reduce", "filters_3x3",
+    "filters_5x5_reduce", "filters_5x5", "pool_proj", "params", "macs", "params_paper", "macs_paper",
 ]
 
 
@@ -368,11 +397,11 @@ def googlenet_table(built: _Built) -> ArchTable:
         rows.append(["softmax", "", rows[-1][2], 0] + [None] * 6 + [0, 0])
     for r in rows:
         key = f"{r[0]} {r[1]}" if r[0] == "convolution" else r[0]
-        r.extend(GOOGLENET_PAPER_COSTS.get(key, ("", "")))
+        r.extend(map(_paper_figure, GOOGLENET_PAPER_COSTS.get(key, (None, None))))
     total_params = sum(r[10] for r in rows)
     total_ops = sum(r[11] for r in rows)
     rows.append(["total", "", "", sum(r[3] for r in rows), None, None, None, None, None, None, total_params, total_ops,
-                 GOOGLENET_PAPER_TOTAL, ""])
+                 _paper_figure(GOOGLENET_PAPER_TOTAL), None])
     notes = [
         f"Built from {built.name} at input {'×'.join(map(str, built.input_size))}, eval mode (auxiliary heads not run, "
         "so not counted). params: exact, with biases (and BatchNorm where the layout has it); ops: multiply-adds, "
@@ -382,7 +411,7 @@ def googlenet_table(built: _Built) -> ArchTable:
         "differ by a few percent (conv1 most: 2.7K printed for 7×7×3×64 = 9,408 weights).",
     ]
     formats = {"params": _text, "ops": _millions}
-    return ArchTable(f"{built.name} (Szegedy et al. 2015, Table 1)", GOOGLENET_COLUMNS, rows, notes, formats)
+    return ArchTable(f"{built.name} (Szegedy et al. 2015, Table 1)", GOOGLENET_COLUMNS, GOOGLENET_KEYS, rows, notes, formats)
 
 
 def _conv_of(module: nn.Module) -> nn.Conv2d | None:
@@ -409,6 +438,7 @@ def _millions(value: int) -> str:
 # -- the generic layer table (VGG, AlexNet, NiN) -----------------------------------------------------------
 
 LAYER_COLUMNS = ["layer", "module", "input", "output", "stride", "kernel", "in", "out", "parameters"]
+LAYER_KEYS = ["layer", "module", "input", "output", "stride", "kernel", "in_channels", "out_channels", "params"]
 _SKIPPED = (nn.ReLU, nn.Dropout, nn.Identity, nn.LocalResponseNorm, nn.Flatten, nn.Softmax)
 
 
@@ -430,7 +460,7 @@ def layer_table(built: _Built) -> ArchTable:
         f"Built from {built.name} at input {'×'.join(map(str, built.input_size))}; ReLU and dropout rows left out. "
         f"The total {relation} the model's parameter count, {model_params:,}.",
     ]
-    return ArchTable(f"{built.name}: layer by layer", LAYER_COLUMNS, rows, notes)
+    return ArchTable(f"{built.name}: layer by layer", LAYER_COLUMNS, LAYER_KEYS, rows, notes)
 
 
 def _layer_row(row: LayerRow) -> list[Any]:

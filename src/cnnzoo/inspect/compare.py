@@ -25,7 +25,8 @@ from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_depth, count_macs, count_params
 from cnnzoo.inspect.summary import summary
 
-COLUMNS = ("model", "input", "params", "GMACs", "depth", "activations (MB)", "images/s")
+COLUMNS = ("model", "input", "params", ("gmacs", "GMACs"), "depth", ("activations_mb", "activations (MB)"),
+           ("images_per_s", "images/s"))  # (JSON key, header): see render.py
 MAX_SECONDS = 3600.0  # timing one model for longer than an hour is a typo, not a measurement
 MAX_BATCH_SIZE = 65536
 

@@ -190,7 +190,7 @@ class Summary:
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
-            "total_mult_adds": self.total_macs,
+            "total_macs": self.total_macs,  # "macs", the key every command's JSON gives multiply-adds
         }
 
     # -- rendering ---------------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ class Summary:
                     "input_shape": row.input_shape,
                     "output_shape": row.output_shape,
                     "params": params,
-                    "mult_adds": macs,
+                    "macs": macs,
                     "trainable": row.trainable,
                     "recursive": row.is_recursive,
                 }
@@ -279,7 +279,7 @@ class Summary:
     def _csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["name", "type", "depth", "depth_index", "kernel_shape", "input_shape", "output_shape", "params", "mult_adds", "trainable"])
+        writer.writerow(["name", "type", "depth", "depth_index", "kernel_shape", "input_shape", "output_shape", "params", "macs", "trainable"])
         for row, params, macs in self.visible_rows():
             writer.writerow(
                 [row.name, row.class_name, row.depth, row.depth_index, _shape(row.kernel_size), _shape(row.input_shape),
