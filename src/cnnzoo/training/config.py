@@ -101,7 +101,10 @@ class TrainConfig:
     image_size: int | None = _f(None, "data", "imagefolder: resize and centre-crop images to N x N")
     batch_size: int = _f(128, "data", "training batch size")
     eval_batch_size: int | None = _f(None, "data", "evaluation batch size (default: 2 x batch size)")
-    loader: str = _f("auto", "data", "auto, device (whole split on the device) or stream (image folders from disk)")
+    loader: str = _f(
+        "auto", "data", "auto, device (whole split on the device) or stream (image folders from disk; other "
+        "datasets are held in memory)"
+    )
     workers: int = _f(2, "data", "decoding workers of the streaming loader")
     normalize: str = _f(
         "channel", "data",
