@@ -58,7 +58,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", help="decoded-image cache directory (default: the run's)")
     p.add_argument("--split", default="test", help="test or val (default: test)")
     p.add_argument("--batch-size", help="evaluation batch size (default: the run's)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps (default: auto)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(run=run_evaluate)
 
@@ -74,7 +74,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
     p.add_argument("--topk", default="5", help="how many classes per image (default: 5)")
     p.add_argument("--batch-size", default="64", help="images per forward pass (default: 64)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps (default: cpu)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image instead of skipping it")
     p.set_defaults(run=run_predict)

@@ -167,7 +167,7 @@ class TrainConfig:
         "torch.compile the training step: none, default, reduce-overhead, max-autotune (bare flag: default)",
         const="default",
     )
-    device: str = _f("auto", "precision/speed", "auto, cpu, cuda, cuda:N")
+    device: str = _f("auto", "precision/speed", "auto (cuda, else mps, else cpu), cpu, cuda, cuda:N, mps")
     seed: int = _f(0, "precision/speed", "seed of weights, data order and augmentation")
     deterministic: bool = _f(False, "precision/speed", "deterministic algorithms (bitwise-reproducible resume)")
     sync_bn: bool = _f(False, "precision/speed", "several processes: BatchNorm statistics over the global batch")
