@@ -269,6 +269,25 @@ def test_resuming_a_finished_run_shows_its_recorded_result(tmp_path, capsys):
     assert _results(run_dir)["test_evaluations"] == 1  # not tested again
 
 
+def test_resume_takes_the_runs_last_pt_as_well_as_its_directory(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
+    (run_dir / "results.json").unlink()  # killed after its last checkpoint, before the test: unfinished
+    last = run_dir / "checkpoints" / "last.pt"
+    capsys.readouterr()
+    assert main(["train", "--resume", str(last), "-q"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"run: {run_dir}")
+    assert _results(run_dir)["epochs"] == 1 and _results(run_dir)["test_evaluations"] == 1
+    assert main(["train", "--resume", str(last)]) == 0
+    assert capsys.readouterr().out.startswith(f"{run_dir} is finished (1 epoch)")
+    err = _fails_with(capsys, ["train", "--resume", str(run_dir / "checkpoints" / "best.pt")])
+    assert "--resume takes a run directory or its checkpoints/last.pt" in err and "--init-from" in err
+    elsewhere = tmp_path / "last.pt"
+    elsewhere.write_bytes(last.read_bytes())
+    err = _fails_with(capsys, ["train", "--resume", str(elsewhere)])
+    assert f"--resume takes a run directory or its checkpoints/last.pt, not {elsewhere}" in err
+
+
 def test_a_second_training_in_one_run_directory_is_refused(tmp_path, capsys):
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "run")], stdout=subprocess.PIPE,
                               text=True)  # fmt: skip

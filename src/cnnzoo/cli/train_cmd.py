@@ -33,7 +33,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "(see `cnnzoo models NAME`; --recipe none for the plain defaults).",
     )
     p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt "
+                   "(give the run directory or that file)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
     p.add_argument(
         "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
@@ -162,7 +163,7 @@ def _model_recipe_values(model: str, data: str | None, options: dict) -> dict:
 def run_train(args: argparse.Namespace) -> int:
     from cnnzoo.training import distributed
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
-    from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, train
+    from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, resume_run_dir, train
 
     nproc = positive_int("nproc", args.nproc)
     if nproc > 1 and distributed.world() == 1:  # not yet under torchrun: start it, running this same command
@@ -176,13 +177,14 @@ def run_train(args: argparse.Namespace) -> int:
             if given:
                 flags = ", ".join(n if n.startswith("-") else "--" + n.replace("_", "-") for n in given)
                 raise CnnzooError(f"--resume continues a run with its saved config; drop {flags} (or start a new run)")
-            finished = finished_results(args.resume)
+            run_dir = resume_run_dir(args.resume)
+            finished = finished_results(run_dir)
             if finished is not None:
                 epochs = f"{finished['epochs']} epoch" + ("s" if finished["epochs"] != 1 else "")
-                print(f"{args.resume} is finished ({epochs}); its recorded result: {summary_line(finished)}")
+                print(f"{run_dir} is finished ({epochs}); its recorded result: {summary_line(finished)}")
                 return 0
             overrides = {n: getattr(args, n) for n in RESUME_OVERRIDABLE if n in vars(args)}
-            results = train(overrides or None, resume=args.resume, quiet=args.quiet)
+            results = train(overrides or None, resume=run_dir, quiet=args.quiet)
         elif args.seeds is not None:
             return _train_seeds(args)
         else:
