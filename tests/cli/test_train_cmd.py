@@ -288,6 +288,23 @@ def test_resume_takes_the_runs_last_pt_as_well_as_its_directory(tmp_path, capsys
     assert f"--resume takes a run directory or its checkpoints/last.pt, not {elsewhere}" in err
 
 
+def test_a_runs_own_config_replays_as_a_new_run_beside_it(tmp_path, capsys):
+    first = tmp_path / "runs" / "first"
+    assert main(_short_run(first, "--epochs", "1", "--max-steps", "2", "--runs-root", str(tmp_path / "runs"))) == 0
+    saved = str(first / "config.yaml")
+    capsys.readouterr()
+    assert main(["train", "--config", saved, "-q"]) == 0
+    out, err = capsys.readouterr()
+    replay = Path(out.strip().split("run: ")[-1])
+    assert replay.parent == first.parent and replay != first and (replay / "results.json").is_file()
+    said = [line for line in err.splitlines() if saved in line]
+    assert len(said) == 1 and "new run" in said[0] and f"--resume {first}" in said[0]
+    mine = tmp_path / "mine"  # an explicit --run-dir still decides
+    with pytest.warns(UserWarning, match="starts a new run"):
+        values = train_values(build_parser().parse_args(["train", "--config", saved, "--run-dir", str(mine)]))
+    assert values["run_dir"] == str(mine)
+
+
 def test_a_second_training_in_one_run_directory_is_refused(tmp_path, capsys):
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "run")], stdout=subprocess.PIPE,
                               text=True)  # fmt: skip

@@ -32,7 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "Precedence: defaults < recipe < flags; the recipe is --config's, else the model's own for its dataset "
         "(see `cnnzoo models NAME`; --recipe none for the plain defaults).",
     )
-    p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml; flags override it")
+    p.add_argument("--config", metavar="YAML", help="a recipe, e.g. recipes/resnet20_paper.yaml, or a run's "
+                   "config.yaml (trained as a new run); flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt "
                    "(give the run directory or that file)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
@@ -124,14 +125,13 @@ def _show(value) -> str:
 def train_values(args: argparse.Namespace) -> dict:
     """The config as the command line gives it: the recipe's values, overridden by the flags given."""
     from cnnzoo.models import parse_model_options
-    from cnnzoo.training.config import FIELD_NAMES, load_yaml
+    from cnnzoo.training.config import FIELD_NAMES, load_config_file
 
     values: dict = {}
     flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
     options = parse_model_options(getattr(args, "model_option", None))
     if args.config:
-        values = load_yaml(args.config)
-        values.setdefault("recipe", args.config)
+        values = load_config_file(args.config)
     elif str(flags.get("recipe", "")).lower() == "none":
         flags["recipe"] = None  # --recipe none: the plain defaults, not the model's recipe
     elif "model" in flags and "recipe" not in flags:

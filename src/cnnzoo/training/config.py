@@ -331,6 +331,25 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return normalise_keys(values or {}, origin=str(path))
 
 
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """A YAML config's values, `recipe` naming the file unless it names its own; a run's saved config.yaml
+    leaves out its run_dir, so that replaying it starts a new run instead of colliding with the one it came from.
+
+    A run's own config is recognised by its run_dir naming the folder the file sits in.
+    """
+    values = load_yaml(path)
+    values.setdefault("recipe", str(path))
+    run_dir = values.get("run_dir")
+    if run_dir is not None and Path(str(run_dir)).expanduser().resolve() == Path(path).resolve().parent:
+        del values["run_dir"]
+        warnings.warn(
+            f"{path} is the saved config of the run {run_dir}: training it again starts a new run and leaves that "
+            f"one as it is (to continue it instead: cnnzoo train --resume {run_dir})",
+            stacklevel=2,
+        )
+    return values
+
+
 def resolve_config(source: TrainConfig | dict | str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """defaults < the source (a config, a dict, or a YAML path) < overrides."""
     if isinstance(source, TrainConfig):
@@ -338,8 +357,7 @@ def resolve_config(source: TrainConfig | dict | str | Path, overrides: dict[str,
     elif isinstance(source, dict):
         values = dict(source)
     else:
-        values = load_yaml(source)
-        values.setdefault("recipe", str(source))
+        values = load_config_file(source)
     values.update(overrides or {})
     return TrainConfig.from_dict(values)
 
