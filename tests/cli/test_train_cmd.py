@@ -305,6 +305,27 @@ def test_a_runs_own_config_replays_as_a_new_run_beside_it(tmp_path, capsys):
     assert values["run_dir"] == str(mine)
 
 
+def test_train_format_json_prints_only_the_results_record(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    argv = [arg for arg in _short_run(run_dir, "--epochs", "1", "--max-steps", "2") if arg != "-q"]  # not quiet
+    assert main([*argv, "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    record = json.loads(out)  # the whole of stdout is one JSON document: no recipe or epoch lines
+    assert 0 <= record["test"]["top1"] <= 1 and record == _results(run_dir)
+    assert main(["train", "--resume", str(run_dir), "--format", "json"]) == 0  # a finished run: the same record
+    assert json.loads(capsys.readouterr().out) == record
+
+
+def test_train_seeds_format_json_prints_one_document_with_every_run(tmp_path, capsys):
+    argv = [arg for arg in _short_run(tmp_path / "run", "--epochs", "1", "--max-steps", "1") if arg != "-q"]
+    assert main([*argv, "--seeds", "2", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["seeds"] == [0, 1] and [Path(run["run_dir"]).name for run in record["runs"]] == ["run-seed0",
+                                                                                                  "run-seed1"]
+    top1 = [run["test"]["top1"] for run in record["runs"]]
+    assert record["top1_mean"] == pytest.approx(sum(top1) / 2)
+
+
 def test_a_second_training_in_one_run_directory_is_refused(tmp_path, capsys):
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "run")], stdout=subprocess.PIPE,
                               text=True)  # fmt: skip

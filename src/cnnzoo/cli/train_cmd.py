@@ -18,6 +18,7 @@ from cnnzoo.cli.args import positive_int
 from cnnzoo.errors import CnnzooError
 
 SPLITS = ("test", "val")
+TRAIN_FORMATS = ("table", "json")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +38,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt "
                    "(give the run directory or that file)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
+    p.add_argument("--format", choices=TRAIN_FORMATS, default="table", help="the final result as a line (table) or "
+                   "as the results.json record on stdout, alone, for scripts (json; implies --quiet)")
     p.add_argument(
         "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
         "--batch-size stays the global batch (default: 1)"
@@ -168,6 +171,7 @@ def run_train(args: argparse.Namespace) -> int:
     nproc = positive_int("nproc", args.nproc)
     if nproc > 1 and distributed.world() == 1:  # not yet under torchrun: start it, running this same command
         return distributed.launch(nproc, distributed.without_nproc(args.argv))
+    args.quiet = args.quiet or args.format == "json"  # stdout holds the JSON document alone
     try:
         if args.resume:
             given = [n for n in FIELD_NAMES if n in vars(args) and n not in RESUME_OVERRIDABLE]
@@ -181,7 +185,7 @@ def run_train(args: argparse.Namespace) -> int:
             finished = finished_results(run_dir)
             if finished is not None:
                 epochs = f"{finished['epochs']} epoch" + ("s" if finished["epochs"] != 1 else "")
-                print(f"{run_dir} is finished ({epochs}); its recorded result: {summary_line(finished)}")
+                _print_result(args, finished, f"{run_dir} is finished ({epochs}); its recorded result: ")
                 return 0
             overrides = {n: getattr(args, n) for n in RESUME_OVERRIDABLE if n in vars(args)}
             results = train(overrides or None, resume=run_dir, quiet=args.quiet)
@@ -196,8 +200,13 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1
     if distributed.is_main():
-        print(summary_line(results))
+        _print_result(args, results)
     return 0
+
+
+def _print_result(args: argparse.Namespace, results: dict, intro: str = "") -> None:
+    """The run's result: its summary line, or with --format json the results.json record."""
+    print(json.dumps(results, indent=2) if args.format == "json" else intro + summary_line(results))
 
 
 def _train_seeds(args: argparse.Namespace) -> int:
@@ -216,6 +225,10 @@ def _train_seeds(args: argparse.Namespace) -> int:
     runs = run_seeds(values, seeds, sibling_run_dirs(base, seeds), quiet=args.quiet,
                      announce=print if main and not args.quiet else None)
     if not main:
+        return 0
+    if args.format == "json":
+        top1, std = runs.top1()
+        print(json.dumps({"seeds": seeds, "top1_mean": top1, "top1_std": std, "runs": runs.results}, indent=2))
         return 0
     for seed, status, results in zip(runs.seeds, runs.status, runs.results):
         print(f"seed {seed} ({status}): {summary_line(results)}")
