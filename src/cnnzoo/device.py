@@ -8,9 +8,11 @@ from cnnzoo.errors import CnnzooError
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """'auto' (or None) is CUDA when available, else the CPU; CUDA or MPS that this machine lacks is an error."""
+    """'auto' (or None) is CUDA, else Apple's MPS, else the CPU; CUDA or MPS that this machine lacks is an error."""
     if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, ValueError) as err:

@@ -270,6 +270,63 @@ def test_resuming_a_finished_run_shows_its_recorded_result(tmp_path, capsys):
     assert _results(run_dir)["test_evaluations"] == 1  # not tested again
 
 
+def test_resume_takes_the_runs_last_pt_as_well_as_its_directory(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
+    (run_dir / "results.json").unlink()  # killed after its last checkpoint, before the test: unfinished
+    last = run_dir / "checkpoints" / "last.pt"
+    capsys.readouterr()
+    assert main(["train", "--resume", str(last), "-q"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"run: {run_dir}")
+    assert _results(run_dir)["epochs"] == 1 and _results(run_dir)["test_evaluations"] == 1
+    assert main(["train", "--resume", str(last)]) == 0
+    assert capsys.readouterr().out.startswith(f"{run_dir} is finished (1 epoch)")
+    err = _fails_with(capsys, ["train", "--resume", str(run_dir / "checkpoints" / "best.pt")])
+    assert "--resume takes a run directory or its checkpoints/last.pt" in err and "--init-from" in err
+    elsewhere = tmp_path / "last.pt"
+    elsewhere.write_bytes(last.read_bytes())
+    err = _fails_with(capsys, ["train", "--resume", str(elsewhere)])
+    assert f"--resume takes a run directory or its checkpoints/last.pt, not {elsewhere}" in err
+
+
+def test_a_runs_own_config_replays_as_a_new_run_beside_it(tmp_path, capsys):
+    first = tmp_path / "runs" / "first"
+    assert main(_short_run(first, "--epochs", "1", "--max-steps", "2", "--runs-root", str(tmp_path / "runs"))) == 0
+    saved = str(first / "config.yaml")
+    capsys.readouterr()
+    assert main(["train", "--config", saved, "-q"]) == 0
+    out, err = capsys.readouterr()
+    replay = Path(out.strip().split("run: ")[-1])
+    assert replay.parent == first.parent and replay != first and (replay / "results.json").is_file()
+    said = [line for line in err.splitlines() if saved in line]
+    assert len(said) == 1 and "new run" in said[0] and f"--resume {first}" in said[0]
+    mine = tmp_path / "mine"  # an explicit --run-dir still decides
+    with pytest.warns(UserWarning, match="starts a new run"):
+        values = train_values(build_parser().parse_args(["train", "--config", saved, "--run-dir", str(mine)]))
+    assert values["run_dir"] == str(mine)
+
+
+def test_train_format_json_prints_only_the_results_record(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    argv = [arg for arg in _short_run(run_dir, "--epochs", "1", "--max-steps", "2") if arg != "-q"]  # not quiet
+    assert main([*argv, "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    record = json.loads(out)  # the whole of stdout is one JSON document: no recipe or epoch lines
+    assert 0 <= record["test"]["top1"] <= 1 and record == _results(run_dir)
+    assert main(["train", "--resume", str(run_dir), "--format", "json"]) == 0  # a finished run: the same record
+    assert json.loads(capsys.readouterr().out) == record
+
+
+def test_train_seeds_format_json_prints_one_document_with_every_run(tmp_path, capsys):
+    argv = [arg for arg in _short_run(tmp_path / "run", "--epochs", "1", "--max-steps", "1") if arg != "-q"]
+    assert main([*argv, "--seeds", "2", "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["seeds"] == [0, 1] and [Path(run["run_dir"]).name for run in record["runs"]] == ["run-seed0",
+                                                                                                  "run-seed1"]
+    top1 = [run["test"]["top1"] for run in record["runs"]]
+    assert record["top1_mean"] == pytest.approx(sum(top1) / 2)
+
+
 def test_a_second_training_in_one_run_directory_is_refused(tmp_path, capsys):
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "run")], stdout=subprocess.PIPE,
                               text=True)  # fmt: skip

@@ -206,8 +206,8 @@ def test_build_loaders_holds_out_limits_and_measures_the_train_split():
     assert build_loaders(DataSpec("digits", batch_size=32)).val is None
 
 
-def test_build_loaders_rejects_stream_for_array_datasets_and_unknown_loaders():
-    with pytest.raises(CnnzooError, match="--loader stream reads image folders only"):
-        build_loaders(DataSpec("digits", batch_size=32, loader="stream"))
+def test_build_loaders_holds_array_datasets_in_memory_under_stream_and_rejects_unknown_loaders():
+    loaders = build_loaders(DataSpec("digits", batch_size=32, loader="stream"))  # nothing to stream: in memory
+    assert loaders.kind == "device" and loaders.test.num_samples == 300
     with pytest.raises(CnnzooError, match="invalid loader 'fast'"):
         build_loaders(DataSpec("digits", batch_size=32, loader="fast"))

@@ -172,6 +172,19 @@ def test_written_files_get_the_umask_mode_not_0600(tmp_path):
     assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o600
 
 
+def test_atomic_write_needs_no_fchmod_which_windows_lacks_before_python_3_13(tmp_path, monkeypatch):
+    if hasattr(os, "fchmod"):
+        monkeypatch.delattr(os, "fchmod")
+    old = os.umask(0o027)
+    try:
+        ckpt.atomic_write(tmp_path / "c.json", lambda f: f.write(b"{}"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "c.json").read_bytes() == b"{}"
+    if os.name == "posix":
+        assert stat.S_IMODE((tmp_path / "c.json").stat().st_mode) == 0o640
+
+
 class _FullDisk(io.RawIOBase):
     """A real file on a disk with room for `room` more bytes: then writes fail as on a full disk."""
 

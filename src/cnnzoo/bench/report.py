@@ -81,7 +81,7 @@ def new_record(mode: str, title: str, device: torch.device, *, smoke: bool, comm
 
 def start(mode: str, title: str, setting: Any, *, smoke: bool, command: str, columns: list[tuple[str, str]],
           optional: tuple[str, ...] = ()) -> tuple[Any, torch.device, dict[str, Any]]:
-    """A mode's start: its setting with the device resolved (auto → cuda or cpu), that device, its empty record."""
+    """A mode's start: its setting with the device resolved (auto → cuda, mps or cpu), that device, its empty record."""
     device = resolve_device(setting.device)
     setting = replace(setting, device=str(device))
     record = new_record(mode, title, device, smoke=smoke, command=command, setting=setting.describe(),

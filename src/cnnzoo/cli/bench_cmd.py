@@ -31,7 +31,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     def mode(name: str, help: str) -> argparse.ArgumentParser:
         p = modes.add_parser(name, help=help, description=help)
         p.add_argument("--smoke", action="store_true", help="the CPU smoke setting: tiny sizes, seconds")
-        p.add_argument("--device", help="auto, cpu, cuda, cuda:N (default: auto; cpu with --smoke)")
+        p.add_argument("--device", help="auto, cpu, cuda, cuda:N, mps (default: auto; cpu with --smoke)")
         p.add_argument("--out", help=f"directory of the result files (default: {DEFAULT_OUT})")
         p.add_argument("--compile", choices=COMPILE_MODES, help="torch.compile mode of every system (default: none)")
         p.set_defaults(run=run, bench_parser=p)

@@ -18,6 +18,7 @@ from cnnzoo.cli.args import positive_int
 from cnnzoo.errors import CnnzooError
 
 SPLITS = ("test", "val")
+TRAIN_FORMATS = ("table", "json")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -33,9 +34,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "(see `cnnzoo models NAME`; --recipe none for the plain defaults).",
     )
     p.add_argument("--config", metavar="RECIPE", help="a packaged recipe's name (e.g. resnet20_paper; see `cnnzoo "
-                   "recipes`) or a YAML file; flags override it")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt")
+                   "recipes`), a YAML file, or a run's config.yaml (trained as a new run); flags override it")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt "
+                   "(give the run directory or that file)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
+    p.add_argument("--format", choices=TRAIN_FORMATS, default="table", help="the final result as a line (table) or "
+                   "as the results.json record on stdout, alone, for scripts (json; implies --quiet)")
     p.add_argument(
         "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
         "--batch-size stays the global batch (default: 1)"
@@ -59,7 +63,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", help="decoded-image cache directory (default: the run's)")
     p.add_argument("--split", default="test", help="test or val (default: test)")
     p.add_argument("--batch-size", help="evaluation batch size (default: the run's)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps (default: auto)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(run=run_evaluate)
 
@@ -75,7 +79,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
     p.add_argument("--topk", default="5", help="how many classes per image (default: 5)")
     p.add_argument("--batch-size", default="64", help="images per forward pass (default: 64)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default: cpu)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps (default: cpu)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.add_argument("--strict", action="store_true", help="stop at the first unreadable image instead of skipping it")
     p.set_defaults(run=run_predict)
@@ -124,16 +128,13 @@ def _show(value) -> str:
 def train_values(args: argparse.Namespace) -> dict:
     """The config as the command line gives it: the recipe's values, overridden by the flags given."""
     from cnnzoo.models import parse_model_options
-    from cnnzoo.training.config import FIELD_NAMES, load_yaml
-    from cnnzoo.training.recipes import find_recipe, recipe_label
+    from cnnzoo.training.config import FIELD_NAMES, load_config_file
 
     values: dict = {}
     flags = {name: getattr(args, name) for name in FIELD_NAMES if name in vars(args)}
     options = parse_model_options(getattr(args, "model_option", None))
     if args.config:
-        path = find_recipe(args.config)
-        values = load_yaml(path)
-        values.setdefault("recipe", recipe_label(path))
+        values = load_config_file(args.config)
     elif str(flags.get("recipe", "")).lower() == "none":
         flags["recipe"] = None  # --recipe none: the plain defaults, not the model's recipe
     elif "model" in flags and "recipe" not in flags:
@@ -165,11 +166,12 @@ def _model_recipe_values(model: str, data: str | None, options: dict) -> dict:
 def run_train(args: argparse.Namespace) -> int:
     from cnnzoo.training import distributed
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
-    from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, train
+    from cnnzoo.training.engine import RESUME_OVERRIDABLE, TrainingStopped, finished_results, resume_run_dir, train
 
     nproc = positive_int("nproc", args.nproc)
     if nproc > 1 and distributed.world() == 1:  # not yet under torchrun: start it, running this same command
         return distributed.launch(nproc, distributed.without_nproc(args.argv))
+    args.quiet = args.quiet or args.format == "json"  # stdout holds the JSON document alone
     try:
         if args.resume:
             given = [n for n in FIELD_NAMES if n in vars(args) and n not in RESUME_OVERRIDABLE]
@@ -179,13 +181,14 @@ def run_train(args: argparse.Namespace) -> int:
             if given:
                 flags = ", ".join(n if n.startswith("-") else "--" + n.replace("_", "-") for n in given)
                 raise CnnzooError(f"--resume continues a run with its saved config; drop {flags} (or start a new run)")
-            finished = finished_results(args.resume)
+            run_dir = resume_run_dir(args.resume)
+            finished = finished_results(run_dir)
             if finished is not None:
                 epochs = f"{finished['epochs']} epoch" + ("s" if finished["epochs"] != 1 else "")
-                print(f"{args.resume} is finished ({epochs}); its recorded result: {summary_line(finished)}")
+                _print_result(args, finished, f"{run_dir} is finished ({epochs}); its recorded result: ")
                 return 0
             overrides = {n: getattr(args, n) for n in RESUME_OVERRIDABLE if n in vars(args)}
-            results = train(overrides or None, resume=args.resume, quiet=args.quiet)
+            results = train(overrides or None, resume=run_dir, quiet=args.quiet)
         elif args.seeds is not None:
             return _train_seeds(args)
         else:
@@ -197,8 +200,13 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1
     if distributed.is_main():
-        print(summary_line(results))
+        _print_result(args, results)
     return 0
+
+
+def _print_result(args: argparse.Namespace, results: dict, intro: str = "") -> None:
+    """The run's result: its summary line, or with --format json the results.json record."""
+    print(json.dumps(results, indent=2) if args.format == "json" else intro + summary_line(results))
 
 
 def _train_seeds(args: argparse.Namespace) -> int:
@@ -217,6 +225,10 @@ def _train_seeds(args: argparse.Namespace) -> int:
     runs = run_seeds(values, seeds, sibling_run_dirs(base, seeds), quiet=args.quiet,
                      announce=print if main and not args.quiet else None)
     if not main:
+        return 0
+    if args.format == "json":
+        top1, std = runs.top1()
+        print(json.dumps({"seeds": seeds, "top1_mean": top1, "top1_std": std, "runs": runs.results}, indent=2))
         return 0
     for seed, status, results in zip(runs.seeds, runs.status, runs.results):
         print(f"seed {seed} ({status}): {summary_line(results)}")

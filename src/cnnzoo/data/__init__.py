@@ -27,7 +27,7 @@ from cnnzoo.data.datasets import (
     random_subset,
 )
 from cnnzoo.data.device_loader import DeviceLoader, build_device_loaders
-from cnnzoo.data.streaming import StreamingLoader, build_streaming_loaders, stream_root
+from cnnzoo.data.streaming import StreamingLoader, build_streaming_loaders
 from cnnzoo.errors import CnnzooError
 
 
@@ -35,13 +35,12 @@ def build_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders
     """The spec's train / val / test loaders: on the device, or streamed from disk for a folder too large.
 
     `loader="auto"` keeps the splits on the device unless an image folder would exceed `memory_budget()`;
-    `loader="device"` refuses a folder that would not fit in memory at all. An image folder's splits must
-    have the same class folders.
+    `loader="device"` refuses a folder that would not fit in memory at all; `loader="stream"` streams image
+    folders, while array datasets (digits, torchvision's files) have nothing to stream and are held in memory,
+    so a missing copy is the loading's own error. An image folder's splits must have the same class folders.
     """
-    if spec.loader == "stream":
-        stream_root(spec)  # only image folders stream: fail before any work
     folder = folder_root(spec.name, spec.data_dir)
-    kind = spec.loader
+    kind = spec.loader if folder is not None else "device"
     if folder is not None:
         if not spec.test_only:
             check_same_classes(folder)

@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from cnnzoo.io import plain_file_mode
+
 CACHE_ENV = "CNNZOO_CACHE"
 FORMAT_VERSION = 1  # bump when the stored layout or the decoding changes
 
@@ -73,12 +75,6 @@ def cache_file(cache_dir: Path, name: str, split: str, source: Path, key: str) -
     return cache_dir / "tensors" / f"{name}-{split}-{source_hash}-{key[:16]}.pt"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def load_cached(path: Path) -> dict[str, Any] | None:
     """The stored arrays, or None when absent or unreadable (a broken cache is rebuilt, never trusted)."""
     if not path.is_file():
@@ -100,7 +96,7 @@ def save_cached(path: Path, arrays: dict[str, Any]) -> bool:
         try:
             with os.fdopen(fd, "wb") as handle:
                 torch.save({**arrays, "version": FORMAT_VERSION}, handle)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a cache is as shared as its folder
+            os.chmod(tmp, plain_file_mode())  # mkstemp makes it private; a cache is as shared as its folder
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -92,7 +92,8 @@ def stream_root(spec: DataSpec) -> Path:
     root = folder_root(spec.name, spec.data_dir)
     if root is None:
         raise CnnzooError(
-            f"--loader stream reads image folders only; {spec.name!r} is loaded into memory (use --loader device)"
+            f"the streaming loader reads image folders only; {spec.name!r} is an array dataset, which build_loaders "
+            f"holds in memory"
         )
     return root
 

@@ -25,6 +25,7 @@ import torch.nn as nn
 
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError
+from cnnzoo.io import plain_file_mode
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -46,7 +47,7 @@ def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_umask())
+            os.chmod(tmp, plain_file_mode())  # by path: os.fchmod exists on Windows only from Python 3.13
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -78,13 +79,6 @@ def write_error_message(err: OSError) -> str:
     """'no space left on device while writing PATH': an OSError of a write, for people."""
     reason = "no space left on device" if err.errno == errno.ENOSPC else (err.strerror or str(err)).lower()
     return f"{reason} while writing {err.filename}" if err.filename else reason
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it; set it straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -102,7 +102,10 @@ class TrainConfig:
     image_size: int | None = _f(None, "data", "imagefolder: resize and centre-crop images to N x N")
     batch_size: int = _f(128, "data", "training batch size")
     eval_batch_size: int | None = _f(None, "data", "evaluation batch size (default: 2 x batch size)")
-    loader: str = _f("auto", "data", "auto, device (whole split on the device) or stream (image folders from disk)")
+    loader: str = _f(
+        "auto", "data", "auto, device (whole split on the device) or stream (image folders from disk; other "
+        "datasets are held in memory)"
+    )
     workers: int = _f(2, "data", "decoding workers of the streaming loader")
     normalize: str = _f(
         "channel", "data",
@@ -165,7 +168,7 @@ class TrainConfig:
         "torch.compile the training step: none, default, reduce-overhead, max-autotune (bare flag: default)",
         const="default",
     )
-    device: str = _f("auto", "precision/speed", "auto, cpu, cuda, cuda:N")
+    device: str = _f("auto", "precision/speed", "auto (cuda, else mps, else cpu), cpu, cuda, cuda:N, mps")
     seed: int = _f(0, "precision/speed", "seed of weights, data order and augmentation")
     deterministic: bool = _f(False, "precision/speed", "deterministic algorithms (bitwise-reproducible resume)")
     sync_bn: bool = _f(False, "precision/speed", "several processes: BatchNorm statistics over the global batch")
@@ -329,6 +332,27 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return normalise_keys(values or {}, origin=str(path))
 
 
+def load_config_file(ref: str | Path) -> dict[str, Any]:
+    """A YAML file's or packaged recipe's values, `recipe` naming it unless it names its own; a run's saved
+    config.yaml leaves out its run_dir, so that replaying it starts a new run instead of colliding with the one
+    it came from.
+
+    A run's own config is recognised by its run_dir naming the folder the file sits in.
+    """
+    path = find_recipe(ref)
+    values = load_yaml(path)
+    values.setdefault("recipe", recipe_label(path))
+    run_dir = values.get("run_dir")
+    if run_dir is not None and Path(str(run_dir)).expanduser().resolve() == Path(path).resolve().parent:
+        del values["run_dir"]
+        warnings.warn(
+            f"{path} is the saved config of the run {run_dir}: training it again starts a new run and leaves that "
+            f"one as it is (to continue it instead: cnnzoo train --resume {run_dir})",
+            stacklevel=2,
+        )
+    return values
+
+
 def resolve_config(source: TrainConfig | dict | str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """defaults < the source (a config, a dict, a YAML path or a packaged recipe's name) < overrides."""
     if isinstance(source, TrainConfig):
@@ -336,9 +360,7 @@ def resolve_config(source: TrainConfig | dict | str | Path, overrides: dict[str,
     elif isinstance(source, dict):
         values = dict(source)
     else:
-        path = find_recipe(source)
-        values = load_yaml(path)
-        values.setdefault("recipe", recipe_label(path))
+        values = load_config_file(source)
     values.update(overrides or {})
     return TrainConfig.from_dict(values)
 

@@ -82,13 +82,13 @@ def train(
 ) -> dict:
     """Train a model as the config says and return the results (also written to RUN_DIR/results.json).
 
-    `config` is a TrainConfig, a dict of its fields, or a YAML recipe path. `resume=RUN_DIR` continues that
-    run from checkpoints/last.pt with its saved config (`config` may then only change RESUME_OVERRIDABLE);
-    a finished run is not trained or tested again: its recorded results are returned.
+    `config` is a TrainConfig, a dict of its fields, or a YAML recipe path. `resume=RUN_DIR` (or
+    RUN_DIR/checkpoints/last.pt) continues that run from last.pt with its saved config (`config` may then only
+    change RESUME_OVERRIDABLE); a finished run is not trained or tested again: its recorded results are returned.
     """
     payload = None
     if resume is not None:
-        run = RunDir(resume)
+        run = RunDir(resume_run_dir(resume))
         if not run.last.is_file():
             raise CnnzooError(f"cannot resume {run.path}: no checkpoints/last.pt there")
         payload = read_checkpoint(run.last)
@@ -145,6 +145,20 @@ def train(
         _set_deterministic_algorithms(*deterministic_before)
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn_before
         run.close()
+
+
+def resume_run_dir(path: str | Path) -> Path:
+    """The run directory `--resume PATH` continues: PATH itself, or the run whose checkpoints/last.pt PATH is.
+
+    Only last.pt holds where training stopped (optimiser, schedule, RNG states); best.pt is an earlier epoch's.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return path
+    if path.name == "last.pt" and path.parent.name == "checkpoints":
+        return path.parent.parent
+    hint = "; to start a new run from its weights, pass --init-from" if path.suffix == ".pt" else ""
+    raise CnnzooError(f"--resume takes a run directory or its checkpoints/last.pt, not {path}{hint}")
 
 
 def _check_names(cfg: TrainConfig) -> None:
