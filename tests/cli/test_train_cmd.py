@@ -21,8 +21,7 @@ from cnnzoo.cli import build_parser, main
 from cnnzoo.cli.train_cmd import train_values
 from cnnzoo.training.config import TrainConfig
 
-REPO = Path(__file__).resolve().parents[2]
-DIGITS = str(REPO / "recipes" / "digits.yaml")
+DIGITS = "recipes/digits.yaml"  # the packaged recipe, as runs record it
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,7 @@ def test_train_resnet20_on_digits_reaches_95_percent_test_accuracy(digits_run):
     assert results["test"]["count"] == 300
     assert results["test"]["top1"] >= 0.95, results["test"]
     lines = out.strip().splitlines()
-    assert lines[0] == f"recipe: {DIGITS}"  # which recipe it used, first
+    assert lines[0] == f"recipe: {DIGITS}; cpu: fp32, NCHW (as asked)"  # recipe, device and precision, first
     assert [line.split()[1] for line in lines[1:-1]] == ["1/5", "2/5", "3/5", "4/5", "5/5"]  # one plain line per epoch
     assert lines[-1].startswith("test top-1 ") and str(run_dir) in lines[-1]
     config = TrainConfig.from_dict(__import__("yaml").safe_load((run_dir / "config.yaml").read_text()))

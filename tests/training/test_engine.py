@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections import namedtuple
-from pathlib import Path
 
 import pytest
 import torch
@@ -25,7 +24,6 @@ from cnnzoo.training import engine
 from cnnzoo.training.checkpoint import read_checkpoint
 from cnnzoo.training.engine import TrainingDiverged, compute_loss, train
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 # -------------------------------------------------------------------- a tiny registered model for fast runs
@@ -194,7 +192,7 @@ def _cnnzoo(*args: str) -> list[str]:
 @pytest.mark.slow
 def test_resume_after_sigkill_mid_epoch_gives_the_same_weights(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # same arithmetic in every process
-    common = ["train", "--config", str(REPO / "recipes" / "digits.yaml"), "--epochs", "3", "--deterministic",
+    common = ["train", "--config", "digits", "--epochs", "3", "--deterministic",
               "--no-tensorboard", "--no-plots", "-q"]  # fmt: skip
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
     straight = subprocess.Popen(_cnnzoo(*common, "--run-dir", str(straight_dir)), env=env,
@@ -394,3 +392,53 @@ def test_init_from_weights_of_another_model_is_one_line(tmp_path, tiny):
     assert message.startswith(f"--init-from {tmp_path / 'a' / 'run'} holds 'tiny_engine_net' with options {{}}")
     assert "but this run builds 'resnet20'" in message and "\n" not in message
     assert not (tmp_path / "b" / "run").exists()
+
+
+# -------------------------------------------------------------------- precision "auto"
+def test_auto_precision_is_chosen_recorded_and_said_first(tiny, tmp_path, capsys):
+    from cnnzoo.device import choose_speed
+
+    expected = choose_speed(torch.device("cpu"))  # bf16 + channels-last where this CPU has native bf16
+    results = train(_config(tmp_path, tiny, epochs=1, device="cpu"))
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == f"recipe: none (defaults < flags); cpu: {expected.describe()}"
+    env = json.loads((tmp_path / "run" / "env.json").read_text())
+    assert env["precision"] == {"used": expected.precision, "channels_last": expected.channels_last,
+                                "why": expected.why}
+    assert (results["precision"], results["channels_last"]) == (expected.precision, expected.channels_last)
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["precision"] == "auto" and saved["channels_last"] is None  # as asked: a replay chooses again
+
+
+def test_auto_precision_runs_bf16_autocast_when_the_cpu_has_it(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    seen = set()
+    real = _Tiny.forward
+
+    def forward(self, x):
+        if self.training:  # the training step's forward: under bf16 autocast, on channels-last batches
+            seen.add((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"),
+                      x.is_contiguous(memory_format=torch.channels_last)))
+        return real(self, x)
+
+    monkeypatch.setattr(_Tiny, "forward", forward)
+    results = train(_config(tmp_path, tiny, epochs=1, device="cpu"), quiet=True)
+    assert results["precision"] == "bf16" and seen == {(True, torch.bfloat16, True)}
+
+
+# -------------------------------------------------------------------- checkpoint interval (speedruns)
+def test_checkpoints_every_n_epochs_keep_the_best_weights_and_resume(tiny, tmp_path, monkeypatch):
+    written = []
+    real = engine.save_checkpoint
+    monkeypatch.setattr(engine, "save_checkpoint", lambda path, payload: (written.append((path.name, payload["epoch"])),
+                                                                            real(path, payload))[1])
+    config = _config(tmp_path, tiny, epochs=5, device="cpu", deterministic=True)
+    results = train({**config, "checkpoint_every": 2}, quiet=True)
+    assert [e for name, e in written if name == "last.pt"] == [2, 4, 5]  # every 2nd epoch and the last
+    every = train({**config, "run_dir": str(tmp_path / "every")}, quiet=True)  # the same run, written every epoch
+    assert every["val_best"] == results["val_best"] and every["test"] == results["test"]
+    best = read_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")
+    reference = read_checkpoint(tmp_path / "every" / "checkpoints" / "best.pt")
+    assert best["epoch"] == results["val_best"]["epoch"]  # the best epoch's own weights, even between writes
+    assert all(torch.equal(best["model"][k], reference["model"][k]) for k in reference["model"])
+    assert train(None, resume=tmp_path / "run", quiet=True)["test"] == results["test"]  # finished: recorded result

@@ -107,7 +107,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                 default=argparse.SUPPRESS,
                 help=help_text,
             )
-        elif isinstance(default, bool):
+        elif isinstance(default, bool) or f.metadata.get("flag") == "bool":  # bool | None: None is auto
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         elif isinstance(default, list):
             group.add_argument(
@@ -193,9 +193,7 @@ def run_train(args: argparse.Namespace) -> int:
             return _train_seeds(args)
         else:
             cfg = TrainConfig.from_dict(train_values(args), origin="the command line")
-            if not args.quiet and distributed.is_main():
-                print(f"recipe: {cfg.recipe or 'none (defaults < flags)'}", flush=True)
-            results = train(cfg, quiet=args.quiet)
+            results = train(cfg, quiet=args.quiet)  # its first line names the recipe, device and precision
     except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
         return 1

@@ -33,7 +33,7 @@ from cnnzoo.training.recipes import find_recipe, recipe_label
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "multistep", "cosine", "onecycle")
 UNITS = ("epochs", "steps")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: device.choose_speed
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 LR_SCALINGS = ("none", "linear", "sqrt")
 TTA_MODES = ("none", "flip", "flip-translate")
@@ -160,8 +160,13 @@ class TrainConfig:
         "none", "regularisation", "test-time augmentation of the test set, reported apart: none, flip, flip-translate"
     )
     # precision/speed
-    precision: str = _f("fp32", "precision/speed", "fp32, bf16 (autocast) or fp16 (autocast + GradScaler)")
-    channels_last: bool = _f(False, "precision/speed", "channels-last memory format (faster on CUDA)")
+    precision: str = _f(
+        "auto", "precision/speed", "auto (bf16 on a CPU with native bf16 or a bf16 GPU, else fp32; the run's "
+        "first line says which), fp32, bf16 (autocast) or fp16 (autocast + GradScaler)"
+    )
+    channels_last: bool | None = _f(
+        None, "precision/speed", "channels-last memory format (default auto: on with bf16/fp16)", flag="bool"
+    )
     compile: str = _f(
         "none",
         "precision/speed",
@@ -176,6 +181,10 @@ class TrainConfig:
     run_dir: str | None = _f(None, "run/output", "run directory (default: RUNS_ROOT/<model>-<data>-<time>)")
     runs_root: str = _f("runs", "run/output", "parent of the default run directories")
     log_every: int = _f(50, "run/output", "progress refresh interval in iterations")
+    checkpoint_every: int = _f(
+        1, "run/output", "write checkpoints every N epochs and after the last (speedruns: a GPU epoch can be shorter "
+        "than the fsync of a checkpoint); the best weights wait in memory, a crash loses up to N-1 epochs"
+    )
     tensorboard: bool = _f(True, "run/output", "write TensorBoard events to RUN_DIR/tb")
     plots: bool = _f(True, "run/output", "draw curves.png and confusion.png")
     recipe: str | None = _f(
@@ -382,6 +391,8 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
             return None
+        if args == [bool] and isinstance(value, str) and value.lower() == "auto":
+            return None  # an on/off setting left to the run (channels_last)
         if args == [int, float]:  # a count or a fraction (val_size)
             return _count_or_fraction(key, value)
         return _coerce(key, args[0], value)
@@ -468,6 +479,7 @@ _INT_RANGES: tuple[tuple[str, int, int], ...] = (
     ("lr_base_batch", 1, MAX_BATCH_SIZE),
     ("workers", 0, 256),
     ("log_every", 1, MAX_STEPS),
+    ("checkpoint_every", 1, MAX_EPOCHS),
     ("crop_padding", 0, MAX_PIXELS),
     ("cutout", 0, MAX_PIXELS),
     ("image_size", 1, MAX_PIXELS),

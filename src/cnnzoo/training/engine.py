@@ -32,8 +32,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils._pytree import tree_map
 
-from cnnzoo.device import resolve_device
+from cnnzoo.device import choose_speed, resolve_device
 from cnnzoo.training import distributed
 from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.training.checkpoint import (
@@ -55,7 +56,9 @@ from cnnzoo.training.tta import tta_logits
 
 # Fields a resumed run may change: where things are read from and how progress is shown, nothing that
 # changes the arithmetic.
-RESUME_OVERRIDABLE = ("data_dir", "cache_dir", "download", "workers", "log_every", "tensorboard", "plots")
+RESUME_OVERRIDABLE = (
+    "data_dir", "cache_dir", "download", "workers", "log_every", "tensorboard", "plots", "checkpoint_every",
+)
 # Fields a resumed run ignores when given: the run directory is the resumed one, and where new runs would go
 # or which recipe file was named says nothing about this run's arithmetic.
 RESUME_IGNORED = ("run_dir", "runs_root", "recipe")
@@ -115,6 +118,9 @@ def train(
     cudnn_before = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
     try:
         device = distributed.setup(resolve_device(cfg.device))
+        speed = choose_speed(device, cfg.precision, cfg.channels_last)  # config.yaml keeps "auto" as asked
+        if not quiet:
+            print(f"recipe: {cfg.recipe or 'none (defaults < flags)'}; {device}: {speed.describe()}", flush=True)
         seed_everything(cfg.seed, cfg.deterministic, device)
         try:
             with distributed.main_first():  # rank 0 downloads and caches, the others read its cache
@@ -128,7 +134,7 @@ def train(
             raise
         if payload is None and distributed.is_main():
             run.write_config(cfg.to_dict())
-            run.write_env(device)
+            run.write_env(device, speed)
         return fit(model, loaders, cfg, run, device, resume_payload=payload, quiet=quiet)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the CLI: name the run to resume
         raise Interrupted(getattr(err, "signal_number", signal.SIGINT), str(run.path)) from None
@@ -289,7 +295,7 @@ def make_loaders(cfg: TrainConfig, device: torch.device, **changes: Any):
         skip_corrupt=cfg.skip_corrupt,
         loader=cfg.loader,
         workers=cfg.workers,
-        channels_last=cfg.channels_last,
+        channels_last=choose_speed(device, cfg.precision, cfg.channels_last).channels_last,
         train_limit=cfg.train_limit,
         eval_limit=cfg.eval_limit,
         image_size=cfg.image_size,
@@ -332,18 +338,20 @@ def fit(
     quiet: bool = False,
 ) -> dict:
     """Train for the config's epochs (or max_steps), validating and checkpointing every epoch; test once."""
+    speed = choose_speed(device, cfg.precision, cfg.channels_last)  # "auto" → what this device trains fastest in
+    precision = speed.precision
     model.to(device)
-    if cfg.channels_last:
+    if speed.channels_last:
         model.to(memory_format=torch.channels_last)
     trained = distributed.wrap(model, device, cfg.sync_bn)  # DDP (and SyncBatchNorm) with several processes
-    optimizer = build_optimizer(model, cfg, graphs=cfg.compile != "none" and cfg.precision != "fp16")
+    optimizer = build_optimizer(model, cfg, graphs=cfg.compile != "none" and precision != "fp16")
     remember_initial_lr(optimizer)
     steps_per_epoch = len(loaders.train)
     total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
     cfg.schedule_warnings(loaders.train.num_samples, steps_per_epoch)  # a split or warm-up that defeats the schedule
     epochs = math.ceil(total_steps / steps_per_epoch)
     schedule = build_schedule(cfg, steps_per_epoch, total_steps)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     ema = ModelEMA(model, cfg.ema_decay) if cfg.ema else None
     num_classes = len(loaders.classes)
     meta = {
@@ -359,6 +367,7 @@ def fit(
         meta["mean_image"] = flat_mean_image(loaders.mean_image)
     state: dict[str, Any] = {
         "epoch": 0, "step": 0, "best": None, "bad_epochs": 0, "stopped_early": False, "history": [], "wall_time": 0.0,
+        "cpu_time": 0.0,  # the process's CPU seconds (all threads): on a CPU, what the run cost beside its wall time
     }  # fmt: skip
 
     if resume_payload is not None:
@@ -368,21 +377,22 @@ def fit(
             scaler.load_state_dict(resume_payload["scaler"])
         if ema is not None:
             ema.load_state_dict(resume_payload["ema"])
-        state.update({k: resume_payload[k] for k in state})
+        state.update({k: resume_payload.get(k, state[k]) for k in state})  # checkpoints before cpu_time lack it
         if distributed.is_main():
             run.rewrite_metrics(state["history"])  # drop rows an interrupted epoch may have left after the checkpoint
         set_rng_state(resume_payload["rng"])  # last: nothing above may draw from the restored generators
 
     train_step = TrainStep(
-        trained, optimizer, device, scaler=scaler, ema=ema, precision=cfg.precision,
+        trained, optimizer, device, scaler=scaler, ema=ema, precision=precision,
         label_smoothing=cfg.label_smoothing, aux_weight=cfg.aux_weight, grad_clip=cfg.grad_clip, compile=cfg.compile,
         accumulate=cfg.accumulate,
     )  # fmt: skip
     eval_model = ema.module if ema is not None else model
-    forward = EvalForward(eval_model, device, cfg.precision, compile=cfg.compile) if cfg.compile != "none" else None
+    forward = EvalForward(eval_model, device, precision, compile=cfg.compile) if cfg.compile != "none" else None
     progress = Progress(quiet=quiet, epochs=epochs, steps_per_epoch=steps_per_epoch)
-    segment_start = time.perf_counter()
+    segment_start, cpu_start = time.perf_counter(), time.process_time()
     last_saved_epoch = state["epoch"] if resume_payload is not None else None
+    best_pending = None  # (checkpoint, eval weights) of a best epoch not yet written (checkpoint_every > 1)
     for epoch in range(state["epoch"], epochs):
         if state["stopped_early"]:
             break
@@ -395,7 +405,7 @@ def fit(
         val = None
         if loaders.val is not None:
             val = evaluate(
-                eval_model, loaders.val, num_classes, device, cfg.precision, confusion=False, forward=forward
+                eval_model, loaders.val, num_classes, device, precision, confusion=False, forward=forward
             )
         seconds = time.perf_counter() - epoch_start
         row = {
@@ -422,7 +432,8 @@ def fit(
         state["history"].append(row)
         now = time.perf_counter()
         state["wall_time"] += now - segment_start
-        segment_start = now
+        state["cpu_time"] += time.process_time() - cpu_start
+        segment_start, cpu_start = now, time.process_time()
 
         payload = {
             "model": model.state_dict(),
@@ -437,12 +448,18 @@ def fit(
             **meta,
         }
         main = distributed.is_main()  # rank 0 alone writes the run directory
-        if improved and main:  # best first: a crash between the writes leaves last.pt one epoch behind, not ahead
-            save_checkpoint(run.best, payload)
-            save_safetensors(run.safetensors, eval_model.state_dict(), meta, cfg.to_dict())
-        if main:
+        due = (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == epochs or state["stopped_early"]
+        if improved and main:
+            # kept until the next write: between writes the live tensors move on, so a copy, not a reference
+            best_pending = (payload, eval_model.state_dict()) if due else _snapshot((payload, eval_model.state_dict()))
+        if due and main:
+            if best_pending is not None:  # best first: a crash between the writes leaves last.pt behind, not ahead
+                save_checkpoint(run.best, best_pending[0])
+                save_safetensors(run.safetensors, best_pending[1], meta, cfg.to_dict())
+                best_pending = None
             save_checkpoint(run.last, payload)
-        last_saved_epoch = epoch + 1
+        if due:
+            last_saved_epoch = epoch + 1
         if main:
             run.rewrite_metrics(state["history"])  # atomic: a full disk cannot leave half a row
         if cfg.tensorboard and main:
@@ -458,13 +475,14 @@ def fit(
         best = read_checkpoint(run.best, map_location=device)
         eval_model.load_state_dict(best["ema"]["module"] if ema is not None else best["model"])
     distributed.broadcast_module(eval_model)  # rank 0's reading of best.pt (other nodes may not see the file)
-    test = evaluate(eval_model, loaders.test, num_classes, device, cfg.precision, confusion=True, forward=forward)
+    test = evaluate(eval_model, loaders.test, num_classes, device, precision, confusion=True, forward=forward)
     test_tta = None
     if cfg.tta != "none":
         test_tta = evaluate(
-            eval_model, loaders.test, num_classes, device, cfg.precision, confusion=False, forward=forward, tta=cfg.tta
+            eval_model, loaders.test, num_classes, device, precision, confusion=False, forward=forward, tta=cfg.tta
         )
     state["wall_time"] += time.perf_counter() - segment_start
+    state["cpu_time"] += time.process_time() - cpu_start
     rates = [r["images_per_s"] for r in state["history"] if r.get("images_per_s")]
     results = {
         "model": cfg.model,
@@ -488,10 +506,12 @@ def fit(
         "per_class": dict(zip(loaders.classes, test["per_class"])),
         "confusion": test["confusion"],
         "wall_time_s": state["wall_time"],
+        "cpu_time_s": state["cpu_time"],
         "images_per_s": sum(rates) / len(rates) if rates else None,
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "precision": cfg.precision,
+        "precision": precision,
+        "channels_last": speed.channels_last,
     }
     if distributed.is_main():
         run.write_results(results)
@@ -546,6 +566,11 @@ def train_one_epoch(
         "images_per_s": seen / seconds if seconds > 0 else None,
         "seconds": seconds,
     }
+
+
+def _snapshot(tree: Any) -> Any:
+    """A copy of a nest of dicts, lists and tensors whose tensors no longer alias the live model's."""
+    return tree_map(lambda x: x.detach().clone() if isinstance(x, torch.Tensor) else x, tree)
 
 
 def _check_finite(

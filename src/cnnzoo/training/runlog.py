@@ -138,8 +138,11 @@ class RunDir:
         text = yaml.safe_dump(config, sort_keys=False, default_flow_style=None)
         atomic_write(self.config, lambda f: f.write(text.encode()))
 
-    def write_env(self, device: Any) -> None:
+    def write_env(self, device: Any, speed: Any = None) -> None:
+        """env.json: what produced the run, and the precision it chose (`device.SpeedSetting`) with the reason."""
         env = environment(device)
+        if speed is not None:
+            env["precision"] = {"used": speed.precision, "channels_last": speed.channels_last, "why": speed.why}
         atomic_write(self.env, lambda f: f.write(json.dumps(env, indent=2).encode()))
 
     # ------------------------------------------------------------ metrics
