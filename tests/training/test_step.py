@@ -7,6 +7,8 @@ against eager: 1e-5 relative on losses and weights (fp32; inductor may reorder r
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn as nn
@@ -151,7 +153,7 @@ def test_compiled_step_falls_back_to_an_eager_update_with_the_grad_scaler():
 
 @pytest.mark.slow
 def test_every_fit_in_a_process_compiles_afresh():
-    """Past torch's recompile limit (8) a shared cache would run eagerly: each TrainStep starts from a clean one."""
+    """Past torch's recompile limit (8) a shared cache would run eagerly: each TrainStep compiles all the same."""
     counter = CompileCounter()
     per_fit = []
     for _ in range(9):
@@ -161,6 +163,34 @@ def test_every_fit_in_a_process_compiles_afresh():
         step(*_batches(1)[0])
         per_fit.append(counter.frame_count - before)
     assert per_fit == [per_fit[0]] * 9 and per_fit[0] > 0
+
+
+def test_consecutive_fits_keep_the_compile_caches_until_they_would_overflow(monkeypatch):
+    """Resetting before every fit re-traced everything compiled before it; now only before the limit's reach."""
+    from cnnzoo.training import step as step_module
+
+    resets = []
+    monkeypatch.setattr(torch.compiler, "reset", lambda: resets.append(step_module._compiled_fits))
+    monkeypatch.setattr(step_module, "_compiled_fits", 0)
+    limit = torch._dynamo.config.recompile_limit
+    for _ in range(limit // 2 + 1):
+        model = _Net()
+        TrainStep(model, _optimizer(model, "sgd", graphs=True), CPU, compile="default", backend=CompileCounter())
+    assert resets == [limit // 2]  # fits 1..limit/2 keep the caches; the next one empties them first
+
+
+def test_the_ema_copy_is_a_static_input_of_the_compiled_update():
+    """CUDA graphs skip an update whose mutated inputs are not static: every tensor the blend touches is marked."""
+    model = _Net()
+    step = TrainStep(model, _optimizer(model, "sgd", graphs=True), CPU, ema=ModelEMA(model), compile="reduce-overhead",
+                     backend=CompileCounter())
+    ema_float, _, ema_other, _ = step._ema_pairs
+    assert len(ema_float) == len([t for t in model.state_dict().values() if t.is_floating_point()])
+    for tensor in (*ema_float, *ema_other, step._ema_weight, step.loss_sum, step.correct):
+        assert getattr(tensor, "_dynamo_static_input_type", None) is not None
+    ema_before = [t.clone() for t in ema_float]
+    step(*_batches(1)[0])
+    assert any(not torch.equal(a, b) for a, b in zip(ema_before, ema_float))  # the marked tensors are the EMA's own
 
 
 @pytest.mark.slow
@@ -178,6 +208,25 @@ def test_inductor_step_matches_eager_within_tolerance():
     assert graphs > 0
     _run("default")  # a second fit: its graphs, once each, as many as the first fit's
     assert counters["stats"]["unique_graphs"] == 2 * graphs
+
+
+@pytest.mark.slow
+def test_bf16_on_the_cpu_takes_the_cuda_paths_and_stays_finite():
+    """bf16 autocast, channels-last and the compiled step (inductor's C++ kernels), as a GPU runs them."""
+    results = {}
+    for compile in ("none", "default"):
+        torch.manual_seed(0)
+        model = _Net().to(memory_format=torch.channels_last)
+        step = TrainStep(model, _optimizer(model, "sgd", graphs=compile != "none"), CPU, ema=ModelEMA(model, 0.9),
+                         precision="bf16", grad_clip=2.0, compile=compile)
+        seen = []
+        model.register_forward_hook(lambda m, i, o: seen.append((torch.is_autocast_enabled("cpu"), o.dtype)))
+        losses = [step(x.to(memory_format=torch.channels_last), y).item() for x, y in _batches()]
+        results[compile] = losses
+        assert all(map(math.isfinite, losses)), (compile, losses)
+        if compile == "none":  # hooks see the eager forward only: under autocast, its logits in bf16
+            assert set(seen) == {(True, torch.bfloat16)}
+    torch.testing.assert_close(results["default"], results["none"], rtol=0.05, atol=0.05)  # bf16's rounding
 
 
 # -------------------------------------------------------------------- evaluation on a static batch shape

@@ -24,7 +24,7 @@ inductor (C++ kernels) and is tested against the eager step. Fallbacks, each slo
   update runs eagerly with float lrs;
 - a ragged batch (the streaming loader's last one, or a training set smaller than a batch) compiles one more
   graph for its shape, once.
-Building a compiled TrainStep calls torch.compiler.reset(): graphs compiled earlier in the process are dropped.
+Building the ninth compiled TrainStep of a process resets the compile caches (`_make_room_for_a_compiled_fit`).
 `compile="none"` is the engine's original eager loop, operation for operation.
 """
 
@@ -90,6 +90,25 @@ def _uses_cuda_graphs(mode: str, device: torch.device) -> bool:
     return mode in _CUDA_GRAPH_MODES and device.type == "cuda"
 
 
+_compiled_fits = 0  # compiled TrainSteps made in this process since the compile caches were last reset
+
+
+def _make_room_for_a_compiled_fit() -> None:
+    """Reset the compile caches only when this fit would overflow them, not before every fit.
+
+    Compiled graphs are cached per code object and guarded on the model's and optimizer's identity, so every
+    fit compiles its own, and after torch._dynamo.config.recompile_limit of them (8) torch silently runs the step
+    eagerly. Resetting before each fit avoided that but dropped every graph compiled before (other steps', an
+    earlier run's); now the caches are emptied only before a fit that could reach the limit: each fit may add
+    two entries (a full batch and a ragged last one).
+    """
+    global _compiled_fits
+    if 2 * (_compiled_fits + 1) > torch._dynamo.config.recompile_limit:
+        torch.compiler.reset()
+        _compiled_fits = 0
+    _compiled_fits += 1
+
+
 def _static(tensor: torch.Tensor) -> torch.Tensor:
     """A tensor the compiled step reads or mutates in place at a fixed address (CUDA graphs keep pointers)."""
     torch._dynamo.mark_static_address(tensor)
@@ -144,12 +163,11 @@ class TrainStep:
             self._prepare_optimizer()
             if ema is not None:
                 self._ema_weight = _static(torch.zeros((), device=self.device))
-                self._ema_pairs = ema.pairs(model)
+                # The blend mutates the EMA copy in place: as graph inputs at fixed addresses, not "mutated
+                # inputs" that make CUDA graphs skip the update (the model's own tensors are parameters already).
+                self._ema_pairs = tuple([_static(t) for t in group] for group in ema.pairs(model))
         if compiled:
-            # Compiled graphs are cached per code object and guarded on the optimizer's identity, so each fit in
-            # a process would recompile torch's optimizer code again, and after torch._dynamo.config
-            # .recompile_limit (8) fits silently run it eagerly: a compiled fit starts from an empty cache.
-            torch.compiler.reset()
+            _make_room_for_a_compiled_fit()
         compile_fn = _compiler(compile, backend) if compiled else (lambda fn: fn)
         self._forward = compile_fn(self._forward_loss)
         self._update = compile_fn(self._update_graph) if self.compiled_update else self._update_eager
