@@ -66,3 +66,38 @@ def test_an_unknown_bench_model_is_one_line_for_people(run_cli, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("cnnzoo: error: no bench model named 'resnet2O'") and len(err.splitlines()) == 1
+
+
+# -------------------------------------------------------------------- the CPU grid (issue 16)
+def test_a_cpu_without_smoke_gets_the_grid_and_a_gpu_the_single_setting(monkeypatch):
+    assert throughput.default_setting("cpu") is throughput.CPU
+    assert throughput.CPU.variants[0] == throughput.CPU_BASELINE and throughput.CPU.mfu
+    assert {("fp32", False), ("bf16", False), ("bf16", True)} <= {(v.precision, v.channels_last) for v in throughput.CPU.variants}
+    assert {v.compile for v in throughput.CPU.variants} == {"none", "default"}
+    assert {v.threads for v in throughput.CPU.variants} == {1, 2}
+    assert {m.name for m in throughput.CPU.models} == {"resnet20", "resnet56", "nin", "vgg11_bn", "resnet18"}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert throughput.default_setting("auto").variants == ()
+
+
+def test_the_grid_measures_each_variant_with_its_threads_and_utilisation(tmp_path, monkeypatch):
+    variants = (throughput.Variant("fp32", False, threads=1, engine=True),
+                throughput.Variant("bf16", True, threads=1, engine=True))  # two engine runs: a run directory each
+    setting = ThroughputSetting(models=(BenchModel("resnet20"),), batch_size=4, steps=1, epochs=1, device="cpu",
+                                inference=False, variants=variants, mfu=True)
+    monkeypatch.setattr(throughput, "PEAK_REPS", 1)
+    threads, seen, said = torch.get_num_threads(), [], []
+    real = throughput.plain_train_rates
+    monkeypatch.setattr(throughput, "plain_train_rates",
+                        lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
+    record = throughput.run(setting, smoke=False, command="test", out_dir=tmp_path, progress=said.append)
+    assert torch.get_num_threads() == threads and seen == [1, 1]  # each variant's threads, then restored
+    rows = {(r["setting"], r["system"]): r for r in record["rows"]}
+    base = rows[("fp32, NCHW, eager, 1 thread", "plain loop")]
+    assert set(rows) == {(v.label, system) for v in variants for system in ("cnnzoo engine", "plain loop")}
+    assert base["fp32_ratio"] == 1.0 and base["train_ratio"] == 1.0
+    assert_positive_finite(record, ("train_images_per_s", "fp32_ratio", "train_gflops", "fp32_mfu", "bf16_mfu"))
+    assert all(0 < r["bf16_mfu"] < 1 and 0 < r["fp32_mfu"] < 1 for r in record["rows"])
+    assert said[0].startswith("dense-kernel peaks: fp32") and any(m.startswith("[2/2] resnet20 @32, bf16") for m in said)
+    md = (tmp_path / "throughput_cpu.md").read_text()
+    assert "MFU of bf16 peak" in md and "train × fp32 NCHW eager" in md

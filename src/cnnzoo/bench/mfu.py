@@ -15,9 +15,7 @@ the same model and synthetic data, median of the timed epochs after a warm-up ep
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,7 @@ from typing import Any
 import torch
 
 from cnnzoo.bench import BENCH_PRECISIONS, report
-from cnnzoo.bench.throughput import (
-    BenchModel,
-    ThroughputSetting,
-    measure_model,
-    synchronize,
-)
+from cnnzoo.bench.throughput import BenchModel, ThroughputSetting, matmul_peak, measure_model
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models import create_model
@@ -67,23 +60,6 @@ COLUMNS = [
     ("train_gflops_per_image", "train GFLOPs/image"), ("achieved_tflops", "achieved TFLOP/s"),
     ("peak_tflops", "measured peak TFLOP/s"), ("mfu", "MFU"),
 ]  # fmt: skip
-
-
-def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, reps: int) -> float:
-    """FLOP/s of `size`³ matrix products (2·size³ FLOPs each) on random inputs: median over `reps` after warm-up."""
-    gen = torch.Generator(device=device).manual_seed(0)
-    a = torch.randn(size, size, device=device, dtype=dtype, generator=gen)
-    b = torch.randn(size, size, device=device, dtype=dtype, generator=gen)
-    for _ in range(3):
-        a @ b
-    synchronize(device)
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        a @ b
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times)
 
 
 def run(setting: MfuSetting, *, smoke: bool, command: str, out_dir: str | Path) -> dict:

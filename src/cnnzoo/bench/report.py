@@ -172,6 +172,8 @@ GPU_COMMANDS = {
 def headline(record: dict[str, Any]) -> str:
     """One line of a record's main figures, for the README's summary table."""
     rows = record["rows"]
+    if record["mode"] == "throughput" and any("setting" in r for r in rows):
+        return _grid_headline(rows)
     if record["mode"] == "throughput":
         engine = [r for r in rows if r["system"] == "cnnzoo engine" and "train_ratio" in r]
         return "engine training × plain loop: " + ", ".join(
@@ -186,6 +188,22 @@ def headline(record: dict[str, Any]) -> str:
         return "; ".join(parts)
     return "; ".join(f"{r['system']} {format_value('train_images_per_s', r['train_images_per_s'])} images/s, "
                      f"MFU {format_value('mfu', r['mfu'])}" for r in rows)
+
+
+def _grid_headline(rows: list[dict[str, Any]]) -> str:
+    """Per model: the fastest setting's plain-loop rate and its gain over fp32, and the engine's ratio there."""
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        plain = [r for r in rows if r["model"] == model and r["system"] == "plain loop"]
+        best = max(plain, key=lambda r: r["train_images_per_s"])
+        engine = next((r for r in rows if r["model"] == model and r["system"] == "cnnzoo engine"
+                       and r["setting"] == best["setting"]), None)
+        text = (f"{model}: {best['setting']} {format_value('train_images_per_s', best['train_images_per_s'])} "
+                f"images/s ({format_value('fp32_ratio', best.get('fp32_ratio'))} fp32)")
+        if engine is not None:
+            text += f", engine {format_value('train_ratio', engine.get('train_ratio'))} plain loop"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def speed_section(results_dir: str | Path) -> str:

@@ -23,7 +23,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import torch.nn as nn
 from cnnzoo.bench import BENCH_PRECISIONS, report
 from cnnzoo.data import Augment, DeviceLoader, ImageArrays, Loaders
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.inspect.counts import count_params
+from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.models import create_model, get_model_config
 from cnnzoo.training.config import COMPILE_MODES, TrainConfig
 from cnnzoo.training.engine import (
@@ -84,8 +84,33 @@ MODELS = (
     BenchModel("nin", {"layout": "imagenet"}, 224),
 )
 SMOKE_MODELS = MODELS[:2]
+# The CPU setting's models (issue 16): the CIFAR nets a CPU can train, one of each kind, at 32x32.
+CPU_MODELS = (
+    BenchModel("resnet20"),
+    BenchModel("resnet56"),
+    BenchModel("nin"),
+    BenchModel("vgg11_bn", {"small_input": True, "head": "small"}),
+    BenchModel("resnet18", {"small_input": True}),
+)
 # Keyword arguments a counterpart needs beyond num_classes (torchvision warns about GoogLeNet's init otherwise).
 COUNTERPART_KWARGS: dict[tuple[str, str], dict[str, Any]] = {("torchvision", "googlenet"): {"init_weights": True}}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run the same model: precision, memory format, compile mode, threads; which systems run it."""
+
+    precision: str
+    channels_last: bool
+    compile: str = "none"
+    threads: int | None = None  # torch's intra-op threads; None: as the process has them
+    engine: bool = False  # also time cnnzoo's engine (always the plain loop)
+
+    @property
+    def label(self) -> str:
+        threads = "" if self.threads is None else f", {self.threads} thread{'s' if self.threads > 1 else ''}"
+        compile = "eager" if self.compile == "none" else f"compile {self.compile}"
+        return f"{self.precision}, {'channels-last' if self.channels_last else 'NCHW'}, {compile}{threads}"
 
 
 @dataclass(frozen=True)
@@ -101,21 +126,59 @@ class ThroughputSetting:
     epochs: int = 3  # timed epochs (and inference passes), after one warm-up epoch
     device: str = "auto"
     inference: bool = True  # also time inference (the mfu mode needs training only)
+    # A grid of settings measured side by side (the CPU setting); empty: the single setting above, every system.
+    variants: tuple[Variant, ...] = ()
+    mfu: bool = False  # add model FLOP utilisation against the fp32 and bf16 matrix-product peaks measured here
 
     def describe(self) -> dict[str, Any]:
         values = asdict(self)
         values["models"] = [m.label + f" @{m.image_size}" for m in self.models]
+        if self.variants:
+            values["variants"] = [v.label + (" (+ engine)" if v.engine else "") for v in self.variants]
+            for name in ("precision", "channels_last", "compile"):
+                del values[name]  # each variant sets its own
+        else:
+            del values["variants"]
         return values
 
 
 SMOKE = ThroughputSetting(models=SMOKE_MODELS, batch_size=8, precision="fp32", channels_last=False, steps=2,
                           epochs=1, device="cpu")
+# The CPU setting (`cnnzoo bench throughput --device cpu`): the grid that picked the CPU default (device.py's
+# choose_speed: bf16 + channels-last where the CPU has native bf16), the engine beside the plain loop at the
+# default and at fp32; the first variant is the baseline of the "× fp32" column.
+CPU_BASELINE = Variant("fp32", False, threads=2, engine=True)
+CPU_VARIANTS = (
+    CPU_BASELINE,
+    Variant("fp32", False, threads=1),
+    Variant("fp32", False, "default", threads=2),
+    Variant("bf16", False, threads=2),
+    Variant("bf16", True, threads=2, engine=True),
+    Variant("bf16", True, threads=1),
+    Variant("bf16", True, "default", threads=2),
+)
+CPU = ThroughputSetting(models=CPU_MODELS, batch_size=128, steps=4, epochs=3, device="cpu", variants=CPU_VARIANTS,
+                        mfu=True)
+
+
+def default_setting(device: str | None) -> ThroughputSetting:
+    """Without --smoke: the CPU grid on a CPU (asked for, or what `auto` finds), else the GPU setting."""
+    from cnnzoo.device import resolve_device
+
+    return CPU if resolve_device(device or "auto").type == "cpu" else ThroughputSetting()
 
 COLUMNS = [
     ("model", "model"), ("input", "input"), ("system", "system"), ("params", "params"),
     ("train_images_per_s", "train images/s"), ("train_ratio", "train × plain loop"),
     ("infer_images_per_s", "inference images/s"), ("infer_ratio", "inference × plain loop"),
 ]  # fmt: skip
+# The grid adds its setting, the speed-up over the baseline variant and, with mfu, the utilisation columns.
+VARIANT_COLUMNS = [
+    ("model", "model"), ("input", "input"), ("setting", "setting"), ("system", "system"),
+    ("train_images_per_s", "train images/s"), ("fp32_ratio", "train × fp32 NCHW eager (2 threads)"),
+    ("train_ratio", "train × plain loop"), ("infer_images_per_s", "inference images/s"),
+]  # fmt: skip
+MFU_COLUMNS = [("train_gflops", "train GFLOP/s"), ("fp32_mfu", "MFU of fp32 peak"), ("bf16_mfu", "MFU of bf16 peak")]
 
 
 # ==================================================================== synthetic data on the device
@@ -148,6 +211,23 @@ def compiled(model: nn.Module, mode: str) -> nn.Module:
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, reps: int) -> float:
+    """FLOP/s of `size`³ matrix products (2·size³ FLOPs each) on random inputs: median over `reps` after warm-up."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(size, size, device=device, dtype=dtype, generator=gen)
+    b = torch.randn(size, size, device=device, dtype=dtype, generator=gen)
+    for _ in range(3):
+        a @ b
+    synchronize(device)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        a @ b
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times)
 
 
 # ==================================================================== the systems
@@ -264,8 +344,8 @@ def counterpart(library: str, spec: BenchModel, num_classes: int) -> nn.Module:
 
 
 # ==================================================================== one model, every system
-def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.device, workdir: Path
-                  ) -> tuple[list[dict], list[dict]]:
+def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.device, workdir: Path,
+                  systems: tuple[str, ...] = SYSTEMS) -> tuple[list[dict], list[dict]]:
     """(rows, skipped) for one model: the engine and the plain loop on cnnzoo's model, then the counterparts."""
     num_classes = get_model_config(spec.name, **spec.options).num_classes
     size = spec.image_size
@@ -284,7 +364,7 @@ def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.de
         return counterpart(system, spec, num_classes)
 
     cnnzoo_params = None
-    for system in SYSTEMS:
+    for system in systems:
         what = f"{spec.label} @{size}, {system}"
         if system in ("torchvision", "timm") and getattr(spec, system) is None:
             continue  # no counterpart listed: nothing to say per run
@@ -326,36 +406,146 @@ def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.de
     return rows, skipped
 
 
-def select_models(names: Iterable[str]) -> tuple[BenchModel, ...]:
-    """The bench models (every input size) whose name is in `names`; an unknown name is an error."""
-    known = {m.name for m in MODELS}
+def select_models(names: Iterable[str], models: tuple[BenchModel, ...] = MODELS) -> tuple[BenchModel, ...]:
+    """The bench models of `models` (every input size) whose name is in `names`; an unknown name is an error."""
+    known = {m.name for m in models}
     for name in names:
         if name not in known:
             raise CnnzooError(f"no bench model named {name!r}; choose from {', '.join(sorted(known))}")
-    return tuple(m for m in MODELS if m.name in set(names))
+    return tuple(m for m in models if m.name in set(names))
 
 
-def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str | Path) -> dict:
-    """Measure every model of `setting`, write the result files under `out_dir`, return the record."""
+def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str | Path,
+        progress: Callable[[str], None] | None = None) -> dict:
+    """Measure every model of `setting`, write the result files under `out_dir`, return the record.
+
+    `progress` is told what is measured next and what it gave (the CLI prints it on stderr): the CPU grid runs
+    for minutes.
+    """
     check_choice("precision", setting.precision, BENCH_PRECISIONS)
     check_choice("compile mode", setting.compile, COMPILE_MODES)
     for name in ("batch_size", "steps", "epochs"):
         if getattr(setting, name) < 1:
             raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")
+    for variant in setting.variants:
+        check_choice("precision", variant.precision, BENCH_PRECISIONS)
+        check_choice("compile mode", variant.compile, COMPILE_MODES)
+    columns = VARIANT_COLUMNS if setting.variants else COLUMNS
     setting, device, record = report.start(
         "throughput", "Training and inference throughput: cnnzoo's engine vs plain loops", setting, smoke=smoke,
-        command=command, columns=COLUMNS, optional=("timm",),
+        command=command, columns=columns + (MFU_COLUMNS if setting.mfu else []), optional=("timm",),
     )
+    say = progress or (lambda message: None)
+    peaks = dense_peaks(device) if setting.mfu else {}
+    if peaks:
+        say("dense-kernel peaks: " + ", ".join(f"{k} {v / 1e9:,.0f} GFLOP/s" for k, v in peaks.items()))
+    grid = [(spec, v) for spec in setting.models for v in setting.variants] or [(spec, None) for spec in setting.models]
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
-        for spec in setting.models:
-            rows, skipped = measure_model(spec, setting, device, Path(tmp))
+        for i, (spec, variant) in enumerate(grid, 1):
+            say(f"[{i}/{len(grid)}] {spec.label} @{spec.image_size}" + (f", {variant.label}" if variant else "")
+                + f" ({time.perf_counter() - started:.0f} s so far)")
+            rows, skipped = _measure(spec, variant, setting, device, Path(tmp) / str(i))  # a run dir each
+            for row in rows:
+                say(f"    {row['system']}: {row['train_images_per_s']:,.1f} training images/s")
             record["rows"] += rows
             record["skipped"] += skipped
+    if setting.variants:
+        _speedups(record["rows"], setting.variants[0])
+    if peaks:
+        _utilisation(record["rows"], setting.models, peaks)
     record["notes"] = [
         "train/inference × plain loop: the row's images/s over the plain loop's on cnnzoo's same model, "
-        "measured in this invocation.",
+        "measured in this invocation" + (" at the same setting." if setting.variants else "."),
         f"Median of {setting.epochs} timed epoch(s) of {setting.steps} steps after one warm-up epoch; synthetic "
         "uint8 data on the device through cnnzoo's loader (crop+flip at 32x32, flip at 224x224).",
     ]
+    if setting.variants:
+        record["notes"].append(f"train × fp32 NCHW eager: over the plain loop's rate at {setting.variants[0].label}, "
+                               "same model; threads: torch.set_num_threads for that row.")
+    if peaks:
+        record["notes"].append(
+            "MFU: training FLOP/s (images/s × 3 × forward FLOPs, forward = 2 × multiply-adds of convolutions and "
+            "linear layers) over the peak measured in this invocation with every thread, the best of a 2048³ "
+            f"matrix product and a 3×3 256-channel convolution: fp32 {peaks['fp32'] / 1e9:,.0f} GFLOP/s, bf16 "
+            f"{peaks['bf16'] / 1e9:,.0f} GFLOP/s (best of {PEAK_REPS}).")
     report.write(record, out_dir)
     return record
+
+
+PEAK_REPS = 10  # best of: a peak is what the hardware can reach, not what it usually does
+
+
+def dense_peaks(device: torch.device) -> dict[str, float]:
+    """The fastest FLOP/s of fp32 and bf16 dense kernels on `device`, measured now: the MFU denominators.
+
+    The best of a 2048³ matrix product and a 3x3 convolution (batch 128, 256 -> 256 channels, 16x16,
+    channels-last): on a CPU, oneDNN's convolutions outrun MKL's matrix product (215 against 188 GFLOP/s in fp32
+    on the project's 2-core EPYC), and a peak below what a network reaches would put its MFU above 100%.
+    """
+    peaks = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        gen = torch.Generator(device=device).manual_seed(0)
+        a, b = (torch.randn(2048, 2048, device=device, dtype=dtype, generator=gen) for _ in range(2))
+        x = torch.randn(128, 256, 16, 16, device=device, dtype=dtype, generator=gen).to(memory_format=torch.channels_last)
+        w = torch.randn(256, 256, 3, 3, device=device, dtype=dtype, generator=gen).to(memory_format=torch.channels_last)
+        kernels = [(lambda: a @ b, 2 * 2048**3), (lambda: torch.nn.functional.conv2d(x, w, padding=1),
+                                                  2 * 128 * 256 * 16 * 16 * 256 * 9)]
+        peaks[name] = max(flops / _best_seconds(kernel, device) for kernel, flops in kernels)
+    return peaks
+
+
+def _best_seconds(kernel: Callable[[], Any], device: torch.device) -> float:
+    """The shortest of PEAK_REPS timed calls of `kernel`, after three warm-up calls."""
+    for _ in range(3):
+        kernel()
+    synchronize(device)
+    times = []
+    for _ in range(PEAK_REPS):
+        start = time.perf_counter()
+        kernel()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _measure(spec: BenchModel, variant: Variant | None, setting: ThroughputSetting, device: torch.device,
+             workdir: Path) -> tuple[list[dict], list[dict]]:
+    """One model at one variant (its threads set for the call), or at the setting itself with every system."""
+    if variant is None:
+        return measure_model(spec, setting, device, workdir)
+    at = replace(setting, precision=variant.precision, channels_last=variant.channels_last, compile=variant.compile)
+    systems = ("cnnzoo engine", "plain loop") if variant.engine else ("plain loop",)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(variant.threads or threads)
+    try:
+        rows, skipped = measure_model(spec, at, device, workdir, systems)
+    finally:
+        torch.set_num_threads(threads)
+    for row in rows:
+        row["setting"] = variant.label
+    return rows, skipped
+
+
+def _speedups(rows: list[dict], baseline: Variant) -> None:
+    """Each row's training rate over the baseline variant's plain loop on the same model ("fp32_ratio")."""
+    base = {r["model"]: r["train_images_per_s"] for r in rows
+            if r["system"] == "plain loop" and r["setting"] == baseline.label}
+    for row in rows:
+        if row["model"] in base:
+            row["fp32_ratio"] = row["train_images_per_s"] / base[row["model"]]
+
+
+def _utilisation(rows: list[dict], models: tuple[BenchModel, ...], peaks: dict[str, float]) -> None:
+    """Training GFLOP/s and its share of the measured fp32 and bf16 peaks, for every row."""
+    flops = {}
+    for spec in models:
+        with torch.device("meta"):
+            model = create_model(spec.name, num_classes=get_model_config(spec.name, **spec.options).num_classes,
+                                 **spec.options)
+        flops[(spec.label, f"3x{spec.image_size}x{spec.image_size}")] = 3 * 2 * count_macs(
+            model, (3, spec.image_size, spec.image_size))
+    for row in rows:
+        achieved = row["train_images_per_s"] * flops[(row["model"], row["input"])]
+        row["train_gflops"] = achieved / 1e9
+        row["fp32_mfu"], row["bf16_mfu"] = achieved / peaks["fp32"], achieved / peaks["bf16"]

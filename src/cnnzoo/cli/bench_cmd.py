@@ -8,6 +8,7 @@ with the command reconstructed from the flags given, so the file says how to mea
 from __future__ import annotations
 
 import argparse
+import sys
 import shlex
 from dataclasses import replace
 from typing import Any
@@ -24,7 +25,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="benchmarks: throughput, time-to-accuracy, MFU; results as JSON + Markdown",
         description="Measure cnnzoo side by side with its yardsticks in one invocation. Without --smoke each "
-        "mode runs its GPU setting; --smoke runs tiny sizes on the CPU (what CI runs).",
+        "mode runs its GPU setting, except throughput on a CPU, which runs its CPU grid (minutes, progress on "
+        "stderr); --smoke runs tiny sizes on the CPU (what CI runs).",
     )
     modes = bench.add_subparsers(dest="mode", metavar="MODE", required=True)
 
@@ -44,7 +46,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--steps", type=int, help="training steps per epoch")
         p.add_argument("--epochs", type=int, help="timed epochs, after one warm-up epoch")
 
-    p = mode("throughput", "training and inference images/s: cnnzoo's engine vs a plain loop, torchvision, timm")
+    p = mode("throughput", "training and inference images/s: cnnzoo's engine vs a plain loop, torchvision, timm; "
+             "on a CPU (without --smoke) a grid of precisions, memory formats, compile modes and threads, with MFU")
     p.add_argument("--model", action="append", metavar="NAME", help="only these bench models (repeatable)")
     sizes(p)
 
@@ -87,10 +90,12 @@ def run(args: argparse.Namespace) -> int:
     from cnnzoo.bench import mfu, throughput, time_to_accuracy
 
     if args.mode == "throughput":
-        module, base = throughput, (throughput.SMOKE if args.smoke else throughput.ThroughputSetting())
+        module, base = throughput, (throughput.SMOKE if args.smoke else throughput.default_setting(args.device))
         changes = _given(args, "batch_size", "precision", "channels_last", "compile", "steps", "epochs", "device")
+        if base.variants and {"precision", "channels_last", "compile"} & set(changes):
+            changes["variants"] = ()  # one setting asked for: measure it alone, with every system
         if args.model:
-            changes["models"] = throughput.select_models(args.model)
+            changes["models"] = throughput.select_models(args.model, base.models)
     elif args.mode == "time-to-accuracy":
         module = time_to_accuracy
         base = time_to_accuracy.SMOKE if args.smoke else time_to_accuracy.TimeToAccuracySetting()
@@ -102,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         changes = _given(args, "image_size", "batch_size", "precision", "channels_last", "compile", "steps",
                          "epochs", "matmul_size", "device")
     out = args.out or DEFAULT_OUT
-    record = module.run(replace(base, **changes), smoke=args.smoke, command=command_line(args), out_dir=out)
+    setting = replace(base, **changes)
+    extra = {"progress": _progress} if module is throughput else {}
+    record = module.run(setting, smoke=args.smoke, command=command_line(args), out_dir=out, **extra)
     from cnnzoo.bench.report import table
 
     print(table(record))
@@ -110,3 +117,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"not measured: {item['what']}: {item['reason']}")
     print(f"results written to {out}/")
     return 0
+
+
+def _progress(message: str) -> None:
+    """What the benchmark measures next and what it found, on stderr: a CPU grid runs for minutes."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
