@@ -19,45 +19,35 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 RESULTS = ROOT / "docs" / "results"
 
-# The README's CIFAR-10 results: (row label, recipe, target test top-1). A row shows a measured run once its
-# run directory's results.json and env.json are copied to docs/results/<recipe stem>/.
+# The README's CIFAR-10 results: (row label, recipe, target test top-1). A row shows measured runs once their run
+# directories' files are copied to docs/results/<recipe stem>/seed<k>/ by tools/record_result.py.
 CIFAR10_TARGETS = (
+    ("ResNet-20, 2-core CPU", "recipes/resnet20_cpu.yaml", 85.0),
     ("ResNet-20", "recipes/resnet20_fast.yaml", 91.0),
     ("ResNet-18, small-input stem", "recipes/resnet18_cifar.yaml", 94.0),
 )
 
 
-def cli_output(*argv: str, fence: str | None = None) -> Callable[[], str]:
-    """A block made of what `cnnzoo ARGV` prints, preceded by the command itself."""
-
-    def make() -> str:
-        from cnnzoo.cli import main
-
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            main(list(argv))
-        body = out.getvalue().rstrip("\n")
-        shown = f"```bash\ncnnzoo {' '.join(argv)}\n```\n\n"
-        return shown + (f"```{fence}\n{body}\n```" if fence is not None else body)
-
-    return make
-
-
 def cifar10_results(results_dir: Path = RESULTS) -> str:
-    """The measured CIFAR-10 rows, or 'not yet measured' where no run has been recorded."""
+    """The measured CIFAR-10 rows (mean ± std over the recorded seeds), or 'not yet measured'."""
+    from cnnzoo.experiments.runs import format_mean_std, mean_std
     from cnnzoo.inspect.render import render_table
 
     rows = []
     for label, recipe, target in CIFAR10_TARGETS:
-        record = results_dir / Path(recipe).stem
-        if (record / "results.json").is_file():
-            res = json.loads((record / "results.json").read_text())
-            env = json.loads((record / "env.json").read_text())
-            rows.append((label, f"`{recipe}`", f"{target:.1f}%", f"{100 * res['test']['top1']:.2f}%", res["epochs"],
-                         f"{res['wall_time_s'] / 60:.1f} min", res["device_name"], env.get("torch", "")))
-        else:
-            rows.append((label, f"`{recipe}`", f"{target:.1f}%", "not yet measured", "", "", "", ""))
-    columns = ("model", "recipe", "target", "test top-1", "epochs", "wall-clock", "hardware", "torch")
+        seeds = sorted((results_dir / Path(recipe).stem).glob("seed*/results.json"))
+        if not seeds:
+            rows.append((label, f"`{recipe}`", f"{target:.1f}%", "not yet measured", "", "", "", "", ""))
+            continue
+        results = [json.loads(path.read_text()) for path in seeds]
+        env = json.loads((seeds[0].parent / "env.json").read_text())
+        top1 = format_mean_std(*mean_std([r["test"]["top1"] for r in results])) + "%"
+        minutes = [r["wall_time_s"] / 60 for r in results]
+        hardware = env["device_name"] if env["device"].startswith("cuda") else f"{env['cpu']}, {env['cpu_count']} cores"
+        rows.append((label, f"`{recipe}`", f"{target:.1f}%", top1, len(results), results[0]["epochs"],
+                     f"{min(minutes):.1f}–{max(minutes):.1f} min" if len(results) > 1 else f"{minutes[0]:.1f} min",
+                     hardware, env.get("torch", "")))
+    columns = ("model", "recipe", "target", "test top-1", "seeds", "epochs", "training time", "hardware", "torch")
     return render_table(columns, rows, "markdown")
 
 
@@ -87,6 +77,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "cifar10-results": cifar10_results,
     "data-benchmark": included("benchmarks/results/data_loading_cpu.md"),
     "speed": speed,
+    "speed-cpu": included("benchmarks/results/throughput_cpu.md"),
 }
 
 
