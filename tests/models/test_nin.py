@@ -78,3 +78,20 @@ def test_small_input_picks_the_layout_like_every_family():
     assert big.features[0][0].conv.kernel_size == (11, 11)
     with pytest.raises(CnnzooError, match="contradicts"):
         create_model("nin", layout="imagenet", small_input=True)
+
+
+def test_square_1x1_convolutions_start_near_the_identity_unless_he_is_asked():
+    torch.manual_seed(0)
+    model = create_model("nin")
+    squares = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)
+               and m.in_channels == m.out_channels]
+    assert len(squares) == 8  # two per mlpconv block, four blocks
+    for conv in squares:
+        weight = conv.weight[:, :, 0, 0]
+        off = weight - torch.eye(conv.out_channels)
+        he_std = (2 / conv.out_channels) ** 0.5  # fan_out of a 1x1 convolution
+        assert off.std().item() == pytest.approx(0.1 * he_std, rel=0.3)  # a tenth of He's noise around the identity
+    torch.manual_seed(0)
+    he = create_model("nin", init="he")
+    first = next(m for m in he.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1))
+    assert first.weight[:, :, 0, 0].diagonal().mean().abs() < 0.1  # no identity: plain He-normal
