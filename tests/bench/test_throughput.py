@@ -91,7 +91,7 @@ def test_the_grid_measures_each_variant_with_its_threads_and_utilisation(tmp_pat
     monkeypatch.setattr(throughput, "plain_train_rates",
                         lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
     record = throughput.run(setting, smoke=False, command="test", out_dir=tmp_path, progress=said.append)
-    assert torch.get_num_threads() == threads and seen == [1, 1]  # each variant's threads, then restored
+    assert torch.get_num_threads() == threads and seen == [1] * 4  # each variant's threads (twice each: ABBA), restored
     rows = {(r["setting"], r["system"]): r for r in record["rows"]}
     base = rows[("fp32, NCHW, eager, 1 thread", "plain loop")]
     assert set(rows) == {(v.label, system) for v in variants for system in ("cnnzoo engine", "plain loop")}

@@ -398,12 +398,17 @@ def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.de
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
+    _ratios(rows)
+    return rows, skipped
+
+
+def _ratios(rows: list[dict]) -> None:
+    """Each row's images/s over the plain loop's ("train_ratio", "infer_ratio")."""
     plain = next((r for r in rows if r["system"] == "plain loop"), None)
     for row in rows if plain is not None else []:
         for kind in ("train", "infer"):
             if f"{kind}_images_per_s" in row:
                 row[f"{kind}_ratio"] = row[f"{kind}_images_per_s"] / plain[f"{kind}_images_per_s"]
-    return rows, skipped
 
 
 def select_models(names: Iterable[str], models: tuple[BenchModel, ...] = MODELS) -> tuple[BenchModel, ...]:
@@ -462,13 +467,16 @@ def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str |
     ]
     if setting.variants:
         record["notes"].append(f"train × fp32 NCHW eager: over the plain loop's rate at {setting.variants[0].label}, "
-                               "same model; threads: torch.set_num_threads for that row.")
+                               "same model; threads: torch.set_num_threads for that row. Where the engine is "
+                               "measured, it and the plain loop ran twice, in turn (engine, plain, plain, engine), "
+                               "and each row is the mean of its two medians.")
     if peaks:
         record["notes"].append(
             "MFU: training FLOP/s (images/s × 3 × forward FLOPs, forward = 2 × multiply-adds of convolutions and "
             "linear layers) over the peak measured in this invocation with every thread, the best of a 2048³ "
             f"matrix product and a 3×3 256-channel convolution: fp32 {peaks['fp32'] / 1e9:,.0f} GFLOP/s, bf16 "
-            f"{peaks['bf16'] / 1e9:,.0f} GFLOP/s (best of {PEAK_REPS}).")
+            f"{peaks['bf16'] / 1e9:,.0f} GFLOP/s (best of {PEAK_REPS}). Read a row against its own precision's "
+            "peak: a bf16 row may well exceed the fp32 one.")
     report.write(record, out_dir)
     return record
 
@@ -515,16 +523,34 @@ def _measure(spec: BenchModel, variant: Variant | None, setting: ThroughputSetti
     if variant is None:
         return measure_model(spec, setting, device, workdir)
     at = replace(setting, precision=variant.precision, channels_last=variant.channels_last, compile=variant.compile)
-    systems = ("cnnzoo engine", "plain loop") if variant.engine else ("plain loop",)
     threads = torch.get_num_threads()
     torch.set_num_threads(variant.threads or threads)
     try:
-        rows, skipped = measure_model(spec, at, device, workdir, systems)
+        if variant.engine:  # engine and plain loop twice, in turn (ABBA): a shared machine's speed drifts
+            first, skipped = measure_model(spec, at, device, workdir / "a", ("cnnzoo engine", "plain loop"))
+            second, _ = measure_model(spec, at, device, workdir / "b", ("plain loop", "cnnzoo engine"))
+            rows = _mean_rows(first, second)
+        else:
+            rows, skipped = measure_model(spec, at, device, workdir, ("plain loop",))
     finally:
         torch.set_num_threads(threads)
     for row in rows:
         row["setting"] = variant.label
     return rows, skipped
+
+
+def _mean_rows(first: list[dict], second: list[dict]) -> list[dict]:
+    """The rows of two measurements of the same systems, their rates averaged and the ratios taken again."""
+    other = {r["system"]: r for r in second}
+    rows = []
+    for row in first:
+        merged = dict(row)
+        for key in ("train_images_per_s", "infer_images_per_s"):
+            if key in row and key in other.get(row["system"], {}):
+                merged[key] = (row[key] + other[row["system"]][key]) / 2
+        rows.append(merged)
+    _ratios(rows)
+    return rows
 
 
 def _speedups(rows: list[dict], baseline: Variant) -> None:
