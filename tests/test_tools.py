@@ -45,7 +45,7 @@ def test_a_recorded_run_fills_its_row(digits_runs, tmp_path):
     assert sorted(p.name for p in (record / "seed0").iterdir()) == ["config.yaml", "env.json", "metrics.csv", "results.json"]
     top1 = json.loads((record / "seed0" / "results.json").read_text())["test"]["top1"]
     row = next(line for line in readme_tables.cifar10_results(tmp_path).splitlines() if "2-core CPU" in line)
-    assert f"{100 * top1:.2f} ± 0.00%" in row and "not yet measured" not in row and " cores |" in row
+    assert f"| {100 * top1:.2f}% | 1 |" in row and "±" not in row and "not yet measured" not in row and " cores |" in row
 
 
 def test_seeds_are_recorded_together_as_mean_and_std(digits_runs, tmp_path):

@@ -43,10 +43,10 @@ fi
 # --- every CUDA path once: 10,000 images, 2 epochs, the counters of each run printed after it ---
 TRAIN=(--model resnet20 --data cifar10 --data-dir "$DATA" --train-limit 10000 --epochs 2 --device cuda
        --runs-root "$RUNS" --format json)
-step graphs-bf16-cl-ema 240 python3 tools/gpu_counters.py "${TRAIN[@]}" --compile reduce-overhead --precision bf16 \
+step graphs-bf16-cl-ema 240 python3 tools/gpu_counters.py train "${TRAIN[@]}" --compile reduce-overhead --precision bf16 \
     --channels-last --ema --loader device --tta flip-translate
-step fp16-gradscaler 120 python3 tools/gpu_counters.py "${TRAIN[@]}" --precision fp16 --compile default
-step auto-precision 120 python3 tools/gpu_counters.py "${TRAIN[@]}" --checkpoint-every 2
+step fp16-gradscaler 120 python3 tools/gpu_counters.py train "${TRAIN[@]}" --precision fp16 --compile default
+step auto-precision 120 python3 tools/gpu_counters.py train "${TRAIN[@]}" --checkpoint-every 2
 run=$(ls -dt "$RUNS"/resnet20-* 2>/dev/null | head -1)
 [ -n "${GPU_CHECK_DRY_RUN:-}" ] && run="$RUNS/resnet20-dry-run"
 if [ -n "$run" ]; then

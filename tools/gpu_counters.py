@@ -1,4 +1,4 @@
-"""`python tools/gpu_counters.py TRAIN_ARGS...`: `cnnzoo train` in this process, then torch.compile's counters.
+"""`python tools/gpu_counters.py train ARGS...`: `cnnzoo train ARGS` in this process, then torch.compile's counters.
 
 The counters say what a compiled run really did: how many graphs were compiled and recompiled, and whether
 CUDA graphs were skipped (and why: mutated inputs, CPU tensors, dynamic shapes). tools/gpu_check.sh runs

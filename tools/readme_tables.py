@@ -29,6 +29,22 @@ CIFAR10_TARGETS = (
 )
 
 
+def cli_output(*argv: str, fence: str | None = None) -> Callable[[], str]:
+    """A block made of what `cnnzoo ARGV` prints, preceded by the command itself."""
+
+    def make() -> str:
+        from cnnzoo.cli import main
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            main(list(argv))
+        body = out.getvalue().rstrip("\n")
+        shown = f"```bash\ncnnzoo {' '.join(argv)}\n```\n\n"
+        return shown + (f"```{fence}\n{body}\n```" if fence is not None else body)
+
+    return make
+
+
 def cifar10_results(results_dir: Path = RESULTS) -> str:
     """The measured CIFAR-10 rows (mean ± std over the recorded seeds), or 'not yet measured'."""
     from cnnzoo.experiments.runs import format_mean_std, mean_std
@@ -42,7 +58,8 @@ def cifar10_results(results_dir: Path = RESULTS) -> str:
             continue
         results = [json.loads(path.read_text()) for path in seeds]
         env = json.loads((seeds[0].parent / "env.json").read_text())
-        top1 = format_mean_std(*mean_std([r["test"]["top1"] for r in results])) + "%"
+        top1s = [r["test"]["top1"] for r in results]
+        top1 = (format_mean_std(*mean_std(top1s)) if len(top1s) > 1 else f"{100 * top1s[0]:.2f}") + "%"  # no ± of one
         minutes = [r["wall_time_s"] / 60 for r in results]
         hardware = env["device_name"] if env["device"].startswith("cuda") else f"{env['cpu']}, {env['cpu_count']} cores"
         rows.append((label, f"`{recipe}`", f"{target:.1f}%", top1, len(results), results[0]["epochs"],
