@@ -32,7 +32,8 @@ RUNNER = Path(__file__).with_name("ddp_runner.py")  # cnnzoo with the BatchNorm-
 # A model without BatchNorm or dropout, so a rank's shard gives exactly its share of the gradient; digits at
 # global batch 128: 10 steps an epoch, 2 epochs.
 RUN = ["train", "--model", "tiny_ddp_net", "--data", "digits", "--batch-size", "128", "--epochs", "2",
-       "--lr", "0.05", "--seed", "3", "--deterministic", "--no-tensorboard", "--no-plots", "--quiet"]  # fmt: skip
+       "--lr", "0.05", "--seed", "3", "--deterministic", "--precision", "fp32",  # bf16 rounding hides the sums
+       "--no-tensorboard", "--no-plots", "--quiet"]  # fmt: skip
 # Same arithmetic, different order of float sums (the gradient all-reduce averages two half-batch gradients):
 # measured max |difference| of the weights after 20 SGD steps: 1.6e-7 (2 processes, accumulating 2), 6e-8
 # (accumulating 2 in 1 process), 0 (resumed 2-process run). 1e-5 leaves room for other CPUs without hiding a
@@ -112,7 +113,7 @@ def tiny_no_bn():
 
 def test_accumulating_two_micro_batches_takes_the_same_steps_as_the_whole_batch(tmp_path, tiny_no_bn, monkeypatch):
     common = dict(model=tiny_no_bn, data="digits", batch_size=128, epochs=1, lr=0.05, seed=3, max_steps=4,
-                  tensorboard=False, plots=False)  # fmt: skip
+                  precision="fp32", tensorboard=False, plots=False)  # fmt: skip
     whole = train({**common, "run_dir": str(tmp_path / "whole")}, quiet=True)
     sizes = []
     forward = TinyNoBN.forward

@@ -252,7 +252,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from cnnzoo.inspect.render import render_table
     from cnnzoo.training.checkpoint import load
     from cnnzoo.training.config import TrainConfig, coerce
-    from cnnzoo.device import resolve_device
+    from cnnzoo.device import choose_speed, resolve_device
     from cnnzoo.training.engine import evaluate, make_loaders
 
     check_choice("split", args.split, SPLITS)
@@ -268,7 +268,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         values["data_dir"] = TrainConfig().data_dir
     if args.batch_size is not None:
         values["eval_batch_size"] = coerce("eval_batch_size", args.batch_size)
-    values.update(channels_last=False, run_dir=None)
+    values.update(run_dir=None)
     cfg = TrainConfig.from_dict(values, origin=f"the config saved in {loaded.path}")
     # The test split alone, normalised as the model was trained: no train split or validation holdout needed.
     test_only = dict(test_only=True, stats=loaded.stats) if args.split == "test" else {}
@@ -280,7 +280,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     loader = loaders.test if args.split == "test" else loaders.val
     if loader is None:
         raise CnnzooError("this run has no validation split (trained with full_train or val_size 0); use --split test")
-    precision = cfg.precision if device.type == "cuda" else "fp32"
+    speed = choose_speed(device, cfg.precision, cfg.channels_last)  # as the run computed its own test numbers
+    if speed.channels_last:
+        loaded.model.to(memory_format=torch.channels_last)
     run = _tested_run(loaded, args) if args.split == "test" else None
     if run is not None:
         try:
@@ -289,7 +291,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             run = None
     try:
         with torch.no_grad():
-            result = evaluate(loaded.model, loader, len(loaded.classes), device, precision, confusion=True)
+            result = evaluate(loaded.model, loader, len(loaded.classes), device, speed.precision, confusion=True)
         if run is not None:
             _count_test_evaluation(run)
     finally:
