@@ -51,7 +51,7 @@ def test_bad_names_and_missing_gpus_are_errors():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_loading_onto_a_missing_gpu_is_an_error_before_any_file_is_read(tmp_path):
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
 
     with pytest.raises(CnnzooError, match="CUDA is not available"):
         load(tmp_path / "no-such-run", device="cuda")

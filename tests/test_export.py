@@ -14,13 +14,15 @@ from PIL import Image
 
 from cnnzoo.cli import main
 from cnnzoo.models import create_model
-from cnnzoo.training.checkpoint import load, save_checkpoint
+from cnnzoo.predict import load
+from cnnzoo.training.checkpoint import save_checkpoint
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxscript")
 ort = pytest.importorskip("onnxruntime")
 
-from cnnzoo.export import TOLERANCE, export_model, read_metadata, run_exported  # noqa: E402
+from cnnzoo.export import TOLERANCE, export_model  # noqa: E402
+from cnnzoo.predict import read_metadata, run_exported  # noqa: E402
 
 CLASSES = [f"class{i}" for i in range(10)]
 

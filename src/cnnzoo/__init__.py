@@ -26,7 +26,7 @@ _LAZY = {
     "list_models": "cnnzoo.models",
     "model_options": "cnnzoo.models",
     "summary": "cnnzoo.inspect.summary",
-    "load": "cnnzoo.training.checkpoint",
+    "load": "cnnzoo.predict",
     "TrainConfig": "cnnzoo.training.config",
     "train": "cnnzoo.training.engine",
 }
@@ -34,7 +34,7 @@ _LAZY = {
 if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
     from cnnzoo.inspect.summary import summary
     from cnnzoo.models import ModelConfig, create_model, get_model_config, list_models, model_options
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.engine import train
 

@@ -18,15 +18,14 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.training.checkpoint import META_KEYS, LoadedModel, atomic_write, load
+from cnnzoo.io import atomic_write
+from cnnzoo.predict import LoadedModel, load, require_optional, run_exported
+from cnnzoo.training.checkpoint import META_KEYS
 
 # format -> the file name an export gets by default (in the run directory, or next to the checkpoint)
 FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt", "exported-program": "model.pt2"}
@@ -95,7 +94,7 @@ def export_metadata(loaded: LoadedModel) -> dict[str, str]:
 # -------------------------------------------------------------------- writers
 def _write_onnx(model: nn.Module, example: torch.Tensor, path: Path, metadata: dict[str, str], dynamic_batch: bool,
                 opset: int | None) -> None:
-    onnx = _require("onnx", "onnxscript")
+    onnx = require_optional("onnx", "onnxscript")
     latest = onnx.defs.onnx_opset_version()
     if opset is not None and not MIN_OPSET <= opset <= latest:
         raise CnnzooError(f"--opset must be between {MIN_OPSET} and {latest} (the onnx package's newest), got {opset}")
@@ -124,97 +123,3 @@ def _write_exported_program(model: nn.Module, example: torch.Tensor, path: Path,
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
     program = torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes)
     atomic_write(path, lambda f: torch.export.save(program, f, extra_files=metadata))
-
-
-# -------------------------------------------------------------------- reading exported files back
-def run_exported(path: str | Path, format: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A function from an NCHW float batch to the logits that the exported file computes (on the CPU)."""
-    path = Path(path)
-    if format == "onnx":
-        return OnnxRuntimeModule(_onnx_session(path, "cpu"))
-    if format == "torchscript":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.jit's deprecation
-            return torch.jit.load(str(path), map_location="cpu")
-    with open(path, "rb") as f:  # a file object: torch.export.load warns about names not ending in .pt2
-        return torch.export.load(f).module()
-
-
-def read_metadata(path: str | Path, format: str) -> dict[str, Any]:
-    """The preprocessing an exported file carries: {"cnnzoo": model metadata, "config": {"image_size": ...}}."""
-    path = Path(path)
-    if format == "onnx":
-        onnx = _require("onnx")
-        strings = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    else:
-        strings = dict.fromkeys(("cnnzoo", "config"), "")
-        with warnings.catch_warnings(), open(path, "rb") as f:
-            warnings.simplefilter("ignore")  # torch.jit's deprecation
-            if format == "torchscript":
-                torch.jit.load(f, map_location="cpu", _extra_files=strings)
-            else:
-                torch.export.load(f, extra_files=strings)
-    return {key: json.loads(strings[key]) for key in ("cnnzoo", "config") if strings.get(key)}
-
-
-class OnnxRuntimeModule(nn.Module):
-    """An onnxruntime session as a module, so an ONNX file classifies through `LoadedModel` like a checkpoint.
-
-    A file exported without --dynamic-batch takes batches of one fixed size: larger batches are run in
-    pieces of that size, the last one padded.
-    """
-
-    def __init__(self, session: Any) -> None:
-        super().__init__()
-        self.session = session
-        first = session.get_inputs()[0]
-        self.input_name = first.name
-        self.fixed_batch = first.shape[0] if isinstance(first.shape[0], int) else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        array = x.detach().cpu().float().numpy()
-        step = self.fixed_batch or max(len(array), 1)
-        parts = []
-        for start in range(0, len(array), step):
-            part = array[start : start + step]
-            padded = np.concatenate([part, np.zeros((step - len(part), *part.shape[1:]), part.dtype)])
-            parts.append(self.session.run(None, {self.input_name: padded})[0][: len(part)])
-        return torch.from_numpy(np.concatenate(parts))
-
-
-def load_onnx(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """An exported ONNX file, run through onnxruntime, with the preprocessing from its metadata."""
-    path = Path(path)
-    session = _onnx_session(path, device)
-    meta = read_metadata(path, "onnx")
-    if "cnnzoo" not in meta:
-        raise CnnzooError(f"{path} carries no cnnzoo metadata (classes, mean, std); export it with `cnnzoo export`")
-    return LoadedModel.from_meta(OnnxRuntimeModule(session), meta["cnnzoo"], meta.get("config", {}), path)
-
-
-def _onnx_session(path: Path, device: str | torch.device) -> Any:
-    ort = _require("onnxruntime")
-    device = resolve_device(device)
-    provider = "CUDAExecutionProvider" if device.type == "cuda" else "CPUExecutionProvider"
-    if provider not in ort.get_available_providers():
-        raise CnnzooError(f"this onnxruntime cannot run on {device}; use --device cpu, or install onnxruntime-gpu")
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only: its graph-optimisation notes are not for the user
-    try:
-        return ort.InferenceSession(str(path), options, providers=[provider])
-    except Exception as err:
-        reason = " ".join(str(err).split())[:200]
-        raise CnnzooError(f"onnxruntime cannot load {path} ({reason}); is it an ONNX file?") from None
-
-
-def _require(*names: str) -> Any:
-    """Import the optional packages ONNX needs; missing ones are a one-line error saying how to install them."""
-    import importlib
-
-    modules = []
-    for name in names:
-        try:
-            modules.append(importlib.import_module(name))
-        except ImportError:
-            raise CnnzooError(f"ONNX files need the {name} package; install it with: pip install 'cnnzoo[export]'") from None
-    return modules[0]

@@ -1,8 +1,16 @@
-"""File helpers shared by the run directory and the tensor cache (one copy each)."""
+"""Files written so that a crash or a full disk never leaves half of one: atomic writes, the umask, OS errors.
+
+One copy each, shared by checkpoints, the run directory, reports and the tensor cache.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 
 def plain_file_mode() -> int:
@@ -10,3 +18,60 @@ def plain_file_mode() -> int:
     mask = os.umask(0o022)  # reading the umask means setting it; set it straight back
     os.umask(mask)
     return 0o666 & ~mask
+
+
+def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
+    """Call `write(file)` on a temporary file next to `path`, then move it into place durably.
+
+    The file gets the mode a plain `open` would give (0666 less the umask), not mkstemp's 0600. A failed
+    write (a full disk) leaves the old file as it was and raises an OSError that names `path`, even when
+    the writer (torch.save) wrapped the OS error in a RuntimeError.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.chmod(tmp, plain_file_mode())  # by path: os.fchmod exists on Windows only from Python 3.13
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        cause = os_error(err)
+        if cause is not None and isinstance(err, Exception):
+            raise OSError(cause.errno, cause.strerror or os.strerror(cause.errno or 0), str(path)) from err
+        raise
+    _fsync_dir(path.parent)
+
+
+def os_error(err: BaseException) -> OSError | None:
+    """The OSError behind `err` (itself, or what it was raised from or during), if any."""
+    for _ in range(8):  # a chain is short; the bound guards against a cycle
+        if err is None:
+            break
+        if isinstance(err, OSError) and err.errno is not None:
+            return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def write_error_message(err: OSError) -> str:
+    """'no space left on device while writing PATH': an OSError of a write, for people."""
+    reason = "no space left on device" if err.errno == errno.ENOSPC else (err.strerror or str(err)).lower()
+    return f"{reason} while writing {err.filename}" if err.filename else reason
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); directories cannot be opened this way on Windows."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -90,7 +90,7 @@ def test_the_parser_does_not_import_torch(args, status):
 def test_the_lazy_names_resolve_to_their_definitions():
     from cnnzoo.inspect.summary import summary
     from cnnzoo.models import ModelConfig, create_model
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.engine import train
 

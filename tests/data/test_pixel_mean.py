@@ -148,7 +148,7 @@ def pixel_run(tmp_path_factory, make_folder) -> tuple[Path, dict, dict]:
 
 
 def test_the_run_stores_normalize_and_its_mean_image(pixel_run):
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
 
     run_dir, _, arrays = pixel_run
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["normalize"] == "pixel"
@@ -161,7 +161,7 @@ def test_the_run_stores_normalize_and_its_mean_image(pixel_run):
 def test_evaluate_and_predict_reproduce_the_in_run_numbers(pixel_run, tmp_path, capsys):
     from PIL import Image
 
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
 
     run_dir, results, arrays = pixel_run
     capsys.readouterr()
@@ -188,8 +188,9 @@ def test_an_onnx_export_carries_the_mean_image_and_predicts_the_same_top_k(pixel
     pytest.importorskip("onnxruntime")
     from PIL import Image
 
-    from cnnzoo.export import export_model, read_metadata
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.export import export_model
+    from cnnzoo.predict import read_metadata
+    from cnnzoo.predict import load
 
     run_dir, _, arrays = pixel_run
     checkpoint = load(run_dir)

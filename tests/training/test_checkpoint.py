@@ -15,6 +15,7 @@ from PIL import Image
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models import create_model
+from cnnzoo import io as cio, predict
 from cnnzoo.training import checkpoint as ckpt
 
 
@@ -55,14 +56,14 @@ def test_write_replaces_atomically(tmp_path, monkeypatch):
     """The new file appears only through os.replace of a fully written temporary file in the same folder."""
     path = tmp_path / "ck.pt"
     seen = []
-    real_replace = ckpt.os.replace
+    real_replace = cio.os.replace
 
     def spy(src, dst):
         seen.append((src, dst))
         assert ckpt.read_checkpoint(src)["epoch"] == 5  # complete before it is moved into place
         real_replace(src, dst)
 
-    monkeypatch.setattr(ckpt.os, "replace", spy)
+    monkeypatch.setattr(cio.os, "replace", spy)
     ckpt.save_checkpoint(path, {"epoch": 5})
     ((src, dst),) = seen
     assert str(src).startswith(str(tmp_path)) and dst == path
@@ -114,7 +115,7 @@ def test_load_gives_an_eval_model_with_its_preprocessing(tmp_path):
     model = create_model("resnet20", num_classes=10, in_chans=1)
     run = tmp_path / "run"
     ckpt.save_checkpoint(run / "checkpoints" / "best.pt", _payload(model))
-    loaded = ckpt.load(run)  # a run directory: its best checkpoint
+    loaded = predict.load(run)  # a run directory: its best checkpoint
     assert not loaded.model.training
     assert loaded.classes == [str(i) for i in range(10)]
     for key, value in model.state_dict().items():
@@ -134,7 +135,7 @@ def test_load_uses_ema_weights_when_the_run_evaluated_them(tmp_path):
     ema = create_model("resnet20", num_classes=10, in_chans=1)
     path = tmp_path / "best.pt"
     ckpt.save_checkpoint(path, _payload(model, eval_weights="ema", ema={"module": ema.state_dict(), "updates": 1}))
-    loaded = ckpt.load(path)
+    loaded = predict.load(path)
     key = "fc.weight" if "fc.weight" in ema.state_dict() else next(iter(ema.state_dict()))
     assert torch.equal(loaded.model.state_dict()[key], ema.state_dict()[key])
 
@@ -145,7 +146,7 @@ def test_safetensors_carry_what_load_needs(tmp_path):
     ckpt.save_safetensors(
         tmp_path / "model.safetensors", model.state_dict(), ckpt.model_meta(payload), payload["config"]
     )
-    loaded = ckpt.load(tmp_path / "model.safetensors")
+    loaded = predict.load(tmp_path / "model.safetensors")
     assert loaded.in_chans == 1 and loaded.image_size == (8, 8) and loaded.config["data"] == "digits"
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[key], value)
@@ -156,7 +157,7 @@ def test_weights_of_another_model_are_a_clear_error(tmp_path):
     path = tmp_path / "best.pt"
     ckpt.save_checkpoint(path, _payload(model, model_name="resnet32"))
     with pytest.raises(CnnzooError, match="do not fit model 'resnet32'"):
-        ckpt.load(path)
+        predict.load(path)
 
 
 # -------------------------------------------------------------------- file modes, full disks, messages
@@ -165,7 +166,7 @@ def test_written_files_get_the_umask_mode_not_0600(tmp_path):
     try:
         ckpt.save_checkpoint(tmp_path / "a.pt", {"epoch": 1})
         os.umask(0o077)
-        ckpt.atomic_write(tmp_path / "b.txt", lambda f: f.write(b"x"))
+        cio.atomic_write(tmp_path / "b.txt", lambda f: f.write(b"x"))
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.pt").stat().st_mode) == 0o644
@@ -177,7 +178,7 @@ def test_atomic_write_needs_no_fchmod_which_windows_lacks_before_python_3_13(tmp
         monkeypatch.delattr(os, "fchmod")
     old = os.umask(0o027)
     try:
-        ckpt.atomic_write(tmp_path / "c.json", lambda f: f.write(b"{}"))
+        cio.atomic_write(tmp_path / "c.json", lambda f: f.write(b"{}"))
     finally:
         os.umask(old)
     assert (tmp_path / "c.json").read_bytes() == b"{}"
@@ -212,13 +213,13 @@ def test_a_full_disk_inside_torch_save_is_an_oserror_naming_the_file(tmp_path, m
     """torch.save turns the OS error into a RuntimeError ('unexpected pos'); the errno and the path come back."""
     path = tmp_path / "last.pt"
     ckpt.save_checkpoint(path, {"epoch": 1, "weights": torch.ones(3)})
-    real_fdopen = ckpt.os.fdopen
-    monkeypatch.setattr(ckpt.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode), room=2000))
+    real_fdopen = cio.os.fdopen
+    monkeypatch.setattr(cio.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode), room=2000))
     with pytest.raises(OSError) as err:
         ckpt.save_checkpoint(path, {"epoch": 2, "weights": torch.zeros(10_000)})
     monkeypatch.undo()
     assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
-    assert ckpt.write_error_message(err.value) == f"no space left on device while writing {path}"
+    assert cio.write_error_message(err.value) == f"no space left on device while writing {path}"
     assert ckpt.read_checkpoint(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
 
@@ -258,13 +259,13 @@ def test_a_tagged_checkpoint_without_a_model_is_one_line(tmp_path):
     path = tmp_path / "odd.pt"
     ckpt.save_checkpoint(path, {"epoch": 3})  # cnnzoo's format tags, nothing to build a model from
     with pytest.raises(CnnzooError) as err:
-        ckpt.load(path)
+        predict.load(path)
     assert "is a cnnzoo checkpoint without model_name, model_options, classes" in str(err.value)
     assert "model weights, so no model can be built" in str(err.value) and "\n" not in str(err.value)
     ema_less = tmp_path / "ema.pt"
     ckpt.save_checkpoint(ema_less, _payload(create_model("resnet20", num_classes=10, in_chans=1), eval_weights="ema"))
     with pytest.raises(CnnzooError, match="without its EMA weights"):
-        ckpt.load(ema_less)
+        predict.load(ema_less)
 
 
 def test_weights_that_do_not_fit_say_how_in_one_sentence(tmp_path):
@@ -272,7 +273,7 @@ def test_weights_that_do_not_fit_say_how_in_one_sentence(tmp_path):
     path = tmp_path / "best.pt"
     ckpt.save_checkpoint(path, _payload(small, model_name="resnet56"))  # resnet20's weights labelled resnet56
     with pytest.raises(CnnzooError) as err:
-        ckpt.load(path)
+        predict.load(path)
     message = str(err.value)
     big_keys = set(create_model("resnet56", num_classes=10, in_chans=1).state_dict())
     missing = len(big_keys - set(small.state_dict()))
@@ -284,5 +285,5 @@ def test_weights_that_do_not_fit_say_how_in_one_sentence(tmp_path):
 
     ckpt.save_checkpoint(path, _payload(small, classes=[str(i) for i in range(12)]))  # 12 classes, a 10-way head
     with pytest.raises(CnnzooError) as err:
-        ckpt.load(path)
+        predict.load(path)
     assert "differ in shape (first: fc.weight is [10, 64] in the file but [12, 64] in the model)" in str(err.value)

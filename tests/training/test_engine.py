@@ -178,7 +178,7 @@ def test_public_api_is_the_engine_and_loader():
     """`cnnzoo.train` and `cnnzoo.load` are the functions; the modules live in `cnnzoo.training`, unshadowed."""
     import cnnzoo
     import cnnzoo.training.engine as engine_module
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
 
     assert cnnzoo.train is train is engine_module.train
     assert cnnzoo.load is load

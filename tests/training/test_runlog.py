@@ -57,7 +57,8 @@ def test_create_refuses_a_file_in_the_way(tmp_path):
 def test_short_cifar10_run_writes_the_whole_run_directory(tmp_path, cifar10_jpeg_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from cnnzoo.training.checkpoint import load, read_checkpoint
+    from cnnzoo.predict import load
+    from cnnzoo.training.checkpoint import read_checkpoint
     from cnnzoo.training.engine import train
 
     run_dir = tmp_path / "run"
@@ -215,7 +216,7 @@ def test_a_second_writer_is_refused_until_the_holder_dies(tmp_path):
 
 def test_append_metrics_never_leaves_half_a_row(tmp_path, monkeypatch):
     """A write that fails (a full disk) leaves the metrics files as they were, not with a partial line."""
-    from cnnzoo.training import checkpoint
+    from cnnzoo import io as checkpoint
 
     run = RunDir(tmp_path)
     run.append_metrics(_row(1))

@@ -250,7 +250,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from cnnzoo.errors import check_choice
     from cnnzoo.inspect.render import render_table
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig, coerce
     from cnnzoo.device import choose_speed, resolve_device
     from cnnzoo.training.engine import evaluate, make_loaders
@@ -358,7 +358,7 @@ def run_predict(args: argparse.Namespace) -> int:
     import torch
 
     from cnnzoo.inspect.render import render_table
-    from cnnzoo.training.checkpoint import UnreadableImage, load
+    from cnnzoo.predict import UnreadableImage, load
 
     topk = positive_int("topk", args.topk)
     batch_size = positive_int("batch-size", args.batch_size)

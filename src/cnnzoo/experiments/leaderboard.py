@@ -86,7 +86,7 @@ def run_leaderboard(
     from cnnzoo.inspect.compare import measure_throughput
     from cnnzoo.inspect.counts import count_macs, count_params
     from cnnzoo.models import list_models
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
     from cnnzoo.training.runlog import environment
 
     check_choice("budget", budget, tuple(BUDGETS))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.inspect.render import render_table
-from cnnzoo.training.checkpoint import atomic_write
+from cnnzoo.io import atomic_write
 
 
 @dataclass

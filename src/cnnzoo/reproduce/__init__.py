@@ -115,7 +115,7 @@ def write_report_folder(name: str, module: ModuleType, results: dict[str, Any], 
     """OUT/report.md (title, setting, the module's body, figures, data note), OUT/results.json and the figures."""
     from cnnzoo.experiments.report import setting_lines
     from cnnzoo.reproduce.common import DATA_NOTE
-    from cnnzoo.training.checkpoint import atomic_write
+    from cnnzoo.io import atomic_write
 
     out.mkdir(parents=True, exist_ok=True)
     figures = module.figures(results, out)

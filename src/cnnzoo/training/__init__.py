@@ -4,7 +4,7 @@
     engine.py      train(config) -> results: the loop, top to bottom
     optim.py       SGD/AdamW, learning-rate schedules per iteration, EMA of weights
     metrics.py     top-1/top-5 and the confusion matrix, accumulated on the device
-    checkpoint.py  atomic checkpoints; load(run_dir_or_checkpoint) -> a model ready to predict
+    checkpoint.py  atomic checkpoints (cnnzoo.io), RNG states, safetensors; cnnzoo.predict loads them
     runlog.py      the run directory: config, environment, metrics, TensorBoard, plots, results
 
 Nothing is imported here, so `from cnnzoo.training.engine import train` in cnnzoo/__init__.py (which makes

@@ -37,6 +37,7 @@ from torch.utils._pytree import tree_map
 from cnnzoo.device import choose_speed, resolve_device
 from cnnzoo.training import distributed
 from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
+from cnnzoo.io import write_error_message
 from cnnzoo.training.checkpoint import (
     fit_weights,
     flat_mean_image,
@@ -45,7 +46,6 @@ from cnnzoo.training.checkpoint import (
     save_checkpoint,
     save_safetensors,
     set_rng_state,
-    write_error_message,
 )
 from cnnzoo.training.config import TrainConfig, coerce, normalise_keys, resolve_config
 from cnnzoo.training.metrics import ClassificationMeter, is_finite
@@ -219,7 +219,7 @@ def init_weights(model: nn.Module, source: str, cfg: TrainConfig, loaders) -> st
     The source must be the same model, options, classes and channels; returns the file the weights came from,
     which config.yaml records.
     """
-    from cnnzoo.training.checkpoint import load
+    from cnnzoo.predict import load
 
     loaded = load(source)
     theirs = (loaded.model_name, loaded.model_options, list(loaded.classes), loaded.in_chans)

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from cnnzoo.errors import CnnzooError
-from cnnzoo.training.checkpoint import atomic_write
+from cnnzoo.io import atomic_write
 
 try:
     import fcntl

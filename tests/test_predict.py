@@ -11,12 +11,13 @@ from PIL import Image
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models import create_model
+from cnnzoo import predict
 from cnnzoo.training import checkpoint as ckpt
 
 MEAN, STD = 0.25, 0.5
 
 
-def _loaded(tmp_path: Path, in_chans: int) -> ckpt.LoadedModel:
+def _loaded(tmp_path: Path, in_chans: int) -> predict.LoadedModel:
     """An untrained resnet20 for 8×8 images, saved and loaded back as a trained one would be."""
     model = create_model("resnet20", num_classes=10, in_chans=in_chans)
     path = tmp_path / f"model{in_chans}.pt"
@@ -25,16 +26,16 @@ def _loaded(tmp_path: Path, in_chans: int) -> ckpt.LoadedModel:
         "model_options": {}, "classes": [str(i) for i in range(10)], "mean": [MEAN] * in_chans,
         "std": [STD] * in_chans, "in_chans": in_chans, "image_size": [8, 8],
     })  # fmt: skip
-    return ckpt.load(path)
+    return predict.load(path)
 
 
 @pytest.fixture(scope="module")
-def grey_model(tmp_path_factory) -> ckpt.LoadedModel:
+def grey_model(tmp_path_factory) -> predict.LoadedModel:
     return _loaded(tmp_path_factory.mktemp("grey"), 1)
 
 
 @pytest.fixture(scope="module")
-def rgb_model(tmp_path_factory) -> ckpt.LoadedModel:
+def rgb_model(tmp_path_factory) -> predict.LoadedModel:
     return _loaded(tmp_path_factory.mktemp("rgb"), 3)
 
 
