@@ -22,7 +22,8 @@ PIPE_CLOSED_STATUS = 141
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each command module adds its subcommands."""
     from cnnzoo.cli import (
-        bench_cmd, export_cmd, inspect_cmd, leaderboard_cmd, models_cmd, recipes_cmd, reproduce_cmd, train_cmd,
+        bench_cmd, export_cmd, inspect_cmd, leaderboard_cmd, models_cmd, predict_cmd, recipes_cmd, reproduce_cmd,
+        train_cmd,
     )
 
     parser = argparse.ArgumentParser(
@@ -32,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version_line(), help="show the versions of cnnzoo, "
                         "torch, torchvision and Python, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (models_cmd, recipes_cmd, inspect_cmd, train_cmd, export_cmd, bench_cmd, leaderboard_cmd, reproduce_cmd):
+    for module in (
+        models_cmd, recipes_cmd, inspect_cmd, train_cmd, predict_cmd, export_cmd, bench_cmd, leaderboard_cmd, reproduce_cmd,
+    ):
         module.add_commands(sub)
     return parser
 
