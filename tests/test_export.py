@@ -161,3 +161,67 @@ def test_an_onnx_file_without_cnnzoo_metadata_is_a_one_line_error(tmp_path, caps
         main(["predict", str(plain), str(tmp_path)])
     err = capsys.readouterr().err
     assert info.value.code == 2 and "carries no cnnzoo metadata" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "exported-program"])
+def test_torchscript_and_exported_programs_load_with_their_metadata(grey, tmp_path, fmt):
+    """cnnzoo's own model.torchscript.pt and model.pt2 load by content, and classify as their checkpoint does,
+    in batches of any size (the program exported for a batch of one runs a batch of four in pieces)."""
+    exported = export_model(grey["checkpoint"], fmt, tmp_path / "renamed.bin").path  # the name tells nothing
+    files = sorted(grey["images"].iterdir())
+    from_checkpoint = load(grey["checkpoint"]).predict(files, topk=3)
+    loaded = load(exported)
+    assert (loaded.classes, loaded.in_chans, loaded.image_size) == (CLASSES, 1, (8, 8))
+    got = loaded.predict(files, topk=3)
+    assert [[c for c, _ in row] for row in got] == [[c for c, _ in row] for row in from_checkpoint]
+    assert np.allclose([[p for _, p in row] for row in got], [[p for _, p in row] for row in from_checkpoint],
+                       atol=1e-5)
+
+
+def _run_with_checkpoint(root: Path) -> Path:
+    """RUN/checkpoints/best.pt: the layout `cnnzoo train` writes."""
+    checkpoint = make_checkpoint(root, "resnet20", in_chans=1, size=8)
+    run = root / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    return checkpoint.rename(run / "checkpoints" / "best.pt")
+
+
+def _error(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    return err
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_export_never_overwrites_the_runs_own_checkpoints(tmp_path, capsys, force):
+    best = _run_with_checkpoint(tmp_path)
+    before = best.read_bytes()
+    for target in (best, best.parent / "best.pt"):
+        err = _error(["export", str(best.parent.parent), "--format", "torchscript", "--output", str(target), *force],
+                     capsys)
+        assert err.startswith(f"cnnzoo: error: --output {target} is the run's own checkpoint")
+    assert best.read_bytes() == before
+    assert load(best.parent.parent).classes == CLASSES  # the run still evaluates
+
+
+def test_export_overwrites_an_existing_file_only_with_force(tmp_path, capsys):
+    best = _run_with_checkpoint(tmp_path)
+    run = best.parent.parent
+    default = run / "model.torchscript.pt"  # the default output: in the run directory, not in checkpoints/
+    default.write_bytes(b"an earlier export")
+    for source in (run, best):
+        err = _error(["export", str(source), "--format", "torchscript"], capsys)
+        assert err == f"cnnzoo: error: {default} exists; pass --force to overwrite it, or give another --output\n"
+    assert default.read_bytes() == b"an earlier export"
+    assert "is a folder; give a file name" in _error(["export", str(run), "--output", str(run)], capsys)
+    assert main(["export", str(best), "--format", "torchscript", "--force"]) == 0
+    assert load(default).classes == CLASSES
+
+
+def test_an_exported_file_is_not_exported_again(grey, tmp_path, capsys):
+    err = _error(["export", str(grey["fixed"]), "--format", "torchscript", "--output", str(tmp_path / "x.pt")],
+                 capsys)
+    assert err.startswith(f"cnnzoo: error: {grey['fixed']} is an exported ONNX file, made for other runtimes")
+    assert not (tmp_path / "x.pt").exists()

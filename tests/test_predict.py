@@ -145,3 +145,90 @@ def test_a_run_trained_with_image_size_crops_like_training(tmp_path, rgb_model):
     trained_on = np.asarray(open_image(str(path), image_size=8)).transpose(2, 0, 1)
     assert (_pixels(cropped.preprocess(path)) == trained_on).all()
     assert not (_pixels(rgb_model.preprocess(path)) == trained_on).all()  # without it: stretched, not cropped
+
+
+@pytest.mark.parametrize("image", [torch.zeros(1, 0, 0), np.zeros((0, 5), dtype=np.uint8), torch.zeros(3, 4, 0)],
+                         ids=["0x0-tensor", "0x5-array", "4x0-tensor"])
+def test_an_empty_image_is_refused(grey_model, image):
+    with pytest.raises(CnnzooError, match=r"is \d+x\d+ pixels, an empty image; pass an image of at least 1x1"):
+        grey_model.predict(image)
+
+
+def test_the_bytes_of_an_image_file_are_one_image(grey_model, tmp_path):
+    path = tmp_path / "cat.png"
+    Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8) * 4).save(path)
+    assert grey_model.predict(path.read_bytes(), topk=2) == grey_model.predict(path, topk=2)
+    with pytest.raises(CnnzooError, match=r"^cannot read image <5 bytes> \(UnidentifiedImageError"):
+        grey_model.predict(b"hello")
+
+
+def _hung(signum, frame):
+    raise TimeoutError("predict waited on the FIFO for 10 s: opened it instead of refusing it")
+
+
+def test_a_fifo_or_a_broken_link_is_named_for_what_it_is(grey_model, tmp_path):
+    import os
+    import signal
+
+    fifo, link = tmp_path / "pipe.png", tmp_path / "link.png"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever: the alarm fails the test instead
+    link.symlink_to(tmp_path / "gone.png")
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(CnnzooError, match=rf"^cannot read image {fifo} \(a FIFO \(named pipe\), not a file\)"):
+            grey_model.predict(fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(CnnzooError, match=rf"^cannot read image {link} \(a broken symbolic link to .*gone.png\)"):
+        grey_model.predict(link)
+
+
+def _saved(tmp_path: Path, **changes) -> Path:
+    """A checkpoint like `_loaded`'s with some of its metadata changed."""
+    model = create_model("resnet20", num_classes=10, in_chans=1)
+    path = tmp_path / "changed.pt"
+    payload = {
+        "model": model.state_dict(), "eval_weights": "model", "config": {}, "model_name": "resnet20",
+        "model_options": {}, "classes": [str(i) for i in range(10)], "mean": [MEAN], "std": [STD], "in_chans": 1,
+        "image_size": [8, 8],
+    }  # fmt: skip
+    ckpt.save_checkpoint(path, {**payload, **changes})
+    return path
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"image_size": [0, 0]}, r"image_size must be two positive integers \[height, width\], got \[0, 0\]"),
+    ({"mean": "x"}, r"mean must be 1 or in_chans finite numbers, got 'x'"),
+    ({"std": [0.0]}, r"std must be 1 or in_chans positive numbers, got \[0.0\]"),
+    ({"mean": [0.1, 0.2]}, r"mean must be 1 or in_chans finite numbers, got \[0.1, 0.2\]"),
+    ({"in_chans": "1"}, r"in_chans must be a positive integer, got '1'"),
+    ({"mean_image": [0.5] * 3}, r"mean_image must be in_chans x height x width = 64 finite numbers"),
+], ids=["image_size-0x0", "mean-text", "std-zero", "mean-too-long", "in_chans-text", "mean_image-short"])  # fmt: skip
+def test_broken_preprocessing_metadata_is_refused_on_load(tmp_path, changes, message):
+    path = _saved(tmp_path, **changes)
+    with pytest.raises(CnnzooError, match=rf"^{path} carries broken model metadata: {message}; load a file") as info:
+        predict.load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_file_kind_reads_the_content_not_the_name(tmp_path):
+    """The one test of a model file's kind that predict, export and the training spine share."""
+    from safetensors.torch import save_file
+
+    checkpoint = _saved(tmp_path).rename(tmp_path / "weights.onnx")  # a misleading name
+    save_file({"w": torch.ones(2)}, tmp_path / "model.bin")
+    traced = torch.jit.trace(torch.nn.Linear(2, 2), torch.ones(1, 2))
+    torch.jit.save(traced, tmp_path / "script.safetensors")
+    program = torch.export.export(torch.nn.Linear(2, 2), (torch.ones(1, 2),))
+    torch.export.save(program, tmp_path / "program.pt")
+    onnx_bytes = b"\x08\x0a\x12\x07pytorch\x1a\x0c2.14.1"  # how torch.onnx's files start: ir_version, producer
+    (tmp_path / "model.pt").write_bytes(onnx_bytes)
+    (tmp_path / "half.pt").write_bytes(checkpoint.read_bytes()[:500])  # a zip without its directory
+    (tmp_path / "notes.txt").write_text("hello")
+    expected = {"weights.onnx": "checkpoint", "model.bin": "safetensors", "script.safetensors": "torchscript",
+                "program.pt": "exported-program", "model.pt": "onnx", "half.pt": "unknown", "notes.txt": "unknown",
+                "missing.pt": "unknown"}  # fmt: skip
+    assert {name: predict.file_kind(tmp_path / name) for name in expected} == expected
+    assert predict.load(checkpoint).classes == [str(i) for i in range(10)]  # read as the checkpoint it is

@@ -24,8 +24,8 @@ import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.io import atomic_write
-from cnnzoo.predict import LoadedModel, load, require_optional, run_exported
-from cnnzoo.training.checkpoint import META_KEYS
+from cnnzoo.predict import EXPORTED_KINDS, LoadedModel, describe_kind, file_kind, load, require_optional, run_exported
+from cnnzoo.training.checkpoint import META_KEYS, find_checkpoint
 
 # format -> the file name an export gets by default (in the run directory, or next to the checkpoint)
 FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt", "exported-program": "model.pt2"}
@@ -53,19 +53,27 @@ def export_model(
     output: str | Path | None = None,
     dynamic_batch: bool = False,
     opset: int | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Export a run's best weights (or a checkpoint's) to `format`, then run the file and compare with PyTorch.
 
-    Without `dynamic_batch` the file takes batches of exactly one image; with it, any batch size (checked
-    on a batch of 3 after exporting with 2). A difference above `TOLERANCE` is a warning, not an error: the
-    file is kept for inspection.
+    The file goes to `output`, or by default into the run directory (next to a checkpoint outside a run). An
+    existing file is overwritten only with `force`, and a run's own checkpoints never. Without `dynamic_batch`
+    the file takes batches of exactly one image; with it, any batch size (checked on a batch of 3 after
+    exporting with 2). A difference above `TOLERANCE` is a warning, not an error: the file is kept for inspection.
     """
     check_choice("format", format, FORMATS)
     if opset is not None and format != "onnx":
         raise CnnzooError(f"--opset applies to ONNX only; drop it for --format {format}")
-    loaded = load(checkpoint_or_run_dir)
-    source = Path(checkpoint_or_run_dir)
-    path = Path(output) if output else (source if source.is_dir() else source.parent) / FORMATS[format]
+    source = find_checkpoint(checkpoint_or_run_dir)
+    kind = file_kind(source)
+    if kind in EXPORTED_KINDS:
+        raise CnnzooError(f"{source} is {describe_kind(kind)}, made for other runtimes; export from the run "
+                          "directory or the checkpoint it was made from")
+    run_dir = source.parent.parent if source.parent.name == "checkpoints" else None
+    path = Path(output) if output else (run_dir or source.parent) / FORMATS[format]
+    check_output(path, source, run_dir, force)
+    loaded = load(source)
     generator = torch.Generator().manual_seed(0)
     shape = (loaded.in_chans, *loaded.image_size)
     example = torch.randn(2 if dynamic_batch else 1, *shape, generator=generator)
@@ -81,6 +89,21 @@ def export_model(
         warnings.warn(f"{path} differs from the PyTorch model by up to {diff:.3g} on a random batch (more than "
                       f"{TOLERANCE:g}); check it before deploying it", stacklevel=2)
     return ExportResult(path=path, format=format, max_abs_diff=diff, check_batch=len(check))
+
+
+def check_output(path: Path, source: Path, run_dir: Path | None, force: bool) -> None:
+    """Refuse, before any work, to write over the checkpoint exported from or a run's checkpoints (even with
+    `force`), over a folder, or over any other existing file without `force`."""
+    if path.is_dir():
+        raise CnnzooError(f"--output {path} is a folder; give a file name, e.g. {path / 'model.onnx'}")
+    if not path.exists():
+        return
+    own = [source, *(run_dir / "checkpoints").glob("*"), run_dir / "model.safetensors"] if run_dir else [source]
+    if any(path.resolve() == mine.resolve() for mine in own if mine.exists()):
+        raise CnnzooError(f"--output {path} is the run's own checkpoint, which the export would destroy; give "
+                          "another path, e.g. the default (leave --output out)")
+    if not force:
+        raise CnnzooError(f"{path} exists; pass --force to overwrite it, or give another --output")
 
 
 def export_metadata(loaded: LoadedModel) -> dict[str, str]:

@@ -1,14 +1,20 @@
 """A trained model, ready to classify images: `load` a run, checkpoint, model.safetensors or exported file.
 
 `LoadedModel` carries the preprocessing that training used (channels, size, mean and std, or the mean image),
-so `predict` on a path, a PIL image, an array or a tensor gives what the model saw in training. Exported ONNX
-files run through onnxruntime with the preprocessing their metadata records.
+so `predict` on a path, a PIL image, an array or a tensor gives what the model saw in training. Files are told
+apart by their content (`file_kind`), not their names: exported ONNX files run through onnxruntime, TorchScript
+and ExportedProgram files through torch, each with the preprocessing its metadata records.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import os
+import textwrap
 import warnings
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +60,7 @@ class LoadedModel:
     @classmethod
     def from_meta(cls, model: nn.Module, meta: dict, config: dict, path: Path | None = None) -> LoadedModel:
         """A LoadedModel of a ready model and the metadata a checkpoint or an exported file carries."""
+        meta = check_meta(meta, path or "the file")
         size = meta["image_size"]
         return cls(
             model=model,
@@ -79,8 +86,8 @@ class LoadedModel:
     def preprocess(self, image: Any) -> torch.Tensor:
         """One image → a normalised CxHxW float tensor, made as the training images were.
 
-        An image is a path, a PIL image, an HxW[xC] array (uint8, 16-bit grey, or float in [0, 1]) or a
-        CxHxW / HxW tensor (uint8, or float in [0, 1] as torchvision's `to_tensor` gives). Each is first made
+        An image is a path, the bytes of an image file, a PIL image, an HxW[xC] array (uint8, 16-bit grey, or
+        float in [0, 1]) or a CxHxW / HxW tensor (uint8, or float in [0, 1] as torchvision's `to_tensor` gives). Each is first made
         an 8-bit image, as training decoded its files (16-bit grey scaled, floats rounded to 1/255); colour is
         converted to the model's channels (grayscale 'L' for 1, 'RGB' for 3) and the image is resized to the
         training size: as training did with `--image-size N` (shorter side to N, centre square), otherwise
@@ -112,8 +119,8 @@ class LoadedModel:
     def predict(self, images: Any, topk: int = 5) -> list[list[tuple[str, float]]]:
         """Top-k (class name, probability) for each image, most probable first.
 
-        `images` is a list of images as `preprocess` takes them. A single path, PIL image, or array/tensor of
-        at most 3 dimensions is one image and gives a one-element list (a 4-D array or tensor is a batch of
+        `images` is a list of images as `preprocess` takes them. A single path, bytes, PIL image, or array/tensor
+        of at most 3 dimensions is one image and gives a one-element list (a 4-D array or tensor is a batch of
         images); an empty list gives []. An unreadable path is a CnnzooError that names it.
         """
         if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
@@ -146,22 +153,26 @@ def _is_one_image(images: Any) -> bool:
     """Whether `predict` was given one image rather than a list (a string would otherwise be read per character)."""
     from PIL import Image
 
-    if isinstance(images, (str, Path, Image.Image)):
+    if isinstance(images, (str, Path, bytes, bytearray, Image.Image)):
         return True
     return isinstance(images, (np.ndarray, torch.Tensor)) and images.ndim <= 3
 
 
 def _as_8bit_image(image: Any) -> Image.Image:
-    """A path, PIL image, array or tensor as an 8-bit PIL image, decoded and scaled as training's files are."""
+    """A path, encoded file bytes, PIL image, array or tensor as an 8-bit PIL image, decoded as training's files are."""
     from PIL import Image
 
     from cnnzoo.data.datasets import DECODE_ERRORS, open_image, to_8bit
 
-    if isinstance(image, (str, Path)):
+    if isinstance(image, (str, Path, bytes, bytearray)):
+        where = f"<{len(image)} bytes>" if isinstance(image, (bytes, bytearray)) else image
+        if isinstance(image, (str, Path)) and (reason := not_a_file(Path(image))):
+            raise UnreadableImage(image, reason)  # before opening: a FIFO would block the read forever
         try:
-            return open_image(str(image))
+            decoded = open_image(io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else str(image))
         except DECODE_ERRORS as err:
-            raise UnreadableImage(image, f"{type(err).__name__}: {err}") from None
+            raise UnreadableImage(where, f"{type(err).__name__}: {err}") from None
+        return _nonempty(decoded, where)
     if isinstance(image, torch.Tensor):  # torch's layout, CxHxW
         image = (image.permute(1, 2, 0) if image.ndim == 3 else image).detach().cpu()
         image = (image.float() if image.is_floating_point() else image).numpy()  # numpy has no bfloat16
@@ -169,9 +180,31 @@ def _as_8bit_image(image: Any) -> Image.Image:
         image = _array_to_image(image)
     if not isinstance(image, Image.Image):
         raise CnnzooError(
-            f"cannot read a {type(image).__name__} as an image; pass a path, a PIL image, an array or a tensor"
+            f"cannot read a {type(image).__name__} as an image; pass a path, the bytes of an image file, a PIL "
+            "image, an array or a tensor"
         )
-    return to_8bit(image)
+    return _nonempty(to_8bit(image), "an image")
+
+
+def _nonempty(image: Image.Image, where: object) -> Image.Image:
+    """The image itself; one without pixels (0 wide or high) has nothing to classify and is an error."""
+    if image.width < 1 or image.height < 1:
+        raise CnnzooError(f"{where} is {image.width}x{image.height} pixels, an empty image; pass an image of at "
+                          "least 1x1 pixel")
+    return image
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a file (no such file, a broken link, a FIFO, ...), or None for a regular file."""
+    if path.is_file():
+        return None
+    if path.is_symlink() and not path.exists():
+        return f"a broken symbolic link to {os.readlink(path)}"
+    if not path.exists():
+        return "no such file"
+    kinds = (("is_dir", "a folder"), ("is_fifo", "a FIFO (named pipe)"), ("is_socket", "a socket"),
+             ("is_char_device", "a device"), ("is_block_device", "a device"))
+    return next((f"{what}, not a file" for test, what in kinds if getattr(path, test)()), "not a regular file")
 
 
 def _array_to_image(array: np.ndarray) -> Image.Image:
@@ -204,13 +237,63 @@ def build_model_from_meta(meta: dict) -> nn.Module:
     )
 
 
+def check_meta(meta: Any, path: str | Path) -> dict:
+    """The model metadata a file carries, checked before anything is built from it; a broken field is one line."""
+    problem = _meta_problem(meta)
+    if problem:
+        raise CnnzooError(f"{path} carries broken model metadata: {problem}; load a file that cnnzoo wrote "
+                          "(a run's checkpoints/best.pt, model.safetensors or an export of them)")
+    return meta
+
+
+def _meta_problem(meta: Any) -> str | None:
+    """What is wrong with a file's model metadata (the first problem found), or None."""
+    if not isinstance(meta, dict):
+        return f"it is a {type(meta).__name__}, not a mapping"
+    missing = [key for key in META_KEYS if meta.get(key) is None]
+    if missing:
+        return "no " + ", ".join(missing)
+    channels, size, mean, std = (meta[key] for key in ("in_chans", "image_size", "mean", "std"))
+    rules = [
+        ("model_name", isinstance(meta["model_name"], str), "a model's name"),
+        ("model_options", isinstance(meta["model_options"], dict), "a mapping"),
+        ("classes", isinstance(meta["classes"], (list, tuple)) and len(meta["classes"]) > 0, "a list of class names"),
+        ("in_chans", _whole(channels), "a positive integer"),
+        ("image_size", isinstance(size, (list, tuple)) and len(size) == 2 and all(map(_whole, size)),
+         "two positive integers [height, width]"),
+        ("mean", _numbers(mean, channels), "1 or in_chans finite numbers"),
+        ("std", _numbers(std, channels) and all(v > 0 for v in std), "1 or in_chans positive numbers"),
+    ]
+    for key, ok, rule in rules:
+        if not ok:
+            return textwrap.shorten(f"{key} must be {rule}, got {meta[key]!r}", 200, placeholder=" ...")
+    image = meta.get("mean_image")
+    if image is not None and not _numbers(image, channels * size[0] * size[1], ones=False):
+        return f"mean_image must be in_chans x height x width = {channels * size[0] * size[1]} finite numbers"
+    return None
+
+
+def _numbers(values: Any, count: int, ones: bool = True) -> bool:
+    """Whether `values` is a list of `count` finite numbers (or of one, with `ones`: a value for every channel)."""
+    return (isinstance(values, (list, tuple)) and (len(values) == count or ones and len(values) == 1)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """A trained model: a run directory (its best weights), a .pt checkpoint, a model.safetensors or an exported .onnx."""
+    """A trained model: a run directory (its best weights), a .pt checkpoint, a model.safetensors, or a file that
+    `cnnzoo export` wrote (ONNX, TorchScript, ExportedProgram); the file's content tells which, not its name."""
     device = resolve_device(device)
     path = find_checkpoint(checkpoint_or_run_dir)
-    if path.suffix == ".onnx":  # an exported file: onnxruntime runs it
-        return load_onnx(path, device)
-    if path.suffix == ".safetensors":
+    kind = file_kind(path)
+    if kind == "unknown":  # damaged or foreign: the reader its name suggests says what is wrong with it
+        kind = {".onnx": "onnx", ".safetensors": "safetensors"}.get(path.suffix, "checkpoint")
+    if kind in EXPORTED_KINDS:
+        return load_exported(path, kind, device)
+    if kind == "safetensors":
         meta, weights, config = read_safetensors(path)
     else:
         payload = read_checkpoint(path)
@@ -225,9 +308,70 @@ def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") 
                 "load a run's checkpoints/best.pt or last.pt, or its model.safetensors"
             )
         meta, config = model_meta(payload), payload.get("config", {})
-    model = build_model_from_meta(meta)
+    model = build_model_from_meta(check_meta(meta, path))
     fit_weights(model, weights, path, f"model {meta['model_name']!r} that its metadata names")
     return LoadedModel.from_meta(model.to(device).eval(), meta, config, path)
+
+
+# -------------------------------------------------------------------- what a model file is, by its content
+# checkpoint: what torch.save writes (cnnzoo's checkpoints among them); the others are cnnzoo's own formats and
+# the files `cnnzoo export` writes; unknown: anything else, a damaged archive included.
+FILE_KINDS = ("checkpoint", "safetensors", "onnx", "torchscript", "exported-program", "unknown")
+EXPORTED_KINDS = ("onnx", "torchscript", "exported-program")  # files for other runtimes, `cnnzoo export`'s formats
+# The field tags that may follow ir_version (field 1) at the start of an ONNX ModelProto: producer_name,
+# producer_version, domain, model_version, doc_string, graph, opset_import, metadata_props, and the first byte of
+# the two-byte tags (training_info, functions, configuration).
+_ONNX_NEXT_TAGS = frozenset(b"\x12\x1a\x22\x28\x32\x3a\x42\x72\xa2\xca\xd2")
+
+
+def file_kind(path: str | Path) -> str:
+    """What a model file is, told by its content, not its name: one of FILE_KINDS.
+
+    For the commands that take a model file (predict, export, evaluate, --init-from), so each can say what it
+    was given: an ONNX file given to --init-from is "an exported ONNX file", not "116 tensors are missing".
+    Reads a few bytes and, for zip archives, the list of their members; never unpickles anything.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return "unknown"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+        size = path.stat().st_size
+    except OSError:
+        return "unknown"
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path)
+    if head[:1] == b"\x80":  # a pickle: torch.save's legacy (pre-zip) format
+        return "checkpoint"
+    header = int.from_bytes(head[:8], "little")
+    if len(head) > 8 and head[8:9] == b"{" and 8 + header <= size:  # safetensors: header length, JSON header
+        return "safetensors"
+    if len(head) > 2 and head[0] == 0x08 and 0 < head[1] < 0x80 and head[2] in _ONNX_NEXT_TAGS:
+        return "onnx"  # a protobuf ModelProto: ir_version first, as every ONNX writer puts it
+    return "unknown"
+
+
+def _zip_kind(path: Path) -> str:
+    """torch.jit.save, torch.export.save and torch.save all write zips; their members tell them apart."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {name.split("/", 1)[-1] for name in archive.namelist()}  # without the archive's folder
+    except (zipfile.BadZipFile, OSError):
+        return "unknown"
+    if "archive_format" in members or any(m.startswith("models/") and m.endswith(".json") for m in members):
+        return "exported-program"
+    if "constants.pkl" in members or any(m.startswith("code/") for m in members):
+        return "torchscript"
+    return "checkpoint" if "data.pkl" in members else "unknown"
+
+
+def describe_kind(kind: str) -> str:
+    """'an exported ONNX file': a file kind in words, for messages."""
+    return {
+        "checkpoint": "a torch checkpoint", "safetensors": "a safetensors file", "onnx": "an exported ONNX file",
+        "torchscript": "an exported TorchScript file", "exported-program": "an exported torch.export program",
+    }.get(kind, "a file of unknown kind")  # fmt: skip
 
 
 # -------------------------------------------------------------------- exported files, read back
@@ -236,12 +380,7 @@ def run_exported(path: str | Path, format: str) -> Callable[[torch.Tensor], torc
     path = Path(path)
     if format == "onnx":
         return OnnxRuntimeModule(_onnx_session(path, "cpu"))
-    if format == "torchscript":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.jit's deprecation
-            return torch.jit.load(str(path), map_location="cpu")
-    with open(path, "rb") as f:  # a file object: torch.export.load warns about names not ending in .pt2
-        return torch.export.load(f).module()
+    return _read_torch_export(path, format, {})
 
 
 def read_metadata(path: str | Path, format: str) -> dict[str, Any]:
@@ -252,13 +391,84 @@ def read_metadata(path: str | Path, format: str) -> dict[str, Any]:
         strings = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
     else:
         strings = dict.fromkeys(("cnnzoo", "config"), "")
-        with warnings.catch_warnings(), open(path, "rb") as f:
+        _read_torch_export(path, format, strings)
+    return _parsed_metadata(path, strings)
+
+
+def _parsed_metadata(path: Path, strings: dict[str, str]) -> dict[str, Any]:
+    """The metadata strings of an exported file as JSON; text that is not JSON is a one-line error."""
+    try:
+        return {key: json.loads(strings[key]) for key in ("cnnzoo", "config") if strings.get(key)}
+    except ValueError:
+        raise CnnzooError(f"{path} carries cnnzoo metadata that is not JSON; export it again with `cnnzoo export`") from None
+
+
+def _read_torch_export(path: Path, format: str, extra_files: dict[str, str],
+                       device: torch.device | str = "cpu") -> nn.Module:
+    """The module of a TorchScript or ExportedProgram file; `extra_files` is filled with the file's metadata."""
+    try:
+        with warnings.catch_warnings(), open(path, "rb") as f:  # a file object: torch.export warns about names
             warnings.simplefilter("ignore")  # torch.jit's deprecation
             if format == "torchscript":
-                torch.jit.load(f, map_location="cpu", _extra_files=strings)
-            else:
-                torch.export.load(f, extra_files=strings)
-    return {key: json.loads(strings[key]) for key in ("cnnzoo", "config") if strings.get(key)}
+                return torch.jit.load(f, map_location=device, _extra_files=extra_files)
+            return torch.export.load(f, extra_files=extra_files).module().to(device)
+    except Exception as err:  # a damaged archive, a newer format: torch's messages run to paragraphs
+        reason = textwrap.shorten(str(err), 150, placeholder=" ...")
+        raise CnnzooError(f"cannot read {path} as {describe_kind(format)} ({type(err).__name__}: {reason}); "
+                          "export it again with `cnnzoo export`") from None
+
+
+def load_exported(path: str | Path, kind: str, device: str | torch.device = "cpu") -> LoadedModel:
+    """A file that `cnnzoo export` wrote (ONNX, TorchScript or ExportedProgram), with its metadata's preprocessing."""
+    path, device = Path(path), resolve_device(device)
+    if kind == "onnx":
+        module, meta = OnnxRuntimeModule(_onnx_session(path, device)), read_metadata(path, kind)
+    else:
+        strings = dict.fromkeys(("cnnzoo", "config"), "")
+        module = _read_torch_export(path, kind, strings, device)
+        meta = _parsed_metadata(path, strings)
+        if kind == "exported-program":
+            module = FixedBatchModule(module, _exported_batch(module))
+    if "cnnzoo" not in meta:
+        raise CnnzooError(f"{path} carries no cnnzoo metadata (classes, mean, std); export it with `cnnzoo export`")
+    return LoadedModel.from_meta(module.eval(), meta["cnnzoo"], meta.get("config", {}), path)
+
+
+def _exported_batch(module: nn.Module) -> int | None:
+    """The batch size an ExportedProgram was exported for (None: any, --dynamic-batch)."""
+    graph = getattr(module, "graph", None)
+    first = next((n for n in graph.nodes if n.op == "placeholder"), None) if graph is not None else None
+    value = first.meta.get("val") if first is not None else None
+    batch = value.shape[0] if value is not None and value.dim() else None
+    return batch if isinstance(batch, int) else None
+
+
+def in_pieces(batch: torch.Tensor, size: int | None, run: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """`run` on pieces of exactly `size` images (a file exported for a fixed batch), the last one padded with
+    zeros; `size` None runs the whole batch at once."""
+    if size is None or len(batch) == size:
+        return run(batch)
+    parts = []
+    for start in range(0, len(batch), size):
+        part = batch[start : start + size]
+        padded = torch.cat([part, part.new_zeros(size - len(part), *part.shape[1:])])
+        parts.append(run(padded)[: len(part)])
+    return torch.cat(parts)
+
+
+class FixedBatchModule(nn.Module):
+    """An ExportedProgram's module (exported in eval mode, for batches of one fixed size) run on any batch."""
+
+    def __init__(self, module: nn.Module, fixed_batch: int | None) -> None:
+        super().__init__()
+        self.module, self.fixed_batch = module, fixed_batch
+
+    def train(self, mode: bool = True) -> FixedBatchModule:
+        self.training = mode  # the program's mode was fixed when it was exported (it refuses train() and eval())
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return in_pieces(x, self.fixed_batch, self.module)
 
 
 class OnnxRuntimeModule(nn.Module):
@@ -276,24 +486,10 @@ class OnnxRuntimeModule(nn.Module):
         self.fixed_batch = first.shape[0] if isinstance(first.shape[0], int) else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        array = x.detach().cpu().float().numpy()
-        step = self.fixed_batch or max(len(array), 1)
-        parts = []
-        for start in range(0, len(array), step):
-            part = array[start : start + step]
-            padded = np.concatenate([part, np.zeros((step - len(part), *part.shape[1:]), part.dtype)])
-            parts.append(self.session.run(None, {self.input_name: padded})[0][: len(part)])
-        return torch.from_numpy(np.concatenate(parts))
+        def run(batch: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(self.session.run(None, {self.input_name: batch.numpy()})[0])
 
-
-def load_onnx(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """An exported ONNX file, run through onnxruntime, with the preprocessing from its metadata."""
-    path = Path(path)
-    session = _onnx_session(path, device)
-    meta = read_metadata(path, "onnx")
-    if "cnnzoo" not in meta:
-        raise CnnzooError(f"{path} carries no cnnzoo metadata (classes, mean, std); export it with `cnnzoo export`")
-    return LoadedModel.from_meta(OnnxRuntimeModule(session), meta["cnnzoo"], meta.get("config", {}), path)
+        return in_pieces(x.detach().cpu().float(), self.fixed_batch, run)
 
 
 def _onnx_session(path: Path, device: str | torch.device) -> Any:
@@ -307,7 +503,7 @@ def _onnx_session(path: Path, device: str | torch.device) -> Any:
     try:
         return ort.InferenceSession(str(path), options, providers=[provider])
     except Exception as err:
-        reason = " ".join(str(err).split())[:200]
+        reason = textwrap.shorten(str(err), 200, placeholder=" ...")
         raise CnnzooError(f"onnxruntime cannot load {path} ({reason}); is it an ONNX file?") from None
 
 
