@@ -111,3 +111,30 @@ def test_16_bit_png_predicts_like_its_8_bit_copy(checkpoint, tmp_path, capsys):
                  "--format", "json"]) == 0  # fmt: skip
     first, second = json.loads(capsys.readouterr().out)
     assert first["predictions"] == second["predictions"]
+
+
+def test_folders_are_searched_through_symlinks_and_gif_counts(checkpoint, tmp_path, capsys):
+    real = tmp_path / "real"
+    real.mkdir()
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(real / "a.png")
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(real / "b.gif")
+    top = tmp_path / "top"
+    top.mkdir()
+    (top / "linked").symlink_to(real, target_is_directory=True)
+    (top / "linked" / "loop").symlink_to(top, target_is_directory=True)  # a loop ends, each folder read once
+    assert main(["predict", str(checkpoint), str(top), "--format", "json"]) == 0
+    found = [Path(item["file"]).relative_to(top).as_posix() for item in json.loads(capsys.readouterr().out)]
+    assert found == ["linked/a.png", "linked/b.gif"]
+
+
+def test_a_fifo_or_a_broken_link_is_no_missing_image(checkpoint, tmp_path, capsys):
+    import os
+
+    fifo, link = tmp_path / "pipe.png", tmp_path / "link.png"
+    os.mkfifo(fifo)
+    link.symlink_to(tmp_path / "gone.png")
+    assert _exit_code(["predict", str(checkpoint), str(fifo)]) == 2
+    assert capsys.readouterr().err == f"cnnzoo: error: {fifo} is a FIFO (named pipe), not a file; give image " \
+                                      "files or folders of them\n"
+    assert _exit_code(["predict", str(checkpoint), str(link)]) == 2
+    assert capsys.readouterr().err.startswith(f"cnnzoo: error: {link} is a broken symbolic link to ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "are skipped with a warning (--strict: an error).",
     )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run directory, a .pt checkpoint, model.safetensors "
-                   "or an exported .onnx (run by onnxruntime)")
+                   "or a file `cnnzoo export` wrote (ONNX, run by onnxruntime; TorchScript; ExportedProgram)")
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
     p.add_argument("--topk", default="5", help="how many classes per image (default: 5)")
     p.add_argument("--batch-size", default="64", help="images per forward pass (default: 64)")
@@ -77,19 +78,38 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def image_files(inputs: list[str]) -> list[Path]:
-    """The given image files, and the images under the given folders (sorted); nothing found is an error."""
+    """The given image files, and the images under the given folders (sorted, symlinked folders followed);
+    a path that is no image file or folder (missing, a broken link, a FIFO) or a folder without images is an error."""
     from cnnzoo.data.datasets import IMAGE_EXTENSIONS
+    from cnnzoo.predict import not_a_file
 
+    extensions = (*IMAGE_EXTENSIONS, ".gif")  # what training reads, and GIF, which predict reads by name too
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            found = sorted(folder_images(path, extensions))
             if not found:
-                raise CnnzooError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {path}")
+                raise CnnzooError(f"no images ({', '.join(extensions)}) under {path}")
             files += found
         elif path.is_file():
             files.append(path)
-        else:
+        elif not path.exists() and not path.is_symlink():
             raise CnnzooError(f"no such image or folder: {path}")
+        else:
+            raise CnnzooError(f"{path} is {not_a_file(path)}; give image files or folders of them")
     return files
+
+
+def folder_images(root: Path, extensions: tuple[str, ...]) -> list[Path]:
+    """The image files under `root`, following symlinked folders (each real folder once: a link loop ends)."""
+    found, seen = [], set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        found += [Path(folder, name) for name in names
+                  if name.lower().endswith(extensions) and os.path.isfile(os.path.join(folder, name))]
+    return found
