@@ -112,3 +112,39 @@ def test_train_seeds_runs_sibling_directories_and_prints_mean_std(tmp_path):
     assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
     bad = subprocess.run(command[:-1] + ["--seeds", "0"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("cnnzoo: error: --seeds must be a positive integer")
+
+
+def _image_folder(root, seed: int, per_class: int = 4):
+    """A 3-class image folder (train/ and test/) of 8x8 PNGs."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        for label in ("a", "b", "c"):
+            (root / split / label).mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / split / label / f"{i}.png")
+    (root / "README.md").write_text("# a folder\n")
+    return root
+
+
+def test_runs_are_keyed_by_the_data_they_read_not_its_name(tmp_path):
+    """Issue 20: another folder of the same dataset name must not reuse a run trained on the first."""
+    import shutil
+
+    first = _image_folder(tmp_path / "first", seed=0)
+    other = _image_folder(tmp_path / "other", seed=1, per_class=3)
+    copy = shutil.copytree(first, tmp_path / "elsewhere" / "copy")  # the same files in another place
+    (copy / "README.md").write_text("# notes are not data\n")
+    values = {**DIGITS, "data": "imagefolder", "val_size": 0.25, "eval_limit": None, "batch_size": 4}
+    runs_root = tmp_path / "runs"
+    key = {name: experiment_run_dir(runs_root, {**values, "data_dir": str(folder)}, 0)
+           for name, folder in (("first", first), ("other", other), ("copy", copy))}
+    assert key["first"] != key["other"] and key["first"] == key["copy"]
+    assert run_key(DIGITS) == run_key({**DIGITS, "data_dir": None})  # runs without --data-dir keep their keys
+    trained = run_seeds({**values, "data_dir": str(first)}, [0], [key["first"]], quiet=True)
+    reused = run_seeds({**values, "data_dir": str(copy)}, [0], [key["copy"]], quiet=True)
+    assert (trained.status, reused.status) == ([TRAINED], [REUSED])
+    with pytest.raises(CnnzooError, match="does not exist or is not a folder"):
+        run_key({**values, "data_dir": str(tmp_path / "missing")})

@@ -2,13 +2,16 @@
 
 A run is identified by its resolved config without the fields that change nothing in its arithmetic (where
 the data and runs live, how progress shows: the engine's RESUME_OVERRIDABLE and RESUME_IGNORED) and without
-the seed. `experiment_run_dir` names it ROOT/<model>-<hash>-seed<k>, so the seeds of one setting are sibling
+the seed, and by the identity of the data it reads: where --data-dir names a copy, the listing of its files
+(names and sizes), so a run trained on one copy is never reused for another folder of the same dataset name,
+while the same files in another place find it. `experiment_run_dir` names it ROOT/<model>-<hash>-seed<k>, so the seeds of one setting are sibling
 directories and two experiments asking for the same setting (the leaderboard's ResNet-20 and a
 reproduction's) find the same directories.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -53,8 +56,30 @@ def run_key(values: dict[str, Any]) -> str:
     config, defaults = TrainConfig.from_dict(values).to_dict(), TrainConfig().to_dict()
     ignored = {*RESUME_OVERRIDABLE, *RESUME_IGNORED, "seed"}
     kept = {k: v for k, v in sorted(config.items()) if k not in ignored and v != defaults.get(k, object())}
+    if config.get("data_dir"):  # the data's identity, not its path: runs without --data-dir keep their keys
+        kept["data_listing"] = data_listing(config["data"], str(Path(config["data_dir"]).resolve()))
     text = json.dumps(kept, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@functools.lru_cache(maxsize=16)
+def data_listing(name: str, data_dir: str) -> str:
+    """A hash of the files a run reads from `data_dir`: each one's name (relative to it) and size.
+
+    An image folder's train/ and test/ are listed (its README and the like are not data); another layout
+    (torchvision's files) is listed whole. Once per folder and process: a leaderboard asks for every run.
+    """
+    from cnnzoo.data.cache import files_under
+    from cnnzoo.data.datasets import SPLITS, folder_root
+
+    root = Path(data_dir)
+    folder = folder_root(name, root)  # a missing folder is a one-line error here, before any training
+    tops = [folder / split for split in SPLITS if (folder / split).is_dir()] if folder is not None else [root]
+    digest = hashlib.sha256()
+    for top in tops:
+        for path in files_under(top):
+            digest.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def experiment_run_dir(root: str | Path, values: dict[str, Any], seed: int) -> Path:
@@ -122,12 +147,11 @@ def run_seeds(
     if len(seeds) != len(run_dirs):
         raise ValueError("one run directory per seed")
     runs = SeedRuns(dict(values), list(seeds), [Path(d) for d in run_dirs])
-    wanted = run_key(values)
     for seed, run_dir in zip(runs.seeds, runs.run_dirs):
         config = TrainConfig.from_dict({**values, "seed": seed, "run_dir": str(run_dir)})
         last = run_dir / "checkpoints" / "last.pt"
         if last.is_file():
-            _check_same_setting(run_dir, wanted, seed)
+            _check_same_setting(run_dir, values, seed)
             results = finished_results(run_dir)
             status = REUSED if results is not None else RESUMED
             if results is not None and announce:
@@ -147,13 +171,18 @@ def run_seeds(
     return runs
 
 
-def _check_same_setting(run_dir: Path, wanted: str, seed: int) -> None:
-    """Refuse a run directory whose saved config is another setting or another seed."""
+def _check_same_setting(run_dir: Path, values: dict[str, Any], seed: int) -> None:
+    """Refuse a run directory whose saved config is another setting or another seed.
+
+    The data is compared through the directory's name, whose key was made from the data's listing: the saved
+    config is read with today's data folder, as the copy it was trained on may have moved since.
+    """
     try:
         saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
     except (OSError, yaml.YAMLError):
         saved = None
-    if not isinstance(saved, dict) or run_key(saved) != wanted or saved.get("seed") != seed:
+    same_data = {"data_dir": values.get("data_dir")} if isinstance(saved, dict) else {}
+    if not isinstance(saved, dict) or run_key({**saved, **same_data}) != run_key(values) or saved.get("seed") != seed:
         raise CnnzooError(
             f"{run_dir} holds a different run than the one asked for (seed {seed}); pick another run directory"
         )
