@@ -224,3 +224,54 @@ def test_counting_reproductions_write_their_report_folder_and_rebuild_it(name, f
     assert rebuilt.split("## ", 1)[1] == before.split("## ", 1)[1]  # the same tables, from results.json
     assert sorted(out.glob("*.png")) == figures
     assert f"| {first_cell} |" in rebuilt  # a row of its main table
+
+
+def test_an_output_that_cannot_be_a_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    from cnnzoo.reproduce import flops
+
+    def worked(*args, **kwargs):
+        raise AssertionError("worked before refusing")
+
+    monkeypatch.setattr(common, "run_seeds", worked)
+    monkeypatch.setattr(flops, "measure", worked)
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    with pytest.raises(CnnzooError, match=f"^--out {taken} is a file, not a folder"):
+        reproduce("degradation", budget="quick", options={"depths": [20]}, out=taken, runs_root=tmp_path / "r")
+    with pytest.raises(CnnzooError, match=f"^--runs-root {taken} is a file, not a folder"):
+        reproduce("degradation", budget="quick", options={"depths": [20]}, out=tmp_path / "o", runs_root=taken)
+    with pytest.raises(CnnzooError, match=f"^--out {taken / 'x'} cannot be made: {taken} is a file"):
+        reproduce("flops", budget="quick", device="cpu", out=taken / "x")
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("flops", '{"experiment": "bottleneck", "comparisons": {}}',
+     r"holds the results of `cnnzoo reproduce bottleneck`, not of flops"),
+    ("flops", '{"budget": "quick", "comparisons": {}}', r"is not the results expected here: it has no 'device', "),
+    ("flops", '{"budget": "quick", "device": "cpu", "torch": "2", "tools": {}, "models": [{"label": "A"}]}',
+     r"is not the results expected here: it\['models'\]\[0\] has no 'model', 'input'"),
+    ("bottleneck", "{}", r"is not the results expected here: it has no 'budget', "),
+    ("bottleneck", '{"budget": "quick", "device": "cpu", "tor', r"is truncated or not JSON \("),
+    ("bottleneck", None, r"does not exist; run `cnnzoo reproduce bottleneck` without --report-only"),
+], ids=["another-experiment", "another-shape", "malformed-row", "empty", "truncated", "missing"])  # fmt: skip
+def test_report_only_checks_the_results_file_it_reads(tmp_path, capsys, name, content, message):
+    from cnnzoo.cli import main
+
+    if content is not None:
+        (tmp_path / "results.json").write_text(content)
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", name, "--budget", "quick", "--out", str(tmp_path), "--report-only"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert re.match(rf"cnnzoo: error: {tmp_path / 'results.json'} {message}", err), err
+
+
+def test_report_only_says_a_runs_results_file_is_truncated_not_missing(tmp_path):
+    values = common.resnet_values("resnet20", "quick", {"device": "cpu", "data": "digits"})
+    run_dir = common.experiment_run_dir(tmp_path, values, 0)
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.pt").write_bytes(b"")
+    (run_dir / "results.json").write_text('{"test": {"top1": 0.9')
+    with pytest.raises(CnnzooError, match=rf"^{run_dir / 'results.json'} is truncated or not JSON \(.*\); delete it "
+                                          "and run the reproduction without --report-only"):
+        common.run_setting(values, 1, tmp_path, train=False)

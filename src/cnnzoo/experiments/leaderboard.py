@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice, unknown_choice
-from cnnzoo.experiments.report import Point, errorbar_plot, write_report
+from cnnzoo.experiments.report import Point, check_output_folder, errorbar_plot, write_report
 from cnnzoo.experiments.runs import experiment_run_dir, format_mean_std, model_recipe, run_seeds
 
 # One or two of every family, the course's two networks included (a test checks each is registered).
@@ -97,6 +97,8 @@ def run_leaderboard(
     for name in models:
         if name not in list_models():
             raise unknown_choice("model", name, list_models())
+    out = check_output_folder(out)  # before any training: not a traceback after all of it
+    check_output_folder(runs_root, "--runs-root")
     start = time.perf_counter()
     rows, entries, points_macs, points_time = [], [], [], []
     device = None
@@ -129,8 +131,6 @@ def run_leaderboard(
         del runs
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     errorbar_plot(out / FIGURES[0], points_macs, xlabel="multiply-adds per image (G)", ylabel="test top-1 (%)",
                   title="test accuracy against multiply-adds (mean ± std over seeds)", log_x=True)
     errorbar_plot(out / FIGURES[1], points_time, xlabel="training time (s)", ylabel="test top-1 (%)",

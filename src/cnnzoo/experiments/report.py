@@ -1,17 +1,21 @@
 """Report folders of experiments: report.md (a header, the setting, tables), results.json and PNG plots.
 
 Plots are drawn with matplotlib's Agg canvas directly (no pyplot state), one point per row with error bars,
-as the run directory's curves are.
+as the run directory's curves are. A folder is checked before any work (`check_output_folder`), and a
+results.json is checked when it is read back (`read_results`), for the leaderboard, the reproductions and the
+benchmarks alike.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.render import render_table
 from cnnzoo.io import atomic_write
 
@@ -93,3 +97,93 @@ def write_report(folder: str | Path, *, title: str, setting: dict[str, Any], col
     data = json.dumps(record, indent=2, default=str)
     atomic_write(folder / "results.json", lambda f: f.write(data.encode()))
     return folder / "report.md"
+
+
+# ---------------------------------------------------------------- before the work, and reading back
+def check_output_folder(folder: str | Path, option: str = "--out") -> Path:
+    """`folder`, made sure before any work that it can be made and written into (it is created when written).
+
+    A file in its place or above it, a read-only folder or disk is a one-line error naming `option`, not a
+    traceback after all the training. The check writes and removes a temporary file in the folder, or in the
+    nearest folder above it that exists; it creates nothing.
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p.is_symlink())
+    if not existing.is_dir():
+        where = "is" if existing == folder else f"cannot be made: {existing} is"
+        raise CnnzooError(f"{option} {folder} {where} a file, not a folder; give a folder to write into")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        reason = (err.strerror or type(err).__name__).lower()
+        raise CnnzooError(f"cannot write into {option} {folder} ({reason} in {existing}); give a folder you can "
+                          "write to") from None
+    return folder
+
+
+def read_results(path: str | Path, schema: Any = dict, *, fix: str) -> dict[str, Any]:
+    """A results.json read back and checked against `schema` (see `schema_problem`) before anything uses it.
+
+    A missing file, a truncated one (not JSON) and one of another shape are each a one-line error saying
+    which, followed by `fix` (how to get a good one).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise CnnzooError(f"{path} does not exist; {fix}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise CnnzooError(f"cannot read {path} ({getattr(err, 'strerror', None) or err}); {fix}") from None
+    try:
+        results = json.loads(text)
+    except ValueError as err:
+        raise CnnzooError(f"{path} is truncated or not JSON ({err}, of {len(text)} characters); {fix}") from None
+    return check_results(results, schema, path, fix=fix)
+
+
+def check_results(results: Any, schema: Any, path: str | Path, *, fix: str) -> dict[str, Any]:
+    """`results` (read from `path`) if it fits `schema`; otherwise a one-line error saying where it does not."""
+    problem = schema_problem(results, schema)
+    if problem:
+        raise CnnzooError(f"{path} is not the results expected here: {problem}; {fix}")
+    return results
+
+
+def schema_problem(value: Any, schema: Any, where: str = "it") -> str | None:
+    """What in `value` does not fit `schema` (the first thing found), or None.
+
+    A schema is a type or a tuple of types (checked with isinstance; an int is a float, a bool is neither),
+    `{key: schema, ...}` (a mapping holding at least those keys), `{str: schema}` (a mapping of any keys, each
+    value fitting) or `[schema]` (a list whose every item fits).
+    """
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{where} is {_kind(value)}, not a list"
+        return next((p for i, item in enumerate(value) if (p := schema_problem(item, schema[0], f"{where}[{i}]"))),
+                    None)
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return f"{where} is {_kind(value)}, not a mapping"
+        if list(schema) == [str]:
+            return next((p for k, v in value.items() if (p := schema_problem(v, schema[str], f"{where}[{k!r}]"))),
+                        None)
+        missing = [key for key in schema if key not in value]
+        if missing:
+            return f"{where} has no {', '.join(map(repr, missing))}"
+        return next((p for key, sub in schema.items() if (p := schema_problem(value[key], sub, f"{where}[{key!r}]"))),
+                    None)
+    types = schema if isinstance(schema, tuple) else (schema,)
+    accepted = (*types, int) if float in types else types
+    if isinstance(value, bool) and bool not in types or not isinstance(value, accepted):
+        return f"{where} is {_kind(value)}, not {' or '.join(_name(t) for t in types)}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else f"a {_name(type(value))} ({json.dumps(value, default=str)[:40]})"
+
+
+def _name(kind: type) -> str:
+    return {type(None): "null", dict: "mapping", str: "text", int: "integer", float: "number", list: "list",
+            bool: "true/false"}.get(kind, kind.__name__)  # fmt: skip

@@ -11,8 +11,9 @@ for every run such as data folder, cache and device, `train=False` for --report-
 (`OPTIONS`, e.g. depths); their results hold `entries`, one summary per trained setting (common.summarise).
 This module finds a reproduction by name (imported only when asked for), runs it and writes OUT/report.md (the
 setting: budget, data, seeds, hardware, versions, wall-clock; the module's body; the figures; the data note),
-OUT/results.json and the PNGs.
---report-only rebuilds all three from finished runs (training reproductions) or from OUT/results.json.
+OUT/results.json (tagged with the experiment's name) and the PNGs.
+--report-only rebuilds all three from finished runs (training reproductions) or from OUT/results.json, checked
+against the module's `RESULTS` schema (experiments.report.schema_problem) before its report reads it.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def reproduce(
 
     `config` holds config values for every run, laid over the budget (e.g. a smaller train_limit for a check).
     """
+    from cnnzoo.experiments.report import check_output_folder
     from cnnzoo.reproduce import common
 
     module = load(name)
@@ -92,7 +94,9 @@ def reproduce(
         flags = ["--" + k.replace("_", "-") for k in config or {}] + (["--seeds"] if seeds != 1 else [])
         raise CnnzooError(f"{', '.join(flags)} does not apply to `cnnzoo reproduce {name}`: it trains nothing; "
                           "leave it out")
-    out = Path(out or f"runs/reproduce/{name}-{budget}")
+    out = check_output_folder(out or f"runs/reproduce/{name}-{budget}")  # before any work
+    if trains and not report_only:
+        check_output_folder(runs_root, "--runs-root")
     start = time.perf_counter()
     if trains:
         extra = {k: v for k, v in {"data_dir": data_dir, "cache_dir": cache_dir, "device": device}.items() if v}
@@ -100,7 +104,7 @@ def reproduce(
         plan = common.Plan(seeds, runs_root, extra, train=not report_only, announce=announce)
         results = module.measure(budget, device, plan=plan, **options)
     elif report_only:
-        results = _read_results(out)
+        results = _read_results(name, module, out)
     else:
         from cnnzoo.device import resolve_device
 
@@ -118,6 +122,7 @@ def write_report_folder(name: str, module: ModuleType, results: dict[str, Any], 
     from cnnzoo.io import atomic_write
 
     out.mkdir(parents=True, exist_ok=True)
+    results = {"experiment": name, **results}
     figures = module.figures(results, out)
     parts = [f"# cnnzoo reproduce {name}", "", *setting_lines(results.get("setting", {})), "",
              module.report(results).strip(), ""]
@@ -131,13 +136,18 @@ def write_report_folder(name: str, module: ModuleType, results: dict[str, Any], 
     return out / "report.md"
 
 
-def _read_results(out: Path) -> dict[str, Any]:
-    """OUT/results.json of an earlier run of a reproduction, for --report-only."""
-    try:
-        return json.loads((out / "results.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        raise CnnzooError(f"--report-only needs {out / 'results.json'} from an earlier run; run without "
-                          "--report-only first, or give its folder with --out") from None
+def _read_results(name: str, module: ModuleType, out: Path) -> dict[str, Any]:
+    """OUT/results.json of an earlier run of this reproduction, for --report-only: missing, truncated, another
+    experiment's or malformed is a one-line error saying which."""
+    from cnnzoo.experiments.report import check_results, read_results
+
+    path = out / "results.json"
+    fix = f"run `cnnzoo reproduce {name}` without --report-only to measure it again, or give its folder with --out"
+    results = read_results(path, fix=fix)
+    if results.get("experiment", name) != name:
+        raise CnnzooError(f"{path} holds the results of `cnnzoo reproduce {results['experiment']}`, not of {name}; "
+                          + fix)
+    return check_results(results, getattr(module, "RESULTS", dict), path, fix=fix)
 
 
 def _setting(name: str, budget: str, seeds: int, results: dict[str, Any], data_dir: str | None, device: str,

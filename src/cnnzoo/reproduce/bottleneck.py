@@ -48,6 +48,11 @@ BUDGETS: dict[str, dict[str, int]] = {
     "short": {"batch_size": 16, "repeats": 10, "unit_side": 56, "network_side": 224},
     "paper": {"batch_size": 32, "repeats": 20, "unit_side": 56, "network_side": 224},
 }
+# What report() and figures() read, as --report-only checks a results.json (experiments.report.schema_problem).
+ROW = {"label": str, "input": [int], "layers": int, "params": int, "macs": int, "computed_macs": (int, type(None)),
+       "times_s": [float], "median_s": float}  # fmt: skip
+RESULTS = {"budget": str, "device": str, "torch": str, "batch_size": int, "repeats": int, "network_side": int,
+           "comparisons": {str: [ROW]}}  # fmt: skip
 INCEPTION_ROW = "3a"
 INCEPTION_INPUT = (28, 28, 192)  # H, W, C as cost.py writes shapes: module 3a's input in Table 1
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.experiments.report import new_figure, save_figure
+from cnnzoo.experiments.report import new_figure, read_results, save_figure
 from cnnzoo.experiments.runs import (
     REUSED,
     SeedRuns,
@@ -147,6 +147,9 @@ def run_setting(
     runs = SeedRuns(dict(values), list(range(seeds)), dirs)
     for run_dir in dirs:
         results = finished_results(run_dir) if run_dir.is_dir() else None
+        if results is None and (run_dir / "results.json").is_file():  # a damaged file says so, not "missing"
+            read_results(run_dir / "results.json", {"test": dict}, fix="delete it and run the reproduction "
+                         "without --report-only: the run is tested again from its last checkpoint")
         if results is None:
             raise CnnzooError(
                 f"--report-only needs finished runs, but {run_dir} is missing or unfinished; run the reproduction "

@@ -90,6 +90,10 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 OPTIONAL_TOOLS = ("torchinfo", "fvcore", "ptflops", "thop")
 NOT_INSTALLED = "not installed"
+# What report() and figures() read, as --report-only checks a results.json (experiments.report.schema_problem).
+ROW = {"label": str, "model": str, "input": [int], "params": int, "paper_g": (float, type(None)), "source": str,
+       "macs": int, "pytorch_flops": int, "summary": int, **dict.fromkeys(OPTIONAL_TOOLS, (int, str))}  # fmt: skip
+RESULTS = {"budget": str, "device": str, "torch": str, "tools": {str: (str, type(None))}, "models": [ROW]}
 
 
 # -- the optional tools: each returns its count for one image, or raises ImportError when it is not installed.
