@@ -26,10 +26,11 @@ from cnnzoo.bench import BENCH_PRECISIONS, report
 from cnnzoo.bench.throughput import BenchModel, ThroughputSetting, matmul_peak, measure_model
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs
-from cnnzoo.models import create_model
+from cnnzoo.models import create_model, get_model_config
 from cnnzoo.training.config import COMPILE_MODES
 
 PEAK_DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+MAX_MATMUL_SIZE = 16384  # beyond the peak's size a product only takes more memory and time
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,20 @@ def run(setting: MfuSetting, *, smoke: bool, command: str, out_dir: str | Path) 
     for name in ("image_size", "batch_size", "steps", "epochs", "matmul_size", "matmul_reps"):
         if getattr(setting, name) < 1:
             raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")
+    smallest = get_model_config(setting.model).min_input_size[1]
+    if setting.image_size < smallest:  # smaller inputs vanish in its strided stages: the loss is NaN, not a rate
+        raise CnnzooError(f"--image-size must be at least {smallest}, the smallest input {setting.model} takes, "
+                          f"got {setting.image_size}")
+    if setting.matmul_size > MAX_MATMUL_SIZE:
+        raise CnnzooError(f"--matmul-size must be at most {MAX_MATMUL_SIZE}, got {setting.matmul_size}: the products "
+                          f"only measure the peak (the GPU setting uses {MfuSetting.matmul_size}, --smoke "
+                          f"{SMOKE.matmul_size})")
     setting, device, record = report.start("mfu", f"Model FLOP utilisation: {setting.model} training", setting,
-                                           smoke=smoke, command=command, columns=COLUMNS)
+                                           smoke=smoke, command=command, columns=COLUMNS, out_dir=out_dir,
+                                           gpu_setting=not smoke)
     with torch.device("meta"):
         meta_model = create_model(setting.model)
+    check_fits_in_memory(setting, meta_model, device)
     flops = 3 * 2 * count_macs(meta_model, (3, setting.image_size, setting.image_size))
     peak = matmul_peak(device, PEAK_DTYPES[setting.precision], setting.matmul_size, setting.matmul_reps)
     spec = BenchModel(setting.model, image_size=setting.image_size)
@@ -97,3 +108,23 @@ def run(setting: MfuSetting, *, smoke: bool, command: str, out_dir: str | Path) 
     ]
     report.write(record, out_dir)
     return record
+
+
+def check_fits_in_memory(setting: MfuSetting, meta_model: torch.nn.Module, device: torch.device) -> None:
+    """Refuse, before measuring, sizes within their ranges that would not fit the device's memory: the peak's
+    three matrices, and the activations training keeps (float32 sizes, an upper bound); say which flag to lower."""
+    from cnnzoo.data.base import human_bytes, physical_memory
+    from cnnzoo.inspect.summary import summary
+
+    limit = physical_memory(device) // 2
+    side, n = setting.image_size, setting.matmul_size
+    matrices = 3 * n * n * PEAK_DTYPES[setting.precision].itemsize
+    if matrices > limit:
+        raise CnnzooError(f"--matmul-size {n} needs {human_bytes(matrices)} for three {n}x{n} {setting.precision} "
+                          f"matrices, more than half the memory of {device} ({human_bytes(2 * limit)}); lower "
+                          f"--matmul-size (the GPU setting uses {MfuSetting.matmul_size})")
+    activations = summary(meta_model, (3, side, side), depth=0).pass_bytes * setting.batch_size
+    if activations > limit:
+        raise CnnzooError(f"training {setting.model} at {side}x{side} in batches of {setting.batch_size} keeps "
+                          f"{human_bytes(activations)} of activations, more than half the memory of {device} "
+                          f"({human_bytes(2 * limit)}); lower --image-size or --batch-size")

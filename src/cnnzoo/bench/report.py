@@ -15,6 +15,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -80,9 +81,20 @@ def new_record(mode: str, title: str, device: torch.device, *, smoke: bool, comm
 
 
 def start(mode: str, title: str, setting: Any, *, smoke: bool, command: str, columns: list[tuple[str, str]],
+          out_dir: str | Path, gpu_setting: bool = False,
           optional: tuple[str, ...] = ()) -> tuple[Any, torch.device, dict[str, Any]]:
-    """A mode's start: its setting with the device resolved (auto → cuda, mps or cpu), that device, its empty record."""
+    """A mode's start: its setting with the device resolved (auto → cuda, mps or cpu), that device, its empty record.
+
+    `out_dir` is checked first: a folder that cannot take the result files fails now, not after the measuring.
+    A `gpu_setting` (the sizes a GPU benchmark runs at) on a CPU is warned about before it starts.
+    """
+    from cnnzoo.experiments.report import check_output_folder
+
+    check_output_folder(out_dir)
     device = resolve_device(setting.device)
+    if gpu_setting and device.type == "cpu":
+        warnings.warn(f"`cnnzoo bench {mode}` runs its GPU setting on the CPU: sized for a GPU, it may take hours "
+                      "here; add --smoke for the CPU smoke setting", stacklevel=3)
     setting = replace(setting, device=str(device))
     record = new_record(mode, title, device, smoke=smoke, command=command, setting=setting.describe(),
                         columns=columns, optional=optional)

@@ -438,7 +438,8 @@ def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str |
     columns = VARIANT_COLUMNS if setting.variants else COLUMNS
     setting, device, record = report.start(
         "throughput", "Training and inference throughput: cnnzoo's engine vs plain loops", setting, smoke=smoke,
-        command=command, columns=columns + (MFU_COLUMNS if setting.mfu else []), optional=("timm",),
+        command=command, columns=columns + (MFU_COLUMNS if setting.mfu else []), out_dir=out_dir,
+        gpu_setting=not smoke and not setting.variants, optional=("timm",),
     )
     say = progress or (lambda message: None)
     peaks = dense_peaks(device) if setting.mfu else {}

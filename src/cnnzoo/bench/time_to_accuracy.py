@@ -174,7 +174,7 @@ def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: s
     recipes = [find_recipe(r) for r in setting.recipes]  # a missing recipe fails before any training
     setting, device, record = report.start(
         "time-to-accuracy", "Time to accuracy: cnnzoo's speedrun recipes vs airbench94", setting, smoke=smoke,
-        command=command, columns=COLUMNS, optional=("airbench",),
+        command=command, columns=COLUMNS, out_dir=out_dir, gpu_setting=not smoke, optional=("airbench",),
     )
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
         workdir = Path(tmp)

@@ -1,19 +1,23 @@
 """`cnnzoo bench throughput | time-to-accuracy | mfu`: the benchmark suite (cnnzoo.bench).
 
 Each mode starts from its GPU setting, or from its CPU smoke setting with `--smoke`; the flags given replace
-single values of it. Results go to `--out` (default benchmarks/results) as `<mode>_<device>.json` and `.md`,
-with the command reconstructed from the flags given, so the file says how to measure it again.
+single values of it. Results go to `--out` (default runs/bench) as `<mode>_<device>.json` and `.md`, with the
+command reconstructed from the flags given, so the file says how to measure it again. The committed results
+(benchmarks/results, which the README's Speed section is made from) change only when asked: `--update-results`
+or `--out benchmarks/results`.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import shlex
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-DEFAULT_OUT = "benchmarks/results"
+DEFAULT_OUT = "runs/bench"
+COMMITTED_RESULTS = "benchmarks/results"  # the checkout's measured results, which the README's tables show
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +39,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--smoke", action="store_true", help="the CPU smoke setting: tiny sizes, seconds")
         p.add_argument("--device", help="auto, cpu, cuda, cuda:N, mps (default: auto; cpu with --smoke)")
         p.add_argument("--out", help=f"directory of the result files (default: {DEFAULT_OUT})")
+        p.add_argument("--update-results", action="store_true", help=f"write into {COMMITTED_RESULTS}, the "
+                       "committed results the README shows (run from the checkout)")
         p.add_argument("--compile", choices=COMPILE_MODES, help="torch.compile mode of every system (default: none)")
         p.set_defaults(run=run, bench_parser=p)
         return p
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         module, base = mfu, (mfu.SMOKE if args.smoke else mfu.MfuSetting())
         changes = _given(args, "image_size", "batch_size", "precision", "channels_last", "compile", "steps",
                          "epochs", "matmul_size", "device")
-    out = args.out or DEFAULT_OUT
+    out = output_folder(args)
     setting = replace(base, **changes)
     extra = {"progress": _progress} if module is throughput else {}
     record = module.run(setting, smoke=args.smoke, command=command_line(args), out_dir=out, **extra)
@@ -117,6 +123,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"not measured: {item['what']}: {item['reason']}")
     print(f"results written to {out}/")
     return 0
+
+
+def output_folder(args: argparse.Namespace) -> str:
+    """--out, or the committed results with --update-results, or DEFAULT_OUT: never the committed ones unasked."""
+    from cnnzoo.errors import CnnzooError
+
+    if args.update_results and args.out and Path(args.out).resolve() != Path(COMMITTED_RESULTS).resolve():
+        raise CnnzooError(f"--update-results writes into {COMMITTED_RESULTS}; drop --out {args.out}, or "
+                          "--update-results to write there")
+    return COMMITTED_RESULTS if args.update_results else args.out or DEFAULT_OUT
 
 
 def _progress(message: str) -> None:
