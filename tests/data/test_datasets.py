@@ -330,3 +330,22 @@ def test_a_data_dir_that_does_not_exist_is_an_error_never_a_download_into_it(tmp
     with pytest.raises(CnnzooError, match=r"could not download or read cifar10 at .*cache.datasets.cifar10"):
         load_split("cifar10", "train", cache_dir=cache_dir)  # without --data-dir: downloads go to the cache
     assert calls == [(str(cache_dir / "datasets" / "cifar10"), True)]
+
+
+def test_a_long_download_error_is_shortened_at_a_word_not_in_one(tmp_path, cache_dir, monkeypatch):
+    """torchvision's MNIST error lists every mirror it tried; cut at 200 characters it ended '..., g); pass'."""
+    tried = "".join(f"Tried {url}, got:\n<urlopen error [Errno -3] Temporary failure in name resolution>\n"
+                    for url in ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"))
+
+    class Offline:
+        def __init__(self, root, train=True, download=False):
+            raise RuntimeError(f"Error downloading train-images-idx3-ubyte.gz:\n{tried}")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    with pytest.raises(CnnzooError) as info:
+        load_split("mnist", "train", cache_dir=cache_dir)
+    reason = str(info.value).split(" (RuntimeError: ", 1)[1].split("); pass --data-dir", 1)[0]
+    words = " ".join(tried.split()).split()
+    assert reason.endswith(" ...") and len(reason) <= 200
+    assert all(word in ["Error", "downloading", "train-images-idx3-ubyte.gz:", *words]
+               for word in reason.removesuffix(" ...").split())  # no word cut short

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import sys
+import textwrap
 import time
 import warnings
 from collections.abc import Iterator
@@ -218,7 +219,7 @@ def _read_torchvision(name: str, source: TorchvisionSource, root: Path, split: s
     except CnnzooError:
         raise
     except Exception as err:  # noqa: BLE001 - torchvision raises URLError, RuntimeError, OSError, ...
-        reason = " ".join(str(err).split())[:200]
+        reason = textwrap.shorten(str(err), 200, placeholder=" ...")  # whole words: mirrors' URLs stay readable
         action = "could not download or read" if download else "could not read"
         raise CnnzooError(
             f"{action} {name} at {root} ({type(err).__name__}: {reason}); pass --data-dir DIR pointing at an "
