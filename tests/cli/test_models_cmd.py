@@ -30,3 +30,18 @@ def test_a_pattern_still_filters_the_table_without_options(cli):
     assert code == 0 and out.splitlines()[0].startswith("model,family")
     assert [line.split(",")[0] for line in out.splitlines()[1:]] == ["resnet20"]
     assert "option" not in out
+
+
+def test_no_match_is_an_error_suggesting_names(cli):
+    for pattern in ("zzz*", "resnt20"):
+        code, out, err = cli(["models", pattern])
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert err.startswith(f"cnnzoo: error: unknown model name or pattern {pattern!r}.") and "resnet20" in err
+    assert "Did you mean 'resnet20'" in cli(["models", "resnt20"])[2]
+
+
+def test_names_and_patterns_match_case_insensitively_where_nothing_matches_as_given(cli):
+    code, out, _ = cli(["models", "RESNET20", "--format", "json"])
+    assert code == 0 and json.loads(out)["model"] == "resnet20" and json.loads(out)["options"]
+    code, out, _ = cli(["models", "ResNet2*", "--format", "csv"])
+    assert code == 0 and [line.split(",")[0] for line in out.splitlines()[1:]] == ["resnet20"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 from typing import Any
 
@@ -13,15 +14,15 @@ GMACS = COLUMNS.index(("gmacs", "GMACs"))
 OPTION_COLUMNS = ("option", "accepts", "default", "description")
 
 
-def model_rows(pattern: str | None = None) -> list[tuple]:
+def model_rows(names: list[str]) -> list[tuple]:
     """One row per model at its default config, GMACs a number (to 3 decimals); the README's model table is these rows."""
     import torch
 
     from cnnzoo.inspect.counts import count_macs, count_params
-    from cnnzoo.models import create_model, get_model_config, list_models
+    from cnnzoo.models import create_model, get_model_config
 
     rows = []
-    for name in list_models(pattern):
+    for name in names:
         cfg = get_model_config(name)
         with torch.device("meta"):  # no memory, no initialisation arithmetic
             model = create_model(name)
@@ -29,6 +30,20 @@ def model_rows(pattern: str | None = None) -> list[tuple]:
         size = "x".join(map(str, cfg.input_size))
         rows.append((name, cfg.family, size, cfg.num_classes, count_params(model), round(macs / 1e9, 3), cfg.paper))
     return rows
+
+
+def matching_models(pattern: str | None) -> list[str]:
+    """The models a name or shell-style pattern names, matched case-insensitively where as given none match
+    ('RESNET20' is resnet20); none at all is a one-line error suggesting the closest names."""
+    from cnnzoo.errors import unknown_choice
+    from cnnzoo.models import list_models
+
+    if pattern is None:
+        return list_models()
+    names = list_models(pattern) or [n for n in list_models() if fnmatch.fnmatchcase(n.lower(), pattern.lower())]
+    if not names:
+        raise unknown_choice("model name or pattern", pattern.lower(), list_models())
+    return names
 
 
 def _shown_rows(rows: list[tuple], fmt: str) -> list[tuple]:
@@ -60,28 +75,32 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "counts and multiply-adds of one forward pass (PyTorch's FLOP counter / 2). Given one model's exact "
         "name, also list its options (-o KEY=VALUE): accepted values, default and description.",
     )
-    p.add_argument("pattern", nargs="?", help="a model name (shows its options) or a shell-style filter, e.g. 'resnet*'")
+    p.add_argument("pattern", nargs="?", help="a model name (shows its options) or a shell-style filter, e.g. "
+                   "'resnet*'; matched case-insensitively where as given nothing matches")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnzoo.models import list_models, option_specs
+    from cnnzoo.models import option_specs
 
-    rows = model_rows(args.pattern)
-    if args.pattern not in list_models():  # a pattern, or no argument: the table of models
+    names = matching_models(args.pattern)
+    rows = model_rows(names)
+    wildcard = args.pattern is not None and any(c in args.pattern for c in "*?[")
+    if args.pattern is None or wildcard or len(names) != 1:  # a pattern, or no argument: the table of models
         print(render_table(COLUMNS, _shown_rows(rows, args.format), args.format))
         return 0
-    options = option_rows(args.pattern)
+    (name,) = names
+    options = option_rows(name)
     if args.format == "json":
-        specs = option_specs(args.pattern)
+        specs = option_specs(name)
         listed = [
             {"option": key, "accepts": spec.accepts(), "default": default, "description": spec.description}
             for key, spec, default in specs
         ]
         print(json.dumps({**records(COLUMNS, rows)[0], "options": listed}, indent=2))
         return 0
-    title = f"options of {args.pattern} (-o KEY=VALUE)"
+    title = f"options of {name} (-o KEY=VALUE)"
     print(render_table(COLUMNS, _shown_rows(rows, args.format), args.format))
     print()
     print(render_table(OPTION_COLUMNS, options, args.format, title=title))
