@@ -121,7 +121,13 @@ def test_help_describes_every_flag_with_an_example(path, cli):
         (["cost", "inception", "--in", "28x28x3", "--branches", "1x1:8,4x4:2"], "odd square kernel"),
         (["cost", "inception", "--in", "28x28x3", "--branches", "3x3:8", "--reduce", "5x5:2"], "name no branch"),
         (["compare", "resnet20", "--device", "tpu9"], "unknown device 'tpu9'"),
-        (["compare", "resnet20", "--device", "cpu", "--seconds", "0"], "timing seconds must be positive"),
+        (["compare", "resnet20", "--device", "cpu", "--seconds", "0"], "--seconds must be a positive number, got '0'"),
+        (["summary", "resnet20", "--input", "-3x32x32"], "shape '-3x32x32' has a size below 1"),
+        (["arch", "resnet20", "--input", "-3x32x32"], "shape '-3x32x32' has a size below 1"),
+        (["compare", "resnet20", "--input", "-3x32x32"], "shape '-3x32x32' has a size below 1"),
+        (["cost", "conv", "--in", "-28x28x3", "--kernel", "3", "--out", "8"], "shape '-28x28x3' has a size below 1"),
+        (["cost", "inception", "--in", "-28x28x3", "--branches", "3x3:8"], "shape '-28x28x3' has a size below 1"),
+        (["cost", "conv", "--in", "8x8x3", "--kernel", "4", "--out", "8"], "padding 'same' keeps HxW only with an odd"),
         (["summary", "vgg11", "-o", "dropout=abc"], "vgg11: option dropout must be a number in [0, 1], got 'abc'"),
         (["summary", "vgg11", "-o", "dropout=1.5"], "vgg11: option dropout must be a number in [0, 1], got 1.5"),
         (["summary", "vgg11", "-o", "small_input=maybe"], "option small_input must be true or false, got 'maybe'"),
@@ -148,13 +154,25 @@ def test_argparse_errors_exit_2_without_traceback(argv, cli):
     assert code == 2 and "error:" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("seconds", ["nan", "inf", "1e9"])
-def test_compare_with_endless_seconds_fails_at_once_instead_of_hanging(seconds):
+@pytest.mark.parametrize(("seconds", "message"), [
+    ("nan", "--seconds must be a positive number, got 'nan'"),
+    ("inf", "--seconds must be a positive number, got 'inf'"),
+    ("1e9", "timing seconds must be positive and at most 3600, got 1000000000.0"),
+])  # fmt: skip
+def test_compare_with_endless_seconds_fails_at_once_instead_of_hanging(seconds, message):
     """These used to time forever: the time limit fails this test, not the suite."""
     argv = [sys.executable, "-m", "cnnzoo", "compare", "resnet20", "--device", "cpu", "--seconds", seconds]
     proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr == f"cnnzoo: error: timing seconds must be positive and at most 3600, got {float(seconds)}\n"
+    assert proc.stderr == f"cnnzoo: error: {message}\n"
+
+
+def test_a_seconds_typo_is_refused_before_torch_is_imported():
+    """`compare --seconds nan` took 5 s to fail: the import of torch came before the check."""
+    code = ("import sys\nfrom cnnzoo.cli import main\ntry:\n    main(['compare', 'resnet20', '--seconds', 'nan'])\n"
+            "except SystemExit as done:\n    print(done.code, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.stdout == "2 False\n", proc.stderr
 
 
 def test_errors_through_a_real_process():

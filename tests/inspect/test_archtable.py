@@ -226,3 +226,12 @@ def test_course_networks_are_titled_as_the_courses_not_the_papers(name):
 
     (table,) = arch_tables([name])
     assert table.title.startswith(f"{name} (the course's network, in the layout of He et al. 2016")
+
+
+def test_googlenet_at_another_size_leaves_the_papers_ops_out_and_says_why():
+    """The paper's ops are for 224x224: beside 32x32 counts, 34M would read as a 17-fold error."""
+    (table,) = arch_tables(["googlenet"], {}, (3, 32, 32))
+    params_paper, ops_paper = (table.columns.index(c) for c in ("params (paper)", "ops (paper)"))
+    assert all(row[ops_paper] is None for row in table.rows)
+    assert getattr(table.rows[0][params_paper], "text", None) == "2.7K"  # parameters do not depend on the size
+    assert any("the paper's ops are for 224×224 inputs, this table's for 32×32" in note for note in table.notes)

@@ -103,6 +103,8 @@ def test_padding_words():
         (lambda: conv_cost((4, 4, 3), 3, -8), "output channels must be a positive"),
         (lambda: conv_cost((4, 4, 3), 3, 8, stride=0), "stride must be a positive"),
         (lambda: conv_cost((4, 4, 3), 3, 8, padding="full"), "padding must be"),
+        (lambda: conv_cost((8, 8, 3), 4, 8), r"padding 'same' keeps HxW only with an odd kernel; a 4x4 kernel .* "
+                                             r"--padding 1 \(7x7 out\) or 2 \(9x9 out\)"),
     ],
 )
 def test_bad_input_is_a_one_line_error(call, message):

@@ -1,10 +1,18 @@
-"""Argument helpers shared by several commands: whole-number checks and the experiments' common options."""
+"""Argument helpers shared by several commands: number checks, shapes that start with '-', the experiments'
+common options."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 
 from cnnzoo.errors import CnnzooError
+
+# argparse reads a word that starts with '-' as an option unless it looks like a negative number, so `--input
+# -3x32x32` would fail with "expected one argument". Parsers that take shapes read such words as values too,
+# and the shape's own check says what is wrong with them.
+NEGATIVE_NUMBER_OR_SHAPE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d+([x×]-?\d+)+$")
 
 
 def positive_int(name: str, value: str) -> int:
@@ -16,6 +24,23 @@ def positive_int(name: str, value: str) -> int:
     if number < 1:
         raise CnnzooError(f"--{name} must be a positive integer, got {value!r}")
     return number
+
+
+def positive_number(name: str, value: str) -> float:
+    """`value` as a finite number above 0, or a one-line error naming `--name` (checked before any import)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise CnnzooError(f"--{name} must be a positive number, got {value!r}")
+    return number
+
+
+def take_shapes(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let `parser` read '-3x32x32' as a value, as it reads '-3' (see NEGATIVE_NUMBER_OR_SHAPE)."""
+    parser._negative_number_matcher = NEGATIVE_NUMBER_OR_SHAPE  # argparse's own rule for negative numbers
+    return parser
 
 
 def add_experiment_args(p: argparse.ArgumentParser, device_default: str | None, out_default: str) -> None:

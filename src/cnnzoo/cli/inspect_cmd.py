@@ -6,6 +6,7 @@ import argparse
 import textwrap
 from typing import Any
 
+from cnnzoo.cli.args import positive_number, take_shapes
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.render import FORMATS, SUMMARY_COLUMNS
 
@@ -59,7 +60,7 @@ def _add_format(p: argparse.ArgumentParser) -> None:
 
 
 def _add_summary(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = take_shapes(sub.add_parser(
         "summary",
         help="layer-by-layer summary: shapes, parameters, multiply-adds, memory",
         formatter_class=Formatter,
@@ -79,7 +80,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
             "  cnnzoo summary googlenet --mode train --format markdown  # auxiliary heads included\n"
             "  cnnzoo summary vgg16 --format json > vgg16.json"
         ),
-    )
+    ))
     p.add_argument("model", help="a registered model name (see `cnnzoo models`)")
     p.add_argument("--input", metavar="CxHxW", help="input size, channels first, e.g. 3x32x32 (default: the model's default_cfg)")
     p.add_argument("--depth", type=int, default=3, help="show nested layers down to this depth; deeper ones are folded into their parent (default: 3)")
@@ -114,7 +115,7 @@ def run_summary(args: argparse.Namespace) -> int:
 
 
 def _add_arch(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = take_shapes(sub.add_parser(
         "arch",
         help="the papers' architecture tables, regenerated from the built models",
         formatter_class=Formatter,
@@ -131,7 +132,7 @@ def _add_arch(sub: argparse._SubParsersAction) -> None:
             "  cnnzoo arch resnet50 -o stride_in_1x1=false     # torchvision's v1.5 placement: 4.09x10^9\n"
             "  cnnzoo arch resnet56 googlenet vgg16 --format markdown"
         ),
-    )
+    ))
     p.add_argument("models", nargs="+", metavar="MODEL", help="registered model names (see `cnnzoo models`)")
     p.add_argument("--input", metavar="CxHxW", help="input size, channels first (default: each model's default_cfg)")
     _add_model_option(p, OPTION_HELP + "; applied to every model")
@@ -175,7 +176,7 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
     )
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
 
-    conv = kinds.add_parser(
+    conv = take_shapes(kinds.add_parser(
         "conv",
         help="one kxk convolution",
         formatter_class=Formatter,
@@ -186,16 +187,16 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
             "  cnnzoo cost conv --in 14x14x480 --kernel 5 --out 48               # 576,000 weights\n"
             "  cnnzoo cost conv --in 224x224x3 --kernel 7 --out 64 --stride 2 --padding 3"
         ),
-    )
+    ))
     conv.add_argument("--in", dest="in_shape", required=True, metavar="HxWxC", help="input height x width x channels, e.g. 28x28x256")
     conv.add_argument("--kernel", type=int, required=True, help="kernel size k of a square kxk kernel")
     conv.add_argument("--out", type=int, required=True, help="number of filters, the output channels")
     conv.add_argument("--stride", type=int, default=1, help="stride (default: 1)")
-    conv.add_argument("--padding", default="same", help="'same' (k//2 pixels, keeps HxW at stride 1), 'valid' (0) or a number of pixels (default: same)")
+    conv.add_argument("--padding", default="same", help="'same' (k//2 pixels, keeps HxW at stride 1; odd kernels only), 'valid' (0) or a number of pixels (default: same)")
     _add_format(conv)
     conv.set_defaults(run=run_cost_conv)
 
-    inc = kinds.add_parser(
+    inc = take_shapes(kinds.add_parser(
         "inception",
         help="one inception module, naive and with 1x1 reductions",
         formatter_class=Formatter,
@@ -213,7 +214,7 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
             "  cnnzoo cost inception --in 28x28x192 --branches 1x1:64,3x3:128,5x5:32,pool \\\n"
             "      --reduce 3x3:96,5x5:16,pool:32      # GoogLeNet's inception (3a)"
         ),
-    )
+    ))
     inc.add_argument("--in", dest="in_shape", required=True, metavar="HxWxC", help="input height x width x channels, e.g. 28x28x256")
     inc.add_argument(
         "--branches",
@@ -323,7 +324,7 @@ def run_cost_inception(args: argparse.Namespace) -> int:
 
 
 def _add_compare(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = take_shapes(sub.add_parser(
         "compare",
         help="several models in one table: parameters, multiply-adds, depth, memory, throughput",
         formatter_class=Formatter,
@@ -340,24 +341,26 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
             "  cnnzoo compare resnet18 resnet50 vgg16 googlenet\n"
             "  cnnzoo compare resnet20 resnet56 nin --input 3x32x32 --device cuda --batch-size 256"
         ),
-    )
+    ))
     p.add_argument("models", nargs="+", metavar="MODEL", help="registered model names (see `cnnzoo models`)")
     p.add_argument("--input", metavar="CxHxW", help="input size for every model, channels first (default: each model's default_cfg)")
     p.add_argument("--device", help="device for the throughput measurement: auto, cpu, cuda, cuda:N, mps (default: auto: cuda, else mps, else cpu)")
     p.add_argument("--batch-size", type=int, default=8, help="images per timed forward pass (default: 8)")
-    p.add_argument("--seconds", type=float, default=1.0, help="about how long to time each model, in seconds (default: 1.0)")
+    p.add_argument("--seconds", default="1.0", help="about how long to time each model, in seconds (default: 1.0)")
     _add_model_option(p, OPTION_HELP + "; applied to every model")
     _add_format(p)
     p.set_defaults(run=run_compare)
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    seconds = positive_number("seconds", args.seconds)  # before torch is imported: a typo fails at once
+
     from cnnzoo.device import resolve_device
     from cnnzoo.inspect.compare import COLUMNS, compare
     from cnnzoo.inspect.render import render_table
     from cnnzoo.models import parse_model_options
 
     device = resolve_device(args.device)
-    rows = compare(args.models, _input_size(args.input), device, args.batch_size, args.seconds, parse_model_options(args.model_option))
+    rows = compare(args.models, _input_size(args.input), device, args.batch_size, seconds, parse_model_options(args.model_option))
     print(render_table(COLUMNS, rows, args.format, title=f"forward throughput at batch {args.batch_size} on {device}"))
     return 0

@@ -52,6 +52,7 @@ GOOGLENET_PAPER_COSTS: dict[str, tuple[str, str]] = {
     "linear": ("1000K", "1M"),
 }
 GOOGLENET_PAPER_TOTAL = "6.8M"  # the sum of the paper's params column
+GOOGLENET_PAPER_INPUT = (224, 224)  # the input the paper's ops column counts
 
 
 class Shown(int):
@@ -395,9 +396,11 @@ def googlenet_table(built: _Built) -> ArchTable:
         i += 1
     if rows and rows[-1][0] == "linear":
         rows.append(["softmax", "", rows[-1][2], 0] + [None] * 6 + [0, 0])
+    at_paper_size = tuple(built.input_size[1:]) == GOOGLENET_PAPER_INPUT
     for r in rows:
         key = f"{r[0]} {r[1]}" if r[0] == "convolution" else r[0]
-        r.extend(map(_paper_figure, GOOGLENET_PAPER_COSTS.get(key, (None, None))))
+        params, ops = GOOGLENET_PAPER_COSTS.get(key, (None, None))
+        r.extend([_paper_figure(params), _paper_figure(ops if at_paper_size else None)])  # ops depend on the size
     total_params = sum(r[10] for r in rows)
     total_ops = sum(r[11] for r in rows)
     rows.append(["total", "", "", sum(r[3] for r in rows), None, None, None, None, None, None, total_params, total_ops,
@@ -410,6 +413,10 @@ def googlenet_table(built: _Built) -> ArchTable:
         "the exact count of its layout (layout='paper', without the auxiliary heads) is 6,998,552; the rows "
         "differ by a few percent (conv1 most: 2.7K printed for 7×7×3×64 = 9,408 weights).",
     ]
+    if not at_paper_size:
+        notes.append(f"ops (paper) is left out: the paper's ops are for {'×'.join(map(str, GOOGLENET_PAPER_INPUT))} "
+                     f"inputs, this table's for {'×'.join(map(str, built.input_size[1:]))} (ops grow with the "
+                     "image's area; params do not change).")
     formats = {"params": _text, "ops": _millions}
     return ArchTable(f"{built.name} (Szegedy et al. 2015, Table 1)", GOOGLENET_COLUMNS, GOOGLENET_KEYS, rows, notes, formats)
 

@@ -71,7 +71,7 @@ class ConvCost:
 
 
 def conv_cost(in_shape: tuple[int, int, int], kernel: int, out_channels: int, stride: int = 1, padding: int | str = "same") -> ConvCost:
-    """Validated `ConvCost`; padding "same" is k//2 (the output keeps H×W at stride 1), "valid" is 0."""
+    """Validated `ConvCost`; padding "same" is k//2 (the output keeps H×W at stride 1; odd k only), "valid" is 0."""
     h, w, c = in_shape
     for label, value in (("input height", h), ("input width", w), ("input channels", c), ("kernel", kernel),
                          ("output channels", out_channels), ("stride", stride)):
@@ -80,6 +80,10 @@ def conv_cost(in_shape: tuple[int, int, int], kernel: int, out_channels: int, st
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise CnnzooError(f"padding must be 'same', 'valid' or a number of pixels, got {padding!r}")
+        if padding == "same" and kernel % 2 == 0:  # k//2 on each side grows the map by one pixel
+            raise CnnzooError(f"padding 'same' keeps HxW only with an odd kernel; a {kernel}x{kernel} kernel needs "
+                              f"{kernel - 1} pixels split unevenly: give a number of pixels, e.g. --padding "
+                              f"{kernel // 2 - 1} ({h - 1}x{w - 1} out) or {kernel // 2} ({h + 1}x{w + 1} out)")
         padding = kernel // 2 if padding == "same" else 0
     if padding < 0:
         raise CnnzooError(f"padding must be 0 or more, got {padding}")
