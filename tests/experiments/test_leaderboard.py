@@ -70,3 +70,66 @@ def test_quick_leaderboard_writes_the_report_and_reuses_its_runs(tmp_path, cifar
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "training seed" not in again.stdout and again.stdout.count("reusing") == 4
     assert "0 trained, 0 resumed, 4 reused" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_quick_budgets_load_data_that_is_not_an_image_folder():
+    """Regression (issue 20): quick's `loader: stream` on digits said "--loader stream reads image folders only";
+    array datasets are held in memory whatever the loader asked for."""
+    from cnnzoo.data import DataSpec, build_loaders
+
+    quick = leaderboard.BUDGETS["quick"]
+    fields = ("batch_size", "eval_batch_size", "val_size", "loader", "workers", "train_limit", "eval_limit")
+    loaders = build_loaders(DataSpec("digits", **{key: quick[key] for key in fields}))
+    assert quick["loader"] == "stream" and loaders.train.num_samples == quick["train_limit"]
+
+
+def test_quick_budgets_shorten_each_recipes_schedule_without_a_warning():
+    """Issue 20: quick's four steps were all warm-up (42 warnings naming --warmup-epochs, which leaderboard lacks)
+    and reproduce's milestones 32000/48000 fell after its last step: the schedule now shrinks with the run."""
+    from cnnzoo.reproduce import common
+    from cnnzoo.training.config import TrainConfig
+
+    quick = leaderboard.BUDGETS["quick"]
+    steps = quick["train_limit"] // quick["batch_size"]
+    configs = {name: leaderboard.model_values(name, "cifar10", "quick") for name in leaderboard.DEFAULT_MODELS}
+    configs["paper recipe"] = common.resnet_values("resnet110", "quick")
+    for name, values in configs.items():
+        assert TrainConfig.from_dict(values).schedule_warnings(quick["train_limit"], steps) == [], name
+    paper = common.budget_values("quick", common.paper_recipe())
+    assert (paper["milestones"], paper["milestone_unit"]) == ([0.5, 0.75], "epochs")  # 32k and 48k of 64k steps
+    alexnet = configs["alexnet"]  # milestones 15 and 23 of 30 epochs, warm-up 1 epoch, in one epoch
+    assert alexnet["milestones"] == [0.5, round(23 / 30, 4)] and alexnet["warmup_epochs"] == round(1 / 30, 4)
+    warm = leaderboard.shortened({"epochs": 100, "max_steps": 64000, "warmup_steps": 400}, {"max_steps": 16000})
+    assert (warm["warmup_steps"], warm["warmup_epochs"]) == (100, 0.0)
+
+
+def test_a_budget_sized_for_a_gpu_warns_on_a_cpu_before_training(tmp_path, monkeypatch):
+    def trained(*args, **kwargs):
+        raise AssertionError("trained")
+
+    monkeypatch.setattr(leaderboard, "run_seeds", trained)
+    with pytest.warns(UserWarning, match="--budget full is sized for a GPU: on this CPU each run trains for many "
+                                         "hours; --budget quick checks the machinery in minutes"):
+        with pytest.raises(AssertionError, match="trained"):
+            leaderboard.run_leaderboard(["resnet20"], seeds=1, budget="full", out=tmp_path / "o",
+                                        runs_root=tmp_path / "r", extra={"device": "cpu"})
+
+
+def test_an_interrupted_leaderboard_says_to_run_the_same_command_again(tmp_path, monkeypatch, capsys):
+    """Not `train --resume` of the one run it was training: the same command resumes every run."""
+    from cnnzoo.cli import main
+    from cnnzoo.errors import Interrupted
+
+    run_dir = tmp_path / "runs" / "resnet20-abc-seed1"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.pt").write_bytes(b"")
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted(15, str(run_dir))
+
+    monkeypatch.setattr(leaderboard, "run_leaderboard", interrupted)
+    with pytest.raises(SystemExit) as info:
+        main(["leaderboard", "--budget", "quick", "--models", "resnet20", "--out", str(tmp_path / "o")])
+    assert info.value.code == 128 + 15
+    assert capsys.readouterr().err == ("cnnzoo: interrupted; run the same command again to resume: finished runs are "
+                                       "reused and the interrupted one resumes from its last checkpoint\n")

@@ -275,3 +275,14 @@ def test_report_only_says_a_runs_results_file_is_truncated_not_missing(tmp_path)
     with pytest.raises(CnnzooError, match=rf"^{run_dir / 'results.json'} is truncated or not JSON \(.*\); delete it "
                                           "and run the reproduction without --report-only"):
         common.run_setting(values, 1, tmp_path, train=False)
+
+
+def test_a_budget_sized_for_a_gpu_warns_on_a_cpu_before_training(tmp_path, monkeypatch):
+    def trained(*args, **kwargs):
+        raise AssertionError("trained")
+
+    monkeypatch.setattr(common, "run_seeds", trained)
+    with pytest.warns(UserWarning, match="--budget short is sized for a GPU"):
+        with pytest.raises(AssertionError, match="trained"):
+            reproduce("degradation", budget="short", device="cpu", options={"depths": [20]}, out=tmp_path / "o",
+                      runs_root=tmp_path / "r")

@@ -1,11 +1,15 @@
 """Argument helpers shared by several commands: number checks, shapes that start with '-', the experiments'
-common options."""
+common options and what an interrupted experiment says."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
+import signal
+import sys
+from collections.abc import Iterator
 
 from cnnzoo.errors import CnnzooError
 
@@ -53,3 +57,17 @@ def add_experiment_args(p: argparse.ArgumentParser, device_default: str | None, 
     p.add_argument("--runs-root", default="runs/experiments", help="where the runs live, shared with other "
                    "experiments (default: runs/experiments)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the report's path")
+
+
+@contextlib.contextmanager
+def rerun_to_resume() -> Iterator[None]:
+    """An experiment (leaderboard, reproduce) stopped by Ctrl-C or SIGTERM: one line saying that the same command
+    resumes it all (finished runs reused, the interrupted one resumed), not `train --resume` of one of its runs;
+    the exit status is 128 + the signal number, as for every interrupted command."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        signal_number = getattr(err, "signal_number", signal.SIGINT)
+        print("cnnzoo: interrupted; run the same command again to resume: finished runs are reused and the "
+              "interrupted one resumes from its last checkpoint", file=sys.stderr)
+        raise SystemExit(128 + signal_number) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnzoo.cli.args import add_experiment_args, positive_int
+from cnnzoo.cli.args import add_experiment_args, positive_int, rerun_to_resume
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -20,8 +20,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--models", nargs="+", metavar="NAME", help="models to train (default: one or two per family)")
     p.add_argument("--seeds", default="3", help="seeds 0..N-1 per model (default: 3)")
-    p.add_argument("--budget", default="full", help="quick (a subset, 1 epoch: a CPU check) or full (the recipes; "
-                   "default)")
+    p.add_argument("--budget", default="full", help="quick (a subset, 1 epoch: a CPU check in minutes) or full (the "
+                   "recipes, sized for a GPU: a warning on a CPU; default)")
     p.add_argument("--data", default="cifar10", help="dataset (default: cifar10)")
     add_experiment_args(p, device_default=None, out_default="runs/leaderboard-BUDGET")
     p.set_defaults(run=run_leaderboard)
@@ -35,9 +35,10 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     seeds = positive_int("seeds", args.seeds)
     extra = {k: getattr(args, k) for k in ("data_dir", "cache_dir", "device") if getattr(args, k) is not None}
     out = args.out or f"runs/leaderboard-{args.budget}"
-    leaderboard.run_leaderboard(
-        args.models, seeds=seeds, budget=args.budget, data=args.data, out=out, runs_root=args.runs_root,
-        extra=extra, quiet=True, announce=None if args.quiet else print,
-    )  # fmt: skip
+    with rerun_to_resume():
+        leaderboard.run_leaderboard(
+            args.models, seeds=seeds, budget=args.budget, data=args.data, out=out, runs_root=args.runs_root,
+            extra=extra, quiet=True, announce=None if args.quiet else print,
+        )  # fmt: skip
     print(f"report: {out}/report.md")
     return 0

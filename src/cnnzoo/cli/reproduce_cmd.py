@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnzoo.cli.args import add_experiment_args, positive_int
+from cnnzoo.cli.args import add_experiment_args, positive_int, rerun_to_resume
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -20,8 +20,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "under RUNS_ROOT are reused (also by other reproductions and the leaderboard), interrupted ones resume.",
     )
     p.add_argument("name", metavar="NAME", help="the experiment: " + ", ".join(REPRODUCTIONS))
-    p.add_argument("--budget", default="paper", help="quick (a subset, 1 epoch: a CPU check), short (the paper's "
-                   "schedule compressed to a quarter, milestones scaled) or paper (the paper's schedule; default)")
+    p.add_argument("--budget", default="paper", help="quick (a subset, 1 epoch: a CPU check in minutes), short (the "
+                   "paper's schedule compressed to a quarter, milestones scaled) or paper (the paper's schedule; "
+                   "default); short and paper are sized for a GPU: a warning on a CPU")
     p.add_argument("--seeds", default="1", help="seeds 0..N-1 per network (default: 1; 3 or more for verdicts)")
     p.add_argument("--depths", nargs="+", metavar="N", help="degradation, cifar-resnets: the depths to train "
                    "(default: 20 56, and 20 32 44 56 110)")
@@ -53,10 +54,11 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.normalize is not None:
         check_choice("normalize", args.normalize, NORMALIZATIONS)
         config["normalize"] = args.normalize
-    path = reproduce(
-        args.name, budget=args.budget, seeds=positive_int("seeds", args.seeds), out=args.out,
-        runs_root=args.runs_root, device=args.device, data_dir=args.data_dir, cache_dir=args.cache_dir,
-        report_only=args.report_only, options=options, config=config, announce=None if args.quiet else print,
-    )  # fmt: skip
+    with rerun_to_resume():
+        path = reproduce(
+            args.name, budget=args.budget, seeds=positive_int("seeds", args.seeds), out=args.out,
+            runs_root=args.runs_root, device=args.device, data_dir=args.data_dir, cache_dir=args.cache_dir,
+            report_only=args.report_only, options=options, config=config, announce=None if args.quiet else print,
+        )  # fmt: skip
     print(f"report: {path}")
     return 0

@@ -30,12 +30,14 @@ DEFAULT_MODELS = (
     "googlenet", "alexnet", "course_resnet18", "course_resnet50_layer4",
 )  # fmt: skip
 
-# Budgets: config values laid over each model's recipe. "full" is the recipes as they are; "quick" checks the
-# machinery on a CPU in about a minute: a subset, one epoch, fp32, no compilation.
+# Budgets: config values laid over each model's recipe, its schedule shortened alike (`shortened`). "full" is the
+# recipes as they are, sized for a GPU; "quick" checks the machinery on a CPU in minutes: four steps on a subset
+# (enough for a schedule's milestones to land), one epoch, fp32, no compilation, small evaluation batches (the
+# inference column is timed at them).
 BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {
-        "train_limit": 256, "eval_limit": 128, "val_size": 500, "epochs": 1, "batch_size": 64,
-        "eval_batch_size": 128, "loader": "stream", "workers": 0, "precision": "fp32", "compile": "none",
+        "train_limit": 128, "eval_limit": 64, "val_size": 500, "epochs": 1, "batch_size": 32,
+        "eval_batch_size": 32, "loader": "stream", "workers": 0, "precision": "fp32", "compile": "none",
         "channels_last": False, "max_steps": None,
     },
     "full": {},
@@ -54,9 +56,57 @@ def model_values(name: str, data: str, budget: str, extra: dict[str, Any] | None
     options = {"small_input": True} if "small_input" in model_options(name) else {}
     options.update(recipe.get("model_options") or {})
     values = {**recipe, "model": name, "data": data, "model_options": options, "recipe": recipe_name(name)}
-    values.update(BUDGETS[budget])
+    values.update(shortened(recipe, BUDGETS[budget]))
     values.update({"tensorboard": False, "plots": False, **(extra or {})})
     return values
+
+
+def shortened(recipe: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
+    """A budget's values for `recipe`, its warm-up and lr milestones moved to the same fractions of the shorter run.
+
+    A budget that shortens a recipe (fewer epochs, fewer steps) shortens its schedule alike: quick's one epoch
+    would otherwise be warm-up only, and the paper's milestone at step 32,000 would come after quick's last
+    step. A run's length is its max_steps where the budget or recipe counts steps, else its epochs; steps are
+    re-expressed in epochs where the shorter run has no step count.
+    """
+    from cnnzoo.training.config import TrainConfig
+
+    epochs, steps = recipe.get("epochs", TrainConfig().epochs), recipe.get("max_steps")
+    short_epochs, short_steps = budget.get("epochs", epochs), budget.get("max_steps", steps)
+    if (short_epochs, short_steps) == (epochs, steps):
+        return dict(budget)
+
+    def moved(amount: float, unit: str) -> tuple[float, str]:
+        """`amount` of the recipe's `unit` as the same fraction of the shorter run, in its unit."""
+        if unit == "steps" and steps and short_steps:
+            return max(1, round(amount * short_steps / steps)), "steps"
+        fraction = amount / steps if unit == "steps" and steps else amount / epochs
+        return round(fraction * short_epochs, 4), "epochs"
+
+    values = dict(budget)
+    unit = recipe.get("milestone_unit", "epochs")
+    if recipe.get("milestones"):
+        moved_milestones = [moved(m, unit) for m in recipe["milestones"]]
+        values["milestones"] = [m for m, _ in moved_milestones]
+        values["milestone_unit"] = moved_milestones[0][1]
+    if recipe.get("warmup_steps"):
+        warmup, warmup_unit = moved(recipe["warmup_steps"], "steps")
+        values.update({"warmup_steps": warmup, "warmup_epochs": 0.0} if warmup_unit == "steps" else
+                      {"warmup_steps": 0, "warmup_epochs": warmup})
+    elif recipe.get("warmup_epochs"):
+        values["warmup_epochs"] = moved(recipe["warmup_epochs"], "epochs")[0]
+    return values
+
+
+def warn_if_on_cpu(budget: str, device: str | None) -> None:
+    """A budget sized for a GPU about to train on the CPU: a warning before the long runs start, naming quick."""
+    import warnings
+
+    from cnnzoo.device import resolve_device
+
+    if budget != "quick" and resolve_device(device or "auto").type == "cpu":
+        warnings.warn(f"--budget {budget} is sized for a GPU: on this CPU each run trains for many hours; --budget "
+                      "quick checks the machinery in minutes", stacklevel=3)
 
 
 def recipe_name(name: str) -> str:
@@ -99,6 +149,7 @@ def run_leaderboard(
             raise unknown_choice("model", name, list_models())
     out = check_output_folder(out)  # before any training: not a traceback after all of it
     check_output_folder(runs_root, "--runs-root")
+    warn_if_on_cpu(budget, (extra or {}).get("device"))
     start = time.perf_counter()
     rows, entries, points_macs, points_time = [], [], [], []
     device = None

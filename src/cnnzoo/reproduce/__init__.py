@@ -73,6 +73,7 @@ def reproduce(
 
     `config` holds config values for every run, laid over the budget (e.g. a smaller train_limit for a check).
     """
+    from cnnzoo.experiments.leaderboard import warn_if_on_cpu
     from cnnzoo.experiments.report import check_output_folder
     from cnnzoo.reproduce import common
 
@@ -97,6 +98,7 @@ def reproduce(
     out = check_output_folder(out or f"runs/reproduce/{name}-{budget}")  # before any work
     if trains and not report_only:
         check_output_folder(runs_root, "--runs-root")
+        warn_if_on_cpu(budget, device)
     start = time.perf_counter()
     if trains:
         extra = {k: v for k, v in {"data_dir": data_dir, "cache_dir": cache_dir, "device": device}.items() if v}

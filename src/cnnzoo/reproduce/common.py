@@ -84,27 +84,26 @@ def check_depths(depths: Sequence[int], allowed: Sequence[int], option: str = "-
 
 
 def budget_values(budget: str, recipe: dict[str, Any]) -> dict[str, Any]:
-    """The values `budget` lays over `recipe`: quick's subset, short's compressed schedule, or nothing (paper)."""
-    from cnnzoo.experiments.leaderboard import BUDGETS
+    """The values `budget` lays over `recipe`: quick's subset, short's compressed schedule, or nothing (paper);
+    the recipe's milestones and warm-up move with the shorter run (leaderboard.shortened)."""
+    from cnnzoo.experiments.leaderboard import BUDGETS, shortened
 
     check_choice("budget", budget, BUDGET_NAMES)
-    if budget == "quick":  # the leaderboard's subset (one epoch: the schedule's milestones are never reached)
-        return dict(BUDGETS["quick"])
+    if budget == "quick":  # the leaderboard's subset: the two share runs
+        return shortened(recipe, BUDGETS["quick"])
     if budget == "paper":
         return {}
     short: dict[str, Any] = {"epochs": max(1, math.ceil(recipe.get("epochs", 10) * SHORT_FRACTION))}
     if recipe.get("max_steps"):
         short["max_steps"] = round(recipe["max_steps"] * SHORT_FRACTION)
-    if recipe.get("milestones"):
-        short["milestones"] = [round(m * SHORT_FRACTION) for m in recipe["milestones"]]
-    return short
+    return shortened(recipe, short)
 
 
 def describe_budget(budget: str) -> str:
     """One line for the report: which budget, and what it means."""
     return {
-        "quick": "quick: a subset (256 train, 128 val/test images), 1 epoch, fp32 - checks the machinery only, "
-                 "no conclusion about the paper",
+        "quick": "quick: a subset (128 train, 64 val/test images), 1 epoch, fp32, lr milestones scaled alike - "
+                 "checks the machinery only, no conclusion about the paper",
         "short": f"short: the recipe's schedule compressed to {SHORT_FRACTION:g} of its iterations, lr milestones "
                  "scaled alike",
         "paper": "paper: the recipe's full schedule",
