@@ -87,11 +87,11 @@ class LoadedModel:
         """One image → a normalised CxHxW float tensor, made as the training images were.
 
         An image is a path, the bytes of an image file, a PIL image, an HxW[xC] array (uint8, 16-bit grey, or
-        float in [0, 1]) or a CxHxW / HxW tensor (uint8, or float in [0, 1] as torchvision's `to_tensor` gives). Each is first made
-        an 8-bit image, as training decoded its files (16-bit grey scaled, floats rounded to 1/255); colour is
-        converted to the model's channels (grayscale 'L' for 1, 'RGB' for 3) and the image is resized to the
-        training size: as training did with `--image-size N` (shorter side to N, centre square), otherwise
-        stretched with bilinear filtering.
+        float in [0, 1]) or a CxHxW / HxW tensor (uint8, or float in [0, 1] as torchvision's `to_tensor` gives).
+        Each is first made an 8-bit image, as training decoded its files (16-bit grey scaled, floats rounded to
+        1/255); colour is converted to the model's channels (grayscale 'L' for 1, 'RGB' for 3) and the image is
+        resized to the training size: as training did with `--image-size N` (shorter side to N, centre square),
+        otherwise stretched with bilinear filtering. An image without pixels (0 wide or high) is an error.
         """
         from PIL import Image
 
@@ -172,7 +172,9 @@ def _as_8bit_image(image: Any) -> Image.Image:
             decoded = open_image(io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else str(image))
         except DECODE_ERRORS as err:
             raise UnreadableImage(where, f"{type(err).__name__}: {err}") from None
-        return _nonempty(decoded, where)
+        if decoded.width < 1 or decoded.height < 1:  # a file is skippable, as any unreadable one
+            raise UnreadableImage(where, f"it is {decoded.width}x{decoded.height} pixels, an empty image")
+        return decoded
     if isinstance(image, torch.Tensor):  # torch's layout, CxHxW
         image = (image.permute(1, 2, 0) if image.ndim == 3 else image).detach().cpu()
         image = (image.float() if image.is_floating_point() else image).numpy()  # numpy has no bfloat16
@@ -183,15 +185,10 @@ def _as_8bit_image(image: Any) -> Image.Image:
             f"cannot read a {type(image).__name__} as an image; pass a path, the bytes of an image file, a PIL "
             "image, an array or a tensor"
         )
-    return _nonempty(to_8bit(image), "an image")
-
-
-def _nonempty(image: Image.Image, where: object) -> Image.Image:
-    """The image itself; one without pixels (0 wide or high) has nothing to classify and is an error."""
-    if image.width < 1 or image.height < 1:
-        raise CnnzooError(f"{where} is {image.width}x{image.height} pixels, an empty image; pass an image of at "
+    if image.width < 1 or image.height < 1:  # nothing to classify: resizing it would make up pixels
+        raise CnnzooError(f"an image is {image.width}x{image.height} pixels, an empty image; pass an image of at "
                           "least 1x1 pixel")
-    return image
+    return to_8bit(image)
 
 
 def not_a_file(path: Path) -> str | None:
@@ -400,7 +397,7 @@ def _parsed_metadata(path: Path, strings: dict[str, str]) -> dict[str, Any]:
     try:
         return {key: json.loads(strings[key]) for key in ("cnnzoo", "config") if strings.get(key)}
     except ValueError:
-        raise CnnzooError(f"{path} carries cnnzoo metadata that is not JSON; export it again with `cnnzoo export`") from None
+        raise CnnzooError(f"{path} carries cnnzoo metadata that is not JSON; export it again") from None
 
 
 def _read_torch_export(path: Path, format: str, extra_files: dict[str, str],

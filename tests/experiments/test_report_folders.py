@@ -26,7 +26,8 @@ def test_leaderboard_refuses_an_output_it_cannot_write_before_any_training(tmp_p
     taken.write_text("")
     for out, runs_root, message in [
         (taken, tmp_path / "runs", f"--out {taken} is a file, not a folder"),
-        (taken / "report", tmp_path / "runs", f"--out {taken / 'report'} cannot be made: {taken} is a file, not a folder"),
+        (taken / "report", tmp_path / "runs",
+         f"--out {taken / 'report'} cannot be made: {taken} is a file, not a folder"),
         (tmp_path / "report", taken, f"--runs-root {taken} is a file, not a folder"),
     ]:
         with pytest.raises(CnnzooError, match=f"^{message}; give a folder to write into$"):
@@ -48,7 +49,8 @@ def test_read_results_says_missing_truncated_or_of_another_shape(tmp_path):
     with pytest.raises(CnnzooError, match=rf"^{path} does not exist; measure it again$"):
         read_results(path, fix=fix)
     path.write_text('{"models": [{"label": "ResNet-18", "ma')
-    with pytest.raises(CnnzooError, match=rf"^{path} is truncated or not JSON \(Unterminated string .* of 38 characters\); "):
+    truncated = rf"^{path} is truncated or not JSON \(Unterminated string .* of 38 characters\); "
+    with pytest.raises(CnnzooError, match=truncated):
         read_results(path, fix=fix)
     path.write_text('{"models": [{"label": 3}]}')
     with pytest.raises(CnnzooError, match=r"is not the results expected here: it\['models'\]\[0\]\['label'\] is "

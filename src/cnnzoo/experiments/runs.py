@@ -4,9 +4,9 @@ A run is identified by its resolved config without the fields that change nothin
 the data and runs live, how progress shows: the engine's RESUME_OVERRIDABLE and RESUME_IGNORED) and without
 the seed, and by the identity of the data it reads: where --data-dir names a copy, the listing of its files
 (names and sizes), so a run trained on one copy is never reused for another folder of the same dataset name,
-while the same files in another place find it. `experiment_run_dir` names it ROOT/<model>-<hash>-seed<k>, so the seeds of one setting are sibling
-directories and two experiments asking for the same setting (the leaderboard's ResNet-20 and a
-reproduction's) find the same directories.
+while the same files in another place find it. `experiment_run_dir` names it ROOT/<model>-<hash>-seed<k>, so
+the seeds of one setting are sibling directories and two experiments asking for the same setting (the
+leaderboard's ResNet-20 and a reproduction's) find the same directories.
 """
 
 from __future__ import annotations
