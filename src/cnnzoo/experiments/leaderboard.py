@@ -36,7 +36,7 @@ DEFAULT_MODELS = (
 # inference column is timed at them).
 BUDGETS: dict[str, dict[str, Any]] = {
     "quick": {
-        "train_limit": 128, "eval_limit": 64, "val_size": 500, "epochs": 1, "batch_size": 32,
+        "train_limit": 64, "eval_limit": 32, "val_size": 500, "epochs": 1, "batch_size": 16,
         "eval_batch_size": 32, "loader": "stream", "workers": 0, "precision": "fp32", "compile": "none",
         "channels_last": False, "max_steps": None,
     },

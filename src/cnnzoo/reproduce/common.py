@@ -102,7 +102,7 @@ def budget_values(budget: str, recipe: dict[str, Any]) -> dict[str, Any]:
 def describe_budget(budget: str) -> str:
     """One line for the report: which budget, and what it means."""
     return {
-        "quick": "quick: a subset (128 train, 64 val/test images), 1 epoch, fp32, lr milestones scaled alike - "
+        "quick": "quick: a subset (64 train, 32 val/test images), 1 epoch, fp32, lr milestones scaled alike - "
                  "checks the machinery only, no conclusion about the paper",
         "short": f"short: the recipe's schedule compressed to {SHORT_FRACTION:g} of its iterations, lr milestones "
                  "scaled alike",
