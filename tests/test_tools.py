@@ -19,7 +19,7 @@ import readme_tables  # noqa: E402
 @pytest.fixture(scope="module")
 def digits_runs(tmp_path_factory) -> list[Path]:
     """Two finished runs (seeds 0 and 1) labelled with the ResNet-20 CPU recipe, as a recorded result would be."""
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     root = tmp_path_factory.mktemp("runs")
     for seed in (0, 1):

@@ -3,7 +3,9 @@
     create_model, list_models, get_model_config, model_options   the model registry (like timm)
     summary                                                      a layer table, equal to torchinfo's
     train, TrainConfig                                           train a model; returns the results
+    evaluate_run                                                 a trained run on its test split (or other data)
     load                                                         a trained model, ready to predict
+    export_model                                                 a trained model as ONNX, TorchScript or .pt2
 
 These names are imported on first use (PEP 562), so `import cnnzoo`, `cnnzoo --help` and `cnnzoo --version`
 do not pay the second it takes to import torch.
@@ -28,7 +30,9 @@ _LAZY = {
     "summary": "cnnzoo.inspect.summary",
     "load": "cnnzoo.predict",
     "TrainConfig": "cnnzoo.training.config",
-    "train": "cnnzoo.training.engine",
+    "train": "cnnzoo.training.train",
+    "evaluate_run": "cnnzoo.training.evaluate",
+    "export_model": "cnnzoo.export",
 }
 
 if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
@@ -36,7 +40,9 @@ if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
     from cnnzoo.models import ModelConfig, create_model, get_model_config, list_models, model_options
     from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.engine import train
+    from cnnzoo.export import export_model
+    from cnnzoo.training.evaluate import evaluate_run
+    from cnnzoo.training.train import train
 
 __all__ = ["CnnzooError", "__version__", *sorted(_LAZY)]
 

@@ -92,7 +92,7 @@ def test_the_lazy_names_resolve_to_their_definitions():
     from cnnzoo.models import ModelConfig, create_model
     from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     assert (cnnzoo.create_model, cnnzoo.summary, cnnzoo.load, cnnzoo.train) == (create_model, summary, load, train)
     assert (cnnzoo.ModelConfig, cnnzoo.TrainConfig) == (ModelConfig, TrainConfig)

@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         signal_number = getattr(err, "signal_number", signal.SIGINT)
         run_dir = getattr(err, "run_dir", None)
         hint = ""
-        if run_dir and Path(run_dir, "checkpoints", "last.pt").is_file():
+        if getattr(err, "hint", None):
+            hint = f"; {err.hint}"
+        elif run_dir and Path(run_dir, "checkpoints", "last.pt").is_file():
             hint = f"; resume with: cnnzoo train --resume {run_dir}"
         elif run_dir:
             hint = f" before the first checkpoint of {run_dir}; start it again"

@@ -594,6 +594,11 @@ def holdout_indices(labels: torch.Tensor, val_size: int | float, seed: int) -> t
     """
     n = labels.shape[0]
     if isinstance(val_size, float):  # a fraction of the split, e.g. digits' 10%
+        if 0 < val_size * n < 0.5:
+            raise CnnzooError(
+                f"val_size {val_size} of the {n} training images is less than one image; give a count such as 1, "
+                "or a larger fraction"
+            )
         val_size = max(1, round(val_size * n)) if val_size > 0 else 0
     if not 0 <= val_size < n:
         raise CnnzooError(f"validation size {val_size} must be between 0 and {n - 1} (the split has {n} images)")

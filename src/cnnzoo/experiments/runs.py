@@ -48,7 +48,7 @@ def run_key(values: dict[str, Any]) -> str:
     the old behaviour leaves every finished run's key, and its reuse, as it was.
     """
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.engine import RESUME_IGNORED, RESUME_OVERRIDABLE
+    from cnnzoo.training.resume import RESUME_IGNORED, RESUME_OVERRIDABLE
 
     config, defaults = TrainConfig.from_dict(values).to_dict(), TrainConfig().to_dict()
     ignored = {*RESUME_OVERRIDABLE, *RESUME_IGNORED, "seed"}
@@ -117,7 +117,8 @@ def run_seeds(
     the number of the setting asked for.
     """
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.engine import finished_results, train
+    from cnnzoo.training.resume import finished_results
+    from cnnzoo.training.train import train
 
     if len(seeds) != len(run_dirs):
         raise ValueError("one run directory per seed")

@@ -139,7 +139,7 @@ def run_setting(
 
     With `train=False` (--report-only) every run must already be finished; nothing is trained.
     """
-    from cnnzoo.training.engine import finished_results
+    from cnnzoo.training.resume import finished_results
 
     dirs = [experiment_run_dir(runs_root, values, seed) for seed in range(seeds)]
     if train:

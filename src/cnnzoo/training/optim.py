@@ -43,7 +43,7 @@ def scaled_lr(cfg: TrainConfig) -> float:
     linear: lr × batch / base (Goyal et al. 2017, with warm-up for large batches); sqrt: lr × √(batch / base)
     (Krizhevsky 2014, often better for adaptive optimisers); none: lr as given.
     """
-    ratio = cfg.batch_size / cfg.lr_base_batch
+    ratio = cfg.data.batch_size / cfg.lr_base_batch
     return cfg.lr * {"none": 1.0, "linear": ratio, "sqrt": math.sqrt(ratio)}[cfg.lr_scaling]
 
 

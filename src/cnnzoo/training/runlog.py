@@ -204,12 +204,23 @@ class RunDir:
         atomic_write(self.results, lambda f: f.write(text.encode()))
 
     def read_results(self) -> dict | None:
-        """results.json, or None when the run has not finished (or the file is not readable JSON)."""
+        """results.json, or None when the run has not finished; a damaged file is an error, not a missing one."""
         try:
-            results = json.loads(self.results.read_text())
-        except (OSError, ValueError):
+            text = self.results.read_text()
+        except FileNotFoundError:
             return None
-        return results if isinstance(results, dict) else None
+        except OSError as err:
+            raise CnnzooError(f"cannot read {self.results}: {err.strerror or err}") from None
+        try:
+            results = json.loads(text)
+        except ValueError:
+            results = None
+        if not isinstance(results, dict):
+            raise CnnzooError(
+                f"{self.results} is not a results record (truncated or not JSON); restore it, or delete it to "
+                f"test the run again with: cnnzoo train --resume {self.path}"
+            )
+        return results
 
     def plot_curves(self, history: list[dict]) -> None:
         """curves.png: loss (train, val) and accuracy (train, val top-1) per epoch."""
