@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from PIL import Image
 
@@ -33,3 +36,26 @@ def test_explain_a_trained_digits_run(digits_run, tmp_path, cli):
     assert names == ["digit0_features.png", "digit0_gradcam.png", "digit1_gradcam.png", "filters.png"]
     with Image.open(out / "digit0_gradcam.png") as png:
         assert png.width > 2.5 * png.height  # the image and two overlays side by side
+
+
+@pytest.mark.slow
+def test_report_writes_one_self_contained_page(digits_run, tmp_path, cli):
+    out = tmp_path / "report.html"
+    code, stdout, err = cli(["report", str(digits_run), "--output", str(out), "--worst", "3"])
+    assert code == 0, err
+    page = out.read_text()
+    for heading in ("Training curves", "Confusion matrix (test)", "Per-class accuracy (test)",
+                    "The test images it got most wrong", "Results", "Config", "Environment"):
+        assert f"<h2>{heading}</h2>" in page
+    sources = re.findall(r'<img[^>]* src="([^"]*)"', page)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)  # nothing to fetch
+    assert not re.search(r'(href|src)="https?:', page)
+    results = json.loads((digits_run / "results.json").read_text())
+    wrong = sum(sum(row) - row[i] for i, row in enumerate(results["confusion"]))
+    assert f"{wrong} of {results['test']['count']} test images were misclassified" in page or wrong == 0
+    assert len(sources) == 2 + min(wrong, 3)  # curves, confusion, one Grad-CAM figure per wrong image shown
+
+
+def test_report_of_a_folder_without_results_is_one_line(tmp_path, cli):
+    code, _, err = cli(["report", str(tmp_path)])
+    assert code == 2 and "has no results.json" in err and err.strip().count("\n") == 0

@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser; each command module adds its subcommands."""
     from cnnzoo.cli import (
         bench_cmd, draw_cmd, explain_cmd, export_cmd, inspect_cmd, leaderboard_cmd, models_cmd, predict_cmd, recipes_cmd,
-        reproduce_cmd, train_cmd,
+        report_cmd, reproduce_cmd, train_cmd,
     )
 
     parser = argparse.ArgumentParser(
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
         models_cmd, recipes_cmd, inspect_cmd, draw_cmd, train_cmd, predict_cmd, explain_cmd, export_cmd, bench_cmd, leaderboard_cmd,
-        reproduce_cmd,
+        reproduce_cmd, report_cmd,
     ):
         module.add_commands(sub)
     return parser

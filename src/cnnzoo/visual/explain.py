@@ -92,7 +92,7 @@ def grad_cam(model: nn.Module, x: torch.Tensor, classes: list[int], layer: str |
     attr = require("captum.attr")
     model = _without_inplace(model.eval())
     layer = layer or default_layer(model, x)
-    cam = attr.LayerGradCam(_logits_of(model), _module(model, layer))
+    cam = attr.LayerGradCam(logits_of(model), _module(model, layer))
     maps = []
     for target in classes:
         heat = cam.attribute(x, target=int(target), relu_attributions=True)
@@ -103,7 +103,7 @@ def grad_cam(model: nn.Module, x: torch.Tensor, classes: list[int], layer: str |
     return torch.stack(maps)
 
 
-def _logits_of(model: nn.Module):
+def logits_of(model: nn.Module):
     """The model's forward, keeping only the logits of a model that returns more (auxiliary heads)."""
 
     def forward(x: torch.Tensor) -> torch.Tensor:
@@ -233,7 +233,7 @@ def explain(checkpoint_or_run_dir: str | Path, images: list[str | Path], out_dir
         x = loaded.preprocess(path).unsqueeze(0).to(next(model.parameters()).device)
         first = x if first is None else first
         layer = layer or default_layer(model, x)
-        probs = _logits_of(model)(x).softmax(1)[0].detach().cpu()
+        probs = logits_of(model)(x).softmax(1)[0].detach().cpu()
         values, classes = probs.topk(k)
         heats = grad_cam(model, x, classes.tolist(), layer).cpu()
         titles = [f"{loaded.classes[c]} ({100 * v:.1f}%)" for v, c in zip(values.tolist(), classes.tolist())]
