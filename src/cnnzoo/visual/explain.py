@@ -34,21 +34,31 @@ class Explained:
 
 
 # ------------------------------------------------------------------------------------------- the layers
-def _outputs_in_order(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
-    """(module name, output shape) for every submodule, in the order they finish during one forward pass."""
-    finished: list[tuple[str, tuple[int, ...]]] = []
-    hooks = [
-        module.register_forward_hook(
-            lambda m, i, o, name=name: finished.append((name, tuple(o.shape))) if torch.is_tensor(o) else None)
-        for name, module in model.named_modules() if name
-    ]
+def _capture(model: nn.Module, x: torch.Tensor, names: list[str] | None = None) -> dict[str, torch.Tensor]:
+    """One forward pass, keeping the output of each named module (every submodule by default), in the order they
+    finish; a module called twice (a shared ReLU) counts where it finished last."""
+    modules = dict(model.named_modules())
+    captured: dict[str, torch.Tensor] = {}
+
+    def keep(name: str, output: Any) -> None:
+        if torch.is_tensor(output):
+            captured.pop(name, None)
+            captured[name] = output.detach()
+
+    hooks = [modules[name].register_forward_hook(lambda m, i, o, name=name: keep(name, o))
+             for name in (names if names is not None else [n for n in modules if n])]
     try:
         with torch.no_grad():
             model(x)
     finally:
         for hook in hooks:
             hook.remove()
-    return finished
+    return captured
+
+
+def _outputs_in_order(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
+    """(module name, output shape) for every submodule, in the order they finish during one forward pass."""
+    return [(name, tuple(out.shape)) for name, out in _capture(model, x).items()]
 
 
 def default_layer(model: nn.Module, x: torch.Tensor) -> str:
@@ -193,15 +203,7 @@ def feature_maps_figure(model: nn.Module, x: torch.Tensor, path: Path) -> Path:
     from cnnzoo.experiments.report import save_figure
 
     names = stage_ends(model, x)
-    captured: dict[str, torch.Tensor] = {}
-    hooks = [_module(model, n).register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach()))
-             for n in names]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    captured = _capture(model, x, names)
     fig, axes = _figure(len(names), MAPS_PER_STAGE, size=1.4)
     for row, name in zip(axes, names):
         maps = captured[name][0].float().cpu()
