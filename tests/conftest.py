@@ -42,7 +42,7 @@ def cifar10_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory) -> Path:
-    """One short trained run (ResNet-20 on the 8×8 digits, 3 epochs, ~20 s) for the tests that read a run:
+    """One short trained run (ResNet-20 on the 8×8 digits, 3 epochs) for the tests that read a run:
     explain, report and the browser test share it."""
     from cnnzoo import train
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import cnnzoo
 
 work = Path(tempfile.mkdtemp(prefix="look-"))
-results = cnnzoo.train({"model": "resnet20", "data": "digits", "epochs": 5, "batch_size": 64, "lr": 0.1,
+results = cnnzoo.train({"model": "resnet20", "data": "digits", "epochs": 3, "batch_size": 64, "lr": 0.1,
                         "schedule": "cosine", "tensorboard": False, "run_dir": str(work / "run"), "seed": 0},
                        quiet=True)
 print(f"test top-1 {100 * results['test']['top1']:.2f}%")

@@ -8,9 +8,8 @@ import pytest
 import torch.nn as nn
 from PIL import Image
 
-from cnnzoo.models import create_model
+from cnnzoo.models import create_model, option_specs
 from cnnzoo.models.googlenet import INCEPTION_TABLE
-from cnnzoo.models.resnet import RESIDUAL_UNITS
 from cnnzoo.models.vgg import VGG_CFGS
 from cnnzoo.visual.draw import diagram, render
 
@@ -22,6 +21,9 @@ FIG4 = {
     "relu_only_preact": ["act", "conv", "norm", "act", "conv", "norm", "add"],
     "preact": ["norm", "act", "conv", "norm", "act", "conv", "add"],
 }
+
+
+RESIDUAL_UNITS = next(spec.choices for key, spec, _ in option_specs("resnet20") if key == "residual_unit")
 
 
 def model_units(name: str, **options) -> tuple[int, int]:
@@ -57,7 +59,11 @@ def test_projection_edges_name_their_convolution():
     assert [e.label for e in edges] == ["1×1 conv, 256", "1×1 conv, 512, /2", "1×1 conv, 1024, /2", "1×1 conv, 2048, /2"]
 
 
-@pytest.mark.parametrize("unit", sorted(RESIDUAL_UNITS))
+def test_every_residual_unit_option_has_its_figure():
+    assert sorted(RESIDUAL_UNITS) == sorted(FIG4)
+
+
+@pytest.mark.parametrize("unit", sorted(FIG4))
 def test_each_residual_unit_is_drawn_as_fig4_draws_it(unit):
     drawn = diagram("resnet20", "layers", module="layer1.1", residual_unit=unit)
     kinds = [n.kind for n in drawn.nodes if n.kind != "input"]
