@@ -14,6 +14,7 @@ from typing import Any
 
 from cnnzoo.inspect.render import render_table
 from cnnzoo.io import atomic_write
+from cnnzoo.visual.report_html import markdown_twin
 
 
 @dataclass
@@ -82,7 +83,7 @@ def setting_lines(setting: dict[str, Any]) -> list[str]:
 def write_report(folder: str | Path, *, title: str, setting: dict[str, Any], columns: Sequence[str],
                  rows: Sequence[Sequence[Any]], record: dict[str, Any], figures: Sequence[str] = (),
                  notes: Sequence[str] = ()) -> Path:
-    """Write FOLDER/report.md (title, setting, the table, figures, notes) and FOLDER/results.json (`record`)."""
+    """Write FOLDER/report.md (title, setting, the table, figures, notes), its report.html twin and results.json."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     parts = [f"# {title}", "", *setting_lines(setting), "", render_table(columns, rows, "markdown"), ""]
@@ -92,4 +93,5 @@ def write_report(folder: str | Path, *, title: str, setting: dict[str, Any], col
     atomic_write(folder / "report.md", lambda f: f.write(text.encode()))
     data = json.dumps(record, indent=2, default=str)
     atomic_write(folder / "results.json", lambda f: f.write(data.encode()))
+    markdown_twin(folder / "report.md")  # report.html: the same report, figures inside, for a browser
     return folder / "report.md"
