@@ -14,6 +14,7 @@ from typing import Any
 
 from cnnzoo.inspect.render import render_table
 from cnnzoo.io import atomic_write
+from cnnzoo.visual.figures import new_figure, save_figure
 from cnnzoo.visual.report_html import markdown_twin
 
 
@@ -25,24 +26,6 @@ class Point:
     x: float
     y: float
     y_err: float = 0.0
-
-
-def new_figure(ncols: int = 1, width: float = 7.0, height: float = 5.0):
-    """A matplotlib Figure on an Agg canvas (no pyplot state) and its row of axes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig, list(fig.subplots(1, ncols, squeeze=False)[0])
-
-
-def save_figure(fig, path: str | Path) -> Path:
-    """Write the figure as a PNG, atomically (a half-written plot is never left behind)."""
-    fig.tight_layout()
-    path = Path(path)
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    return path
 
 
 def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, ylabel: str, title: str,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.experiments.report import new_figure, save_figure
+from cnnzoo.visual.figures import new_figure, save_figure
 from cnnzoo.experiments.runs import (
     REUSED,
     SeedRuns,

@@ -178,7 +178,7 @@ def save_image(array: np.ndarray, path: Path) -> Path:
 
 
 def _figure(rows: int, cols: int, size: float = 2.2):
-    from cnnzoo.experiments.report import new_figure
+    from cnnzoo.visual.figures import new_figure
 
     fig, _ = new_figure(1, width=size * cols, height=size * rows)
     fig.clear()
@@ -187,7 +187,7 @@ def _figure(rows: int, cols: int, size: float = 2.2):
 
 def overlay_figure(image: np.ndarray, heats: torch.Tensor, titles: list[str], path: Path, heading: str = "") -> Path:
     """The image, then one Grad-CAM overlay per class with its title, side by side, as a PNG."""
-    from cnnzoo.experiments.report import save_figure
+    from cnnzoo.visual.figures import save_figure
 
     fig, axes = _figure(1, 1 + len(heats))
     panels = [(image, heading or "image")] + [(overlay(image, h.numpy()), t) for h, t in zip(heats, titles)]
@@ -200,7 +200,7 @@ def overlay_figure(image: np.ndarray, heats: torch.Tensor, titles: list[str], pa
 
 def feature_maps_figure(model: nn.Module, x: torch.Tensor, path: Path) -> Path:
     """For one image, the most active channels at the end of each stage: one row per stage."""
-    from cnnzoo.experiments.report import save_figure
+    from cnnzoo.visual.figures import save_figure
 
     names = stage_ends(model, x)
     captured = _capture(model, x, names)
