@@ -14,7 +14,7 @@ import torchvision
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.models import create_model, get_model_config, list_models, model_options
-from cnnzoo.models.resnet import RESIDUAL_UNITS, BasicBlock, Bottleneck, PadShortcut, ResidualUnit
+from cnnzoo.models.resnet import RESIDUAL_UNITS, BasicBlock, Bottleneck, PadShortcut, ResidualUnit, unit_class
 
 IMAGENET_DEPTHS = (18, 34, 50, 101, 152)
 RESNET_MODELS = [name for name in list_models() if get_model_config(name).family == "resnet"]
@@ -211,7 +211,7 @@ def _eval_unit(unit: ResidualUnit) -> ResidualUnit:
 @pytest.mark.parametrize("residual_unit", RESIDUAL_UNITS)
 @pytest.mark.parametrize("block, channels, fig4", [(BasicBlock, 8, FIG4_BASIC), (Bottleneck, 16, FIG4_BOTTLENECK)])
 def test_residual_unit_computes_fig4(residual_unit, block, channels, fig4):
-    unit = _eval_unit(block(channels, channels // block.expansion, residual_unit=residual_unit))
+    unit = _eval_unit(unit_class(block, residual_unit)(channels, channels // block.expansion, residual_unit=residual_unit))
     x = torch.randn(2, channels, 6, 6)
     x_before = x.clone()
     with torch.no_grad():
@@ -224,7 +224,7 @@ def test_residual_unit_computes_fig4(residual_unit, block, channels, fig4):
 @pytest.mark.parametrize("residual_unit", ["original", "preact"])
 def test_projection_shortcut_sees_what_the_branch_sees(residual_unit):
     # (a): the projection takes the unit's input; (e): the pre-activated input, as the paper's bottleneck nets do.
-    unit = _eval_unit(BasicBlock(8, 16, stride=2, residual_unit=residual_unit, shortcut="B"))
+    unit = _eval_unit(unit_class(BasicBlock, residual_unit)(8, 16, stride=2, residual_unit=residual_unit, shortcut="B"))
     x = torch.randn(2, 8, 6, 6)
     with torch.no_grad():
         if residual_unit == "original":
