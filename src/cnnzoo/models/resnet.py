@@ -44,6 +44,10 @@ SHORTCUTS: dict[str, str] = {
     "none": "no shortcut: the plain network",
 }
 
+# Where option A's zero channels go: after the identity's (the paper's "extra zero entries padded"), or split
+# evenly before and after it, as akamaster/pytorch_resnet_cifar10 pads, so its weights load.
+SHORTCUT_PADS = ("after", "both")
+
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
@@ -54,19 +58,22 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 
 class PadShortcut(nn.Module):
-    """Shortcut option A: the identity, subsampled by the stride, with zero channels appended."""
+    """Shortcut option A: the identity, subsampled by the stride, with zero channels added after it or around it."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int, pad: str = "after") -> None:
         super().__init__()
+        check_choice("shortcut_pad", pad, SHORTCUT_PADS)
         self.stride = stride
-        self.extra_channels = out_channels - in_channels
+        extra = out_channels - in_channels
+        self.pad_before = extra // 2 if pad == "both" else 0
+        self.pad_after = extra - self.pad_before
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
+        return F.pad(x, (0, 0, 0, 0, self.pad_before, self.pad_after))
 
     def extra_repr(self) -> str:
-        return f"stride={self.stride}, extra_channels={self.extra_channels}"
+        return f"stride={self.stride}, pad_before={self.pad_before}, pad_after={self.pad_after}"
 
 
 def add(out: torch.Tensor, identity: torch.Tensor | None) -> torch.Tensor:
@@ -97,6 +104,7 @@ class ResidualUnit(nn.Module):
         shortcut: str = "B",
         stride_in_1x1: bool = False,
         first_unit: bool = False,
+        shortcut_pad: str = "after",
     ) -> None:
         super().__init__()
         self.residual_unit = residual_unit or self.panels[0]
@@ -112,7 +120,7 @@ class ResidualUnit(nn.Module):
         if self.projection:
             self.downsample = self._projection(in_channels, out_channels, stride)
         elif shortcut == "A" and changes_shape:
-            self.downsample = PadShortcut(in_channels, out_channels, stride)
+            self.downsample = PadShortcut(in_channels, out_channels, stride, shortcut_pad)
 
     def _weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, first_unit: bool) -> None:
         """Register the branch's convolutions, BNs and ReLU in the order the forward uses them."""
@@ -318,8 +326,8 @@ class ResNet(Classifier):
 
     The stem is the ImageNet one (7x7/2 conv, 3x3/2 max pool), or with `small_input` a 3x3/1 conv and no pool,
     as for CIFAR. `strides` gives each stage's stride (default 1, then 2). Options: `shortcut` (see SHORTCUTS),
-    `residual_unit` (see RESIDUAL_UNITS), `stride_in_1x1` (bottlenecks only; a basic block strides its first 3x3
-    either way), `zero_init_residual` (each unit starts as its shortcut).
+    `shortcut_pad` (see SHORTCUT_PADS), `residual_unit` (see RESIDUAL_UNITS), `stride_in_1x1` (bottlenecks only;
+    a basic block strides its first 3x3 either way), `zero_init_residual` (each unit starts as its shortcut).
     """
 
     def __init__(
@@ -333,6 +341,7 @@ class ResNet(Classifier):
         in_chans: int = 3,
         small_input: bool = False,
         shortcut: str = "B",
+        shortcut_pad: str = "after",
         residual_unit: str = "original",
         stride_in_1x1: bool = False,
         zero_init_residual: bool = False,
@@ -340,6 +349,11 @@ class ResNet(Classifier):
         super().__init__()
         check_choice("residual_unit", residual_unit, RESIDUAL_UNITS)
         check_choice("shortcut", shortcut, SHORTCUTS)
+        check_choice("shortcut_pad", shortcut_pad, SHORTCUT_PADS)
+        if shortcut_pad != "after" and shortcut != "A":
+            raise CnnzooError(
+                f"shortcut_pad={shortcut_pad!r} places option A's zero channels; it needs shortcut='A', got {shortcut!r}"
+            )
         if not 3 <= len(layers) <= 4:
             raise CnnzooError(f"a ResNet here has 3 or 4 stages, got {len(layers)}")
         block = unit_class(block, residual_unit)
@@ -353,7 +367,9 @@ class ResNet(Classifier):
         reduction = self.conv1.stride[0]
         self.feature_info = [] if reduction == 1 else [dict(num_chs=stem_channels, reduction=reduction, module="relu")]
         reduction *= 1 if maxpool is None else 2
-        unit_options = dict(residual_unit=residual_unit, shortcut=shortcut, stride_in_1x1=stride_in_1x1)
+        unit_options = dict(
+            residual_unit=residual_unit, shortcut=shortcut, stride_in_1x1=stride_in_1x1, shortcut_pad=shortcut_pad
+        )
         self.num_stages = len(layers)
         self.layer4: nn.Sequential | None = None  # the CIFAR nets have three stages
         channels = stem_channels
@@ -458,6 +474,8 @@ RESNET_OPTIONS: dict[str, Option] = {
     "small_input": Option(bool, "3x3 stride-1 stem without max pool, for 28x28 and 32x32 images"),
     "shortcut": Option(str, "A: zero-padded identity, B: projection where the shape changes, C: always, none: plain",
                        choices=tuple(SHORTCUTS)),
+    "shortcut_pad": Option(str, "option A's zero channels: after the identity's, or both: half before (akamaster)",
+                           choices=SHORTCUT_PADS),
     "residual_unit": Option(str, "where BN and ReLU sit around the addition (He et al. 2016b, fig. 4 (a)-(e))",
                             choices=tuple(RESIDUAL_UNITS)),
     "stride_in_1x1": Option(bool, "bottlenecks: stride the first 1x1 as the paper (else the 3x3, torchvision v1.5)"),
