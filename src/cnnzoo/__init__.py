@@ -13,10 +13,10 @@ do not pay the second it takes to import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnnzoo.errors import CnnzooError
+from cnnzoo.lazy import lazy_getattr
 
 __version__ = "0.1.0"  # the one place: pyproject.toml reads it (dynamic version)
 
@@ -47,13 +47,7 @@ if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
 __all__ = ["CnnzooError", "__version__", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module the first time the name is used, then keep the name here."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

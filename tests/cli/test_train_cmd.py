@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -225,6 +225,18 @@ _HOLD_LOCK = (
 )
 
 
+@contextmanager
+def _held(run_dir: Path):
+    """Another process holding the run directory's lock, as `cnnzoo train` does while it trains."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def _results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
 
@@ -248,14 +260,9 @@ def test_evaluate_counts_test_evaluations_and_says_when_the_test_set_was_seen(tm
     assert capsys.readouterr().err == ""
     assert _results(run_dir)["test_evaluations"] == 3
 
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _held(run_dir) as holder:
         err = _fails_with(capsys, ["evaluate", str(run_dir)])
-        assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
-    finally:
-        holder.kill()
-        holder.wait()
+    assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
     assert _results(run_dir)["test_evaluations"] == 3
 
 
@@ -398,14 +405,9 @@ def test_evaluate_is_refused_while_train_still_writes_the_run(tmp_path, capsys):
     assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
     (run_dir / "results.json").unlink()  # as it is while the run trains
     capsys.readouterr()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _held(run_dir) as holder:
         err = _fails_with(capsys, ["evaluate", str(run_dir)])
-        assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
-    finally:
-        holder.kill()
-        holder.wait()
+    assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
 
 
 def _folder(root: Path, size: int, classes: int = 3, per_class: int = 8) -> Path:

@@ -9,9 +9,9 @@ memory, same protocol). This module chooses between the two loaders; they do not
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cnnzoo.lazy import lazy_getattr
 from cnnzoo.data.spec import LOADERS, NORMALIZATIONS, POLICIES, Augment, DataSpec  # torch-free: the CLI's flags
 
 if TYPE_CHECKING:
@@ -39,13 +39,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a name's module the first time the name is used, then keep the name here."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [
