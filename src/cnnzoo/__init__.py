@@ -4,8 +4,10 @@
     summary                                                      a layer table, equal to torchinfo's
     train, TrainConfig                                           train a model; returns the results
     evaluate_run                                                 a trained run on its test split (or other data)
-    load                                                         a trained model, ready to predict
+    load                                                         a trained model, ready to predict (a run, a
+                                                                 checkpoint, a pretrained folder, hf-hub:ORG/REPO)
     export_model                                                 a trained model as ONNX, TorchScript or .pt2
+    load_pretrained, save_pretrained, push_to_hub                other projects' checkpoints in, shareable folders out
 
 These names are imported on first use (PEP 562), so `import cnnzoo`, `cnnzoo --help` and `cnnzoo --version`
 do not pay the second it takes to import torch.
@@ -33,6 +35,9 @@ _LAZY = {
     "train": "cnnzoo.training.train",
     "evaluate_run": "cnnzoo.training.evaluate",
     "export_model": "cnnzoo.export",
+    "load_pretrained": "cnnzoo.pretrained",
+    "save_pretrained": "cnnzoo.pretrained",
+    "push_to_hub": "cnnzoo.pretrained",
 }
 
 if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
@@ -41,6 +46,7 @@ if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
     from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.export import export_model
+    from cnnzoo.pretrained import load_pretrained, push_to_hub, save_pretrained
     from cnnzoo.training.evaluate import evaluate_run
     from cnnzoo.training.train import train
 

@@ -28,7 +28,7 @@ from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.io import write_error_message
 from cnnzoo.models import check_model_options, create_model, get_model_config
 from cnnzoo.training import distributed
-from cnnzoo.training.checkpoint import fit_weights
+from cnnzoo.training.finetune import freeze_features, transfer_weights
 from cnnzoo.training.config import TrainConfig, resolve_config
 from cnnzoo.training.loop import TrainingStopped, fit, image_hw
 from cnnzoo.training.resume import finished_results, read_last, resume_run_dir, resumed_config
@@ -89,7 +89,11 @@ def _train_in(run: RunDir, cfg: TrainConfig, payload: dict | None, device: torch
             loaders = make_loaders(cfg, device)
         model = make_model(cfg, loaders)
         if cfg.init_from and payload is None:
-            cfg.init_from = load_initial_weights(model, cfg.init_from, cfg, loaders)
+            cfg.init_from, notes = load_initial_weights(model, cfg.init_from, cfg, loaders)
+            if not quiet:
+                print("\n".join(f"init-from {cfg.init_from}: {note}" for note in notes), flush=True)
+        if cfg.freeze == "features":  # again on resume: requires_grad is not in a checkpoint
+            freeze_features(model, cfg.model, cfg.model_options)
     except CnnzooError:
         if not existed and distributed.is_main():
             _remove_empty_run_dir(run)
@@ -140,30 +144,41 @@ def _check_names(cfg: TrainConfig) -> None:
         raise unknown_choice("dataset", cfg.data.name, DATASETS)
 
 
-def load_initial_weights(model: nn.Module, source: str, cfg: TrainConfig, loaders) -> str:
+def load_initial_weights(model: nn.Module, source: str, cfg: TrainConfig, loaders) -> tuple[str, list[str]]:
     """--init-from: start a new run from trained weights (its own optimiser, schedule and epochs).
 
-    The source must be the same model, options, classes and channels; returns the file the weights came from,
-    which config.yaml records.
+    The source must be the same model with the same options. Other classes need --num-classes N (N the data's
+    classes): every weight but the classifier is kept, the classifier is initialised afresh. Another number of
+    input channels (an RGB checkpoint for grey digits) adapts the first layer's filters (finetune.py). Returns
+    the file the weights came from, which config.yaml records, and what was changed, in words.
     """
     from cnnzoo.predict import load
 
     loaded = load(source)
-    theirs = (loaded.model_name, loaded.model_options, list(loaded.classes), loaded.in_chans)
-    ours = (cfg.model, dict(cfg.model_options), list(loaders.classes), int(loaders.in_chans))
-    if theirs != ours:
+    theirs = (loaded.model_name, loaded.model_options)
+    if theirs != (cfg.model, dict(cfg.model_options)):
         raise CnnzooError(
-            f"--init-from {source} holds {_describe(*theirs)}, but this run builds {_describe(*ours)}; "
-            "give the same --model, -o options and --data, or drop --init-from"
+            f"--init-from {source} holds model {loaded.model_name!r} with options {loaded.model_options}, but this run "
+            f"builds {cfg.model!r} with options {dict(cfg.model_options)}; give the same --model and -o options, or "
+            "drop --init-from"
         )
-    fit_weights(model, loaded.model.state_dict(), loaded.path, f"model {cfg.model!r}")
-    return str(Path(loaded.path).resolve())
+    classes = list(loaders.classes)
+    if cfg.num_classes is not None and cfg.num_classes != len(classes):
+        raise CnnzooError(f"--num-classes {cfg.num_classes}, but {cfg.data.name} has {len(classes)} classes; the new "
+                          f"classifier needs one output per class: give --num-classes {len(classes)}")  # fmt: skip
+    if cfg.num_classes is None and list(loaded.classes) != classes:
+        raise CnnzooError(
+            f"--init-from {source} was trained on {_few_classes(loaded.classes)}, this run's data has "
+            f"{_few_classes(classes)}; give --num-classes {len(classes)} to fine-tune with a new classifier"
+        )
+    notes = transfer_weights(model, loaded.model.state_dict(), model_name=cfg.model, options=dict(cfg.model_options),
+                             new_head=cfg.num_classes is not None, source=loaded.path)  # fmt: skip
+    return str(Path(loaded.path).resolve()), notes
 
 
-def _describe(model: str, options: dict, classes: list[str], in_chans: int) -> str:
-    """A model as --init-from compares it: name, options, classes (count and first name), channels."""
+def _few_classes(classes: list[str]) -> str:
     first = f" from {classes[0]!r}" if classes else ""
-    return f"{model!r} with options {options}, {len(classes)} classes{first}, {in_chans} channels"
+    return f"{len(classes)} classes{first}"
 
 
 def _remove_empty_run_dir(run: RunDir) -> None:
