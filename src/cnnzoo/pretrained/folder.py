@@ -28,8 +28,8 @@ VERSION = 1
 # Settings that name places on the machine a model was trained on: not shared.
 MACHINE_FIELDS = ("data_dir", "cache_dir", "run_dir", "runs_root", "init_from")
 # What the card and config.json keep of results.json (its run_dir and per-image records stay home).
-RESULT_KEYS = ("data", "recipe", "epochs", "steps", "tested_weights", "test", "test_tta", "val_best", "wall_time_s",
-               "images_per_s", "precision", "device_name")  # fmt: skip
+RESULT_KEYS = ("data", "recipe", "epochs", "steps", "tested_weights", "test", "test_tta", "val_best", "split",
+               "wall_time_s", "images_per_s", "precision", "device_name")  # fmt: skip
 HARDWARE_KEYS = ("device", "device_name", "cpu", "cpu_count", "torch", "torchvision", "cuda", "cnnzoo")
 SEED_SUFFIX = re.compile(r"^(?P<base>.+)-seed(?P<seed>\d+)$")
 
@@ -194,7 +194,7 @@ def model_card(d: dict[str, Any]) -> str:
         f"# {name} on {data}" + (f", imported from {imported['source']}" if imported else ""),
         "",
         *_model_section(d),
-        *_data_section(cfg, imported),
+        *_data_section(cfg, imported, results),
         *_recipe_section(cfg, imported),
         *_results_section(results, imported),
         *_hardware_section(d.get("hardware")),
@@ -237,15 +237,18 @@ def _model_section(d: dict[str, Any]) -> list[str]:
     ]
 
 
-def _data_section(cfg: dict[str, Any], imported: dict | None) -> list[str]:
+def _data_section(cfg: dict[str, Any], imported: dict | None, results: dict | None) -> list[str]:
     if imported:
         return ["## Data", "", f"Trained by its publisher ({imported['url']}); its accuracy is claimed on "
                 f"{imported['claimed_on']}.", ""]  # fmt: skip
     parts = [f"`{cfg.get('data')}`"]
     if cfg.get("train_limit"):
         parts.append(f"a class-stratified subset of {cfg['train_limit']} training images")
-    held = "none (full_train)" if cfg.get("full_train") else cfg.get("val_size") or "the dataset's default"
-    parts.append(f"validation held out of the training split: {held}")
+    split = (results or {}).get("split") or {}
+    if cfg.get("full_train"):
+        parts.append("no validation split (full_train): the last weights were tested")
+    elif split.get("val_size") is not None:
+        parts.append(f"{split['val_size']:,} training images held out for validation (seed {split.get('val_seed')})")
     if cfg.get("eval_limit"):
         parts.append(f"evaluated on a subset of {cfg['eval_limit']} test images")
     if cfg.get("image_size"):
@@ -261,9 +264,11 @@ def _recipe_section(cfg: dict[str, Any], imported: dict | None) -> list[str]:
         if imported.get("notes"):
             lines += ["", f"Notes: {imported['notes']}."]
         return lines + [""]
-    keys = ("recipe", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
+    keys = ["recipe", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
             "milestones", "warmup_epochs", "label_smoothing", "crop_padding", "flip", "cutout", "auto_augment",
-            "mixup", "cutmix", "ema", "precision", "seed", "num_classes", "freeze", "lr_head_mult", "init_from_name")
+            "mixup", "cutmix", "ema", "precision", "seed"]
+    if cfg.get("init_from_name"):  # a fine-tuned model: from what, and how
+        keys += ["init_from_name", "num_classes", "freeze", "lr_head_mult"]
     rows = [f"| {key} | {_cell(cfg[key])} |" for key in keys if cfg.get(key) not in (None, [], "")]
     return ["## Recipe", "", "| setting | value |", "|---|---|", *rows, ""]
 
@@ -280,8 +285,9 @@ def _results_section(results: dict | None, imported: dict | None) -> list[str]:
         lines.append("- measure it on your copy of the data: `cnnzoo evaluate FOLDER --data-dir DIR`")
     if results and results.get("test"):
         test = results["test"]
+        epochs = results.get("epochs")
         lines.append(f"- test top-1 {100 * test['top1']:.2f}%, top-5 {100 * test['top5']:.2f}% on {test['count']:,} "
-                     f"images ({results.get('tested_weights')} weights, {results.get('epochs')} epochs)")  # fmt: skip
+                     f"images ({results.get('tested_weights')} weights, {epochs} epoch{'s' * (epochs != 1)})")  # fmt: skip
         seeds = results.get("seeds")
         if seeds:
             lines.append(f"- over {len(seeds['seeds'])} seeds {seeds['seeds']}: test top-1 "
@@ -296,7 +302,8 @@ def _hardware_section(hardware: dict | None) -> list[str]:
     if not hardware:
         return []
     where = hardware.get("device_name") or hardware.get("device")
-    versions = ", ".join(f"{k} {hardware[k]}" for k in ("cnnzoo", "torch", "torchvision", "cuda") if hardware.get(k))
+    shown = ("cnnzoo", "torch", "torchvision") + (("cuda",) if str(hardware.get("device")).startswith("cuda") else ())
+    versions = ", ".join(f"{k} {hardware[k]}" for k in shown if hardware.get(k))
     return ["## Hardware", "", f"Trained on {where} ({hardware.get('device')}); {versions}.", ""]
 
 

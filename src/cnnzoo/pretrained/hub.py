@@ -48,7 +48,8 @@ def hub_snapshot(hub_id: str, files: list[str] | None = None) -> Path:
     try:
         folder = hub.snapshot_download(repo, revision=revision, allow_patterns=files or FOLDER_FILES)
     except Exception as err:  # offline without a cached copy, an unknown repository, no access
-        reason = " ".join(str(err).split())[:200]
+        reason = " ".join(str(err).split()).split(". ")[0]
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise CnnzooError(f"cannot fetch {hub_id} from the Hugging Face Hub or its cache ({type(err).__name__}: "
                           f"{reason})") from None  # fmt: skip
     return Path(folder)
