@@ -9,6 +9,7 @@ checkpoint intact, saying how to resume. The loop itself (the step, the epochs, 
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
@@ -39,31 +40,75 @@ class RunWriteFailed(TrainingStopped):
     """A file of the run could not be written (a full disk); the previous checkpoint is kept."""
 
 
+class TrainResult(dict):
+    """What `train` returns: results.json's record (a dict, as before) with the trained model at hand.
+
+    `.results` is the record, `.run_dir` the run directory, `.model` the weights the test numbers came from
+    (the best by validation, or the EMA, as `cnnzoo.load(run_dir)` gives them), `.loaded` that `LoadedModel`.
+    """
+
+    @property
+    def results(self) -> dict:
+        return dict(self)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self["run_dir"])
+
+    @functools.cached_property
+    def loaded(self):
+        from cnnzoo.predict import load
+
+        return load(self.run_dir)
+
+    @property
+    def model(self) -> nn.Module:
+        return self.loaded.model
+
+    def __repr__(self) -> str:  # results.json's confusion matrix and per-class rows are for files, not a prompt
+        return f"TrainResult({summary_text(self)})"
+
+    def _repr_markdown_(self) -> str:
+        return f"**{self.get('model')} on {self.get('data')}**: {summary_text(self)}"
+
+
+def summary_text(results: dict) -> str:
+    """Test top-1/top-5, the epochs and the run directory, in a line."""
+    test = results.get("test") or {}
+    top = f"test top-1 {100 * test['top1']:.2f}%, top-5 {100 * test['top5']:.2f}%" if test else "not tested"
+    return f"{top} after {results.get('epochs')} epoch(s); run {results.get('run_dir')}"
+
+
 def train(
     config: TrainConfig | dict | str | Path | None = None,
     *,
     resume: str | Path | None = None,
     quiet: bool = False,
-) -> dict:
+    **settings: Any,
+) -> TrainResult:
     """Train a model as the config says and return the results (also written to RUN_DIR/results.json).
 
-    `config` is a TrainConfig, a dict of its fields, or a YAML recipe's path or packaged name. `resume=RUN_DIR`
-    (or RUN_DIR/checkpoints/last.pt) continues that run from last.pt with its saved config (`config` may then
-    only change RESUME_OVERRIDABLE); a finished run is not trained or tested again: its recorded results are
-    returned.
+    `config` is a TrainConfig, a dict of its fields, or a YAML recipe's path or packaged name; keyword settings
+    add to it or override it, so `train(model="resnet20", data="digits", epochs=3)` needs no dict.
+    `resume=RUN_DIR` (or RUN_DIR/checkpoints/last.pt) continues that run from last.pt with its saved config
+    (`config` may then only change RESUME_OVERRIDABLE); a finished run is not trained or tested again: its
+    recorded results are returned. The result is a dict with `.model`, `.results` and `.run_dir` (TrainResult).
     """
     payload = None
     if resume is not None:
         run = RunDir(resume_run_dir(resume))
         payload = read_last(run)
-        cfg = resumed_config(payload["config"], config, run.path)
+        if settings and not isinstance(config, (dict, type(None))):
+            raise CnnzooError("give resume's changes as a dict or as keyword settings, not a config and keywords")
+        cfg = resumed_config(payload["config"], {**(config or {}), **settings} if settings else config, run.path)
         finished = finished_results(run.path, payload["epoch"])
         if finished is not None:
-            return finished
+            return TrainResult(finished)
     else:
-        if config is None:
-            raise CnnzooError("train needs a config (a TrainConfig, a dict or a YAML recipe path)")
-        cfg = resolve_config(config)
+        if config is None and not settings:
+            raise CnnzooError("train needs a config (a TrainConfig, a dict or a YAML recipe path) or settings such "
+                              "as train(model='resnet20', data='digits')")  # fmt: skip
+        cfg = resolve_config(config if config is not None else {}, settings)
         _check_names(cfg)
         run = RunDir(cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data.name))
         cfg.run_dir = str(run.path)
@@ -73,7 +118,7 @@ def train(
     if distributed.is_main():
         run.create(resume=payload is not None)  # an unwritable or busy directory fails here, before any work
     with _deterministic_settings_restored(), _run_errors(run):
-        return _train_in(run, cfg, payload, device, quiet, existed)
+        return TrainResult(_train_in(run, cfg, payload, device, quiet, existed))
 
 
 def _train_in(run: RunDir, cfg: TrainConfig, payload: dict | None, device: torch.device, quiet: bool,
@@ -158,7 +203,7 @@ def load_initial_weights(model: nn.Module, source: str, cfg: TrainConfig, loader
     theirs = (loaded.model_name, loaded.model_options)
     if theirs != (cfg.model, dict(cfg.model_options)):
         raise CnnzooError(
-            f"--init-from {source} holds model {loaded.model_name!r} with options {loaded.model_options}, but this run "
+            f"--init-from {source} holds {loaded.model_name!r} with options {loaded.model_options}, but this run "
             f"builds {cfg.model!r} with options {dict(cfg.model_options)}; give the same --model and -o options, or "
             "drop --init-from"
         )
