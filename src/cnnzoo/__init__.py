@@ -2,6 +2,7 @@
 
     create_model, list_models, get_model_config, model_options   the model registry (like timm)
     summary                                                      a layer table, equal to torchinfo's
+    arch_tables                                                  the papers' architecture tables of models
     train, TrainConfig                                           train a model; returns the results
     evaluate_run                                                 a trained run on its test split (or other data)
     load                                                         a trained model, ready to predict (a run, a
@@ -30,6 +31,7 @@ _LAZY = {
     "list_models": "cnnzoo.models",
     "model_options": "cnnzoo.models",
     "summary": "cnnzoo.inspect.summary",
+    "arch_tables": "cnnzoo.inspect.archtable",
     "load": "cnnzoo.predict",
     "TrainConfig": "cnnzoo.training.config",
     "train": "cnnzoo.training.train",
@@ -41,6 +43,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
+    from cnnzoo.inspect.archtable import arch_tables
     from cnnzoo.inspect.summary import summary
     from cnnzoo.models import ModelConfig, create_model, get_model_config, list_models, model_options
     from cnnzoo.predict import load

@@ -69,6 +69,11 @@ class LoadedModel:
             mean_image=list(meta["mean_image"]) if meta.get("mean_image") is not None else None,
         )
 
+    def __repr__(self) -> str:  # the dataclass's own would print the whole network and every class name
+        h, w = self.image_size
+        return (f"LoadedModel({self.model_name!r}, {len(self.classes)} classes, input {self.in_chans}x{h}x{w}, "
+                f"from {self.path})")
+
     @property
     def stats(self) -> tuple[tuple[float, ...] | torch.Tensor, tuple[float, ...]]:
         """(mean, std) as DataSpec(test_only=True, stats=...) takes them: the mean image where there is one."""
