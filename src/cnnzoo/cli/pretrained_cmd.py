@@ -10,8 +10,8 @@ SOURCE_NETWORKS = {
     "akamaster": "resnet20, resnet32, resnet44, resnet56, resnet110, resnet1202 (.th files)",
     "chenyaofo": "resnet20, resnet32, resnet44, resnet56, vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn (cifar10_*.pt)",
     "kuangliu": "ResNet18, ResNet34, ResNet50, ResNet101, ResNet152 (checkpoint/ckpt.pth)",
-    "torchvision": "alexnet, resnet18-152, vgg11-19 and _bn, googlenet (a .pth or an enum name such as "
-    "ResNet18_Weights.IMAGENET1K_V1)",
+    "torchvision": "alexnet, resnet18, resnet34, resnet50, resnet101, resnet152, vgg11, vgg13, vgg16, vgg19, "
+    "vgg11_bn, vgg13_bn, vgg16_bn, vgg19_bn, googlenet (a .pth or an enum name such as ResNet18_Weights.IMAGENET1K_V1)",
     "timm": "resnet18, resnet34, resnet50, resnet101, resnet152 (model.safetensors with config.json, a folder, or "
     "hf-hub:ORG/REPO)",
 }
