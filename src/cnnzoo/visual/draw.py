@@ -80,14 +80,14 @@ class Diagram:
 def residual_shortcuts(model: nn.Module) -> dict[str, str]:
     """Each residual unit's qualified name and its shortcut: identity, projection (a 1x1 conv) or pad (option A).
 
-    The one place that knows ResNet's module names: a unit is a BasicBlock or Bottleneck, its shortcut the
+    The one place that knows ResNet's module names: a unit is a `resnet.ResidualUnit`, its shortcut the
     `downsample` attribute (None: identity; a PadShortcut: option A; a Sequential with a conv: projection).
     """
     from cnnzoo.models import resnet
 
     units = {}
     for name, module in model.named_modules():
-        if isinstance(module, (resnet.BasicBlock, resnet.Bottleneck)):
+        if isinstance(module, resnet.ResidualUnit):
             downsample = getattr(module, "downsample", None)
             if downsample is None:
                 units[name] = "identity"
