@@ -65,7 +65,6 @@ def test_summary_and_arch_tables_display_as_markdown_tables():
     assert tables[0]._repr_markdown_() in markdown
 
 
-@pytest.mark.slow
 def test_train_keywords_result_object_and_probability_array(tmp_path):
     result = cnnzoo.train(model="resnet20", data="digits", epochs=1, batch_size=64, precision="fp32",
                           tensorboard=False, plots=False, run_dir=str(tmp_path / "run"), quiet=True)  # fmt: skip

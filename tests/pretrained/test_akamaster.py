@@ -121,7 +121,7 @@ def test_cnnzoo_evaluate_gives_the_readme_accuracy_exactly(name, akamaster_dir, 
 @pytest.mark.slow
 def test_cifar10_weights_fine_tuned_on_grey_digits(imported, tmp_path, capsys):
     result = cnnzoo.train(model="resnet20", model_options={"shortcut_pad": "both"}, data="digits",
-                          init_from=str(imported["resnet20-12fca82f.th"]), num_classes=10, epochs=3, lr=0.05,
+                          init_from=str(imported["resnet20-12fca82f.th"]), num_classes=10, epochs=2, lr=0.05,
                           batch_size=64, precision="fp32", tensorboard=False, plots=False,
                           run_dir=str(tmp_path / "digits"))  # fmt: skip
     out = capsys.readouterr().out
@@ -135,7 +135,7 @@ def test_cifar10_weights_fine_tuned_on_grey_digits(imported, tmp_path, capsys):
 @pytest.mark.slow
 def test_cifar10_weights_fine_tuned_on_four_cifar_classes(imported, cifar10_jpeg_dir, tmp_path):
     folder = tmp_path / "four"
-    for split, count in (("train", 250), ("test", 100)):
+    for split, count in (("train", 150), ("test", 100)):
         for name in ("airplane", "automobile", "bird", "cat"):
             (folder / split / name).mkdir(parents=True)
             for path in sorted((cifar10_jpeg_dir / split / name).iterdir())[:count]:

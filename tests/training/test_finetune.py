@@ -90,7 +90,6 @@ def digit_folder(root: Path, digits: tuple[int, ...], train: int, test: int) -> 
     return root
 
 
-@pytest.mark.slow
 def test_digits_run_fine_tuned_to_four_classes_with_frozen_features(digits_run, tmp_path, capsys):
     folder = digit_folder(tmp_path / "four", (0, 1, 2, 3), train=120, test=40)
     source = cnnzoo.load(digits_run)
