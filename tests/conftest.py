@@ -50,3 +50,20 @@ def digits_run(tmp_path_factory) -> Path:
     train({"model": "resnet20", "data": "digits", "epochs": 3, "batch_size": 64, "lr": 0.1, "schedule": "cosine",
            "precision": "fp32", "tensorboard": False, "run_dir": str(run)}, quiet=True)
     return run
+
+
+@pytest.fixture
+def cli(capsys):
+    """cli(argv) -> (exit status, stdout, stderr) of `cnnzoo ARGV` in this process; a one-line error's SystemExit
+    becomes its status."""
+    from cnnzoo.cli import main
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

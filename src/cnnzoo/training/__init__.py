@@ -7,6 +7,7 @@
     resume.py      the rules of --resume: which run, which config, whether it is finished
     evaluate.py    evaluate_run(RUN): a trained model on its test split or another dataset
     optim.py       SGD/AdamW, learning-rate schedules per iteration, EMA of weights
+    finetune.py    --init-from with a new classifier, adapted input channels, frozen features, a head lr
     metrics.py     top-1/top-5 and the confusion matrix, accumulated on the device
     checkpoint.py  atomic checkpoints (cnnzoo.io), RNG states, safetensors; cnnzoo.predict loads them
     runlog.py      the run directory: config, environment, metrics, TensorBoard, plots, results

@@ -37,6 +37,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: device.choose_speed
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 LR_SCALINGS = ("none", "linear", "sqrt")
 TTA_MODES = ("none", "flip", "flip-translate")
+FREEZE_MODES = ("none", "features")
 
 # Fields that name folders; resolved to absolute paths when a config is built.
 PATH_FIELDS = ("data_dir", "cache_dir", "run_dir", "runs_root")
@@ -53,8 +54,14 @@ class TrainConfig:
     model: str = setting("", "model", "registered model name (see `cnnzoo models`)")
     model_options: dict = setting({}, "model", "model options, e.g. small_input=true (-o KEY=VALUE, repeatable)")
     init_from: str | None = setting(
-        None, "model", "start from the weights of a checkpoint, model.safetensors or run directory (a new run)"
+        None, "model", "start from the weights of a checkpoint, model.safetensors, pretrained folder or run directory "
+        "(a new run; other input channels adapt the first layer's filters)"
+    )  # fmt: skip
+    num_classes: int | None = setting(
+        None, "model", "fine-tuning from --init-from: a new classifier, initialised afresh, for the data's N classes"
     )
+    freeze: str = setting("none", "model", "fine-tuning: none, or features (train the classifier alone)")
+    lr_head_mult: float = setting(1.0, "model", "fine-tuning: the classifier's learning rate is lr x this")
     data: DataSpec = field(default_factory=DataSpec)  # the data spec, whole: cnnzoo.data.spec declares its fields
     # optimisation
     epochs: int = setting(10, "optimisation", "training epochs")
@@ -169,6 +176,12 @@ class TrainConfig:
         check_choice("compile", self.compile, COMPILE_MODES)
         check_choice("lr_scaling", self.lr_scaling, LR_SCALINGS)
         check_choice("tta", self.tta, TTA_MODES)
+        check_choice("freeze", self.freeze, FREEZE_MODES)
+        check_range("lr_head_mult", self.lr_head_mult, 0.0, 1000.0, low_open=True)
+        fine_tuning = [flag for flag, given in (("--num-classes", self.num_classes is not None),
+                       ("--freeze", self.freeze != "none"), ("--lr-head-mult", self.lr_head_mult != 1.0)) if given]
+        if fine_tuning and not self.init_from:
+            raise CnnzooError(f"{', '.join(fine_tuning)} fine-tune a trained model: give --init-from CHECKPOINT too")
         for name, low, high in _INT_RANGES:
             check_int(name, getattr(self, name), low, high)
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -513,4 +526,5 @@ _INT_RANGES: tuple[tuple[str, int, int], ...] = (
     ("warmup_steps", 0, MAX_STEPS),
     ("patience", 1, MAX_EPOCHS),
     ("seed", 0, MAX_SEED),
+    ("num_classes", 1, 100_000),  # ImageNet-21k has 21,841
 )

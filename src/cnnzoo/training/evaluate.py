@@ -17,7 +17,7 @@ from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.predict import LoadedModel, load
 from cnnzoo.training.config import TrainConfig, coerce
 from cnnzoo.training.loop import evaluate
-from cnnzoo.training.runlog import RunDir
+from cnnzoo.training.runlog import RunDir, run_holding
 from cnnzoo.training.train import make_loaders
 
 SPLITS = ("test", "val")
@@ -53,7 +53,7 @@ def evaluate_run(
     speed = choose_speed(device, cfg.precision, cfg.channels_last)  # as the run computed its own test numbers
     if speed.channels_last:
         loaded.model.to(memory_format=torch.channels_last)
-    run = _run_of(loaded)
+    run = run_holding(loaded.path)
     if run is not None:
         try:
             run.lock()  # one writer of results.json, and never while `cnnzoo train` still writes this run
@@ -103,15 +103,6 @@ def _check_fits(loaded: LoadedModel, loaders, cfg: TrainConfig) -> None:
             f"{cfg.data.data_dir or cfg.data.name} holds {size[0]}x{size[1]} images but the model was trained on "
             f"{loaded.image_size[0]}x{loaded.image_size[1]}; give images of that size"
         )
-
-
-def _run_of(loaded: LoadedModel) -> RunDir | None:
-    """The run directory the evaluated weights belong to (RUN/model.safetensors, RUN/checkpoints/x.pt), or None."""
-    for candidate in (loaded.path.parent, loaded.path.parent.parent):
-        run = RunDir(candidate)
-        if run.config.is_file() and run.checkpoints.is_dir():
-            return run
-    return None
 
 
 def _same_data(cfg: TrainConfig, saved: dict) -> bool:

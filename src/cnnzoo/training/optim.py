@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.training.config import TrainConfig
+from cnnzoo.training.finetune import head_lr_groups
 
 NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 
@@ -55,6 +56,8 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, *, graphs: bool = False)
     """
     groups = param_groups(model, cfg.weight_decay, cfg.decay_bn_bias)
     lr = scaled_lr(cfg)
+    if cfg.lr_head_mult != 1.0:  # fine-tuning: the new classifier learns faster (or slower) than the features
+        groups = head_lr_groups(groups, model, cfg.model, dict(cfg.model_options), lr, cfg.lr_head_mult)
     if cfg.optimizer == "sgd":
         nesterov = cfg.nesterov and cfg.momentum > 0
         extra = {"foreach": True} if graphs else {}

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-
-def in_notebook() -> bool:
-    """Whether this process is a Jupyter kernel, whose cells show tqdm's widget bars (stderr is no terminal)."""
-    shell = sys.modules.get("IPython")
-    ipython = getattr(shell, "get_ipython", lambda: None)() if shell is not None else None
-    return ipython is not None and type(ipython).__name__ == "ZMQInteractiveShell"
+from cnnzoo.display import live, progress_bar
 
 
 class EpochProgress:
@@ -19,22 +12,13 @@ class EpochProgress:
         self.quiet = quiet
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
-        self.live = not quiet and (sys.stderr.isatty() or in_notebook())
+        self.live = not quiet and live()
         self.bar = None
         self.done = 0
 
     def epoch_start(self, epoch: int) -> None:
-        if self.live:
-            from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
-
-            self.bar = tqdm(
-                total=self.steps_per_epoch,
-                desc=f"epoch {epoch + 1}/{self.epochs}",
-                unit="it",
-                leave=False,
-                file=sys.stderr,
-                dynamic_ncols=True,
-            )
+        if self.live:  # a widget in Jupyter, text on a terminal
+            self.bar = progress_bar(self.steps_per_epoch, f"epoch {epoch + 1}/{self.epochs}", dynamic_ncols=True)
             self.done = 0
 
     def refresh(self, step_in_epoch: int, loss: float, acc: float, images_per_s: float, lr: float) -> None:

@@ -64,6 +64,15 @@ def default_run_dir(runs_root: str | Path, model: str, data: str) -> Path:
     return path
 
 
+def run_holding(weights: Path) -> RunDir | None:
+    """The run directory a weights file belongs to (RUN/model.safetensors, RUN/checkpoints/x.pt), or None."""
+    for candidate in (weights.parent, weights.parent.parent):
+        run = RunDir(candidate)
+        if run.config.is_file() and run.checkpoints.is_dir():
+            return run
+    return None
+
+
 class RunDir:
     """Paths and writers of one run directory."""
 

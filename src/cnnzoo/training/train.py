@@ -9,6 +9,7 @@ checkpoint intact, saying how to resume. The loop itself (the step, the epochs, 
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
@@ -28,7 +29,7 @@ from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.io import write_error_message
 from cnnzoo.models import check_model_options, create_model, get_model_config
 from cnnzoo.training import distributed
-from cnnzoo.training.checkpoint import fit_weights
+from cnnzoo.training.finetune import freeze_features, transfer_weights
 from cnnzoo.training.config import TrainConfig, resolve_config
 from cnnzoo.training.loop import TrainingStopped, fit, image_hw
 from cnnzoo.training.resume import finished_results, read_last, resume_run_dir, resumed_config
@@ -39,31 +40,75 @@ class RunWriteFailed(TrainingStopped):
     """A file of the run could not be written (a full disk); the previous checkpoint is kept."""
 
 
+class TrainResult(dict):
+    """What `train` returns: results.json's record (a dict, as before) with the trained model at hand.
+
+    `.results` is the record, `.run_dir` the run directory, `.model` the weights the test numbers came from
+    (the best by validation, or the EMA, as `cnnzoo.load(run_dir)` gives them), `.loaded` that `LoadedModel`.
+    """
+
+    @property
+    def results(self) -> dict:
+        return dict(self)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self["run_dir"])
+
+    @functools.cached_property
+    def loaded(self):
+        from cnnzoo.predict import load
+
+        return load(self.run_dir)
+
+    @property
+    def model(self) -> nn.Module:
+        return self.loaded.model
+
+    def __repr__(self) -> str:  # results.json's confusion matrix and per-class rows are for files, not a prompt
+        return f"TrainResult({summary_text(self)})"
+
+    def _repr_markdown_(self) -> str:
+        return f"**{self.get('model')} on {self.get('data')}**: {summary_text(self)}"
+
+
+def summary_text(results: dict) -> str:
+    """Test top-1/top-5, the epochs and the run directory, in a line."""
+    test = results.get("test") or {}
+    top = f"test top-1 {100 * test['top1']:.2f}%, top-5 {100 * test['top5']:.2f}%" if test else "not tested"
+    return f"{top} after {results.get('epochs')} epoch(s); run {results.get('run_dir')}"
+
+
 def train(
     config: TrainConfig | dict | str | Path | None = None,
     *,
     resume: str | Path | None = None,
     quiet: bool = False,
-) -> dict:
+    **settings: Any,
+) -> TrainResult:
     """Train a model as the config says and return the results (also written to RUN_DIR/results.json).
 
-    `config` is a TrainConfig, a dict of its fields, or a YAML recipe's path or packaged name. `resume=RUN_DIR`
-    (or RUN_DIR/checkpoints/last.pt) continues that run from last.pt with its saved config (`config` may then
-    only change RESUME_OVERRIDABLE); a finished run is not trained or tested again: its recorded results are
-    returned.
+    `config` is a TrainConfig, a dict of its fields, or a YAML recipe's path or packaged name; keyword settings
+    add to it or override it, so `train(model="resnet20", data="digits", epochs=3)` needs no dict.
+    `resume=RUN_DIR` (or RUN_DIR/checkpoints/last.pt) continues that run from last.pt with its saved config
+    (`config` may then only change RESUME_OVERRIDABLE); a finished run is not trained or tested again: its
+    recorded results are returned. The result is a dict with `.model`, `.results` and `.run_dir` (TrainResult).
     """
     payload = None
     if resume is not None:
         run = RunDir(resume_run_dir(resume))
         payload = read_last(run)
-        cfg = resumed_config(payload["config"], config, run.path)
+        if settings and not isinstance(config, (dict, type(None))):
+            raise CnnzooError("give resume's changes as a dict or as keyword settings, not a config and keywords")
+        cfg = resumed_config(payload["config"], {**(config or {}), **settings} if settings else config, run.path)
         finished = finished_results(run.path, payload["epoch"])
         if finished is not None:
-            return finished
+            return TrainResult(finished)
     else:
-        if config is None:
-            raise CnnzooError("train needs a config (a TrainConfig, a dict or a YAML recipe path)")
-        cfg = resolve_config(config)
+        if config is None and not settings:
+            raise CnnzooError("train needs a config (a TrainConfig, a dict or a YAML recipe path) or settings such "
+                              "as train(model='resnet20', data='digits')")  # fmt: skip
+        cfg = resolve_config(config if config is not None else {}, settings)
         _check_names(cfg)
         run = RunDir(cfg.run_dir or default_run_dir(cfg.runs_root, cfg.model, cfg.data.name))
         cfg.run_dir = str(run.path)
@@ -73,7 +118,7 @@ def train(
     if distributed.is_main():
         run.create(resume=payload is not None)  # an unwritable or busy directory fails here, before any work
     with _deterministic_settings_restored(), _run_errors(run):
-        return _train_in(run, cfg, payload, device, quiet, existed)
+        return TrainResult(_train_in(run, cfg, payload, device, quiet, existed))
 
 
 def _train_in(run: RunDir, cfg: TrainConfig, payload: dict | None, device: torch.device, quiet: bool,
@@ -89,7 +134,11 @@ def _train_in(run: RunDir, cfg: TrainConfig, payload: dict | None, device: torch
             loaders = make_loaders(cfg, device)
         model = make_model(cfg, loaders)
         if cfg.init_from and payload is None:
-            cfg.init_from = load_initial_weights(model, cfg.init_from, cfg, loaders)
+            cfg.init_from, notes = load_initial_weights(model, cfg.init_from, cfg, loaders)
+            if not quiet:
+                print("\n".join(f"init-from {cfg.init_from}: {note}" for note in notes), flush=True)
+        if cfg.freeze == "features":  # again on resume: requires_grad is not in a checkpoint
+            freeze_features(model, cfg.model, cfg.model_options)
     except CnnzooError:
         if not existed and distributed.is_main():
             _remove_empty_run_dir(run)
@@ -140,30 +189,41 @@ def _check_names(cfg: TrainConfig) -> None:
         raise unknown_choice("dataset", cfg.data.name, DATASETS)
 
 
-def load_initial_weights(model: nn.Module, source: str, cfg: TrainConfig, loaders) -> str:
+def load_initial_weights(model: nn.Module, source: str, cfg: TrainConfig, loaders) -> tuple[str, list[str]]:
     """--init-from: start a new run from trained weights (its own optimiser, schedule and epochs).
 
-    The source must be the same model, options, classes and channels; returns the file the weights came from,
-    which config.yaml records.
+    The source must be the same model with the same options. Other classes need --num-classes N (N the data's
+    classes): every weight but the classifier is kept, the classifier is initialised afresh. Another number of
+    input channels (an RGB checkpoint for grey digits) adapts the first layer's filters (finetune.py). Returns
+    the file the weights came from, which config.yaml records, and what was changed, in words.
     """
     from cnnzoo.predict import load
 
     loaded = load(source)
-    theirs = (loaded.model_name, loaded.model_options, list(loaded.classes), loaded.in_chans)
-    ours = (cfg.model, dict(cfg.model_options), list(loaders.classes), int(loaders.in_chans))
-    if theirs != ours:
+    theirs = (loaded.model_name, loaded.model_options)
+    if theirs != (cfg.model, dict(cfg.model_options)):
         raise CnnzooError(
-            f"--init-from {source} holds {_describe(*theirs)}, but this run builds {_describe(*ours)}; "
-            "give the same --model, -o options and --data, or drop --init-from"
+            f"--init-from {source} holds {loaded.model_name!r} with options {loaded.model_options}, but this run "
+            f"builds {cfg.model!r} with options {dict(cfg.model_options)}; give the same --model and -o options, or "
+            "drop --init-from"
         )
-    fit_weights(model, loaded.model.state_dict(), loaded.path, f"model {cfg.model!r}")
-    return str(Path(loaded.path).resolve())
+    classes = list(loaders.classes)
+    if cfg.num_classes is not None and cfg.num_classes != len(classes):
+        raise CnnzooError(f"--num-classes {cfg.num_classes}, but {cfg.data.name} has {len(classes)} classes; the new "
+                          f"classifier needs one output per class: give --num-classes {len(classes)}")  # fmt: skip
+    if cfg.num_classes is None and list(loaded.classes) != classes:
+        raise CnnzooError(
+            f"--init-from {source} was trained on {_few_classes(loaded.classes)}, this run's data has "
+            f"{_few_classes(classes)}; give --num-classes {len(classes)} to fine-tune with a new classifier"
+        )
+    notes = transfer_weights(model, loaded.model.state_dict(), model_name=cfg.model, options=dict(cfg.model_options),
+                             new_head=cfg.num_classes is not None, source=loaded.path)  # fmt: skip
+    return str(Path(loaded.path).resolve()), notes
 
 
-def _describe(model: str, options: dict, classes: list[str], in_chans: int) -> str:
-    """A model as --init-from compares it: name, options, classes (count and first name), channels."""
+def _few_classes(classes: list[str]) -> str:
     first = f" from {classes[0]!r}" if classes else ""
-    return f"{model!r} with options {options}, {len(classes)} classes{first}, {in_chans} channels"
+    return f"{len(classes)} classes{first}"
 
 
 def _remove_empty_run_dir(run: RunDir) -> None:
