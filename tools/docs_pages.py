@@ -156,7 +156,7 @@ def _measured(models: list[str]) -> list[tuple[str, list[dict]]]:
 
 
 def _results_section(models: list[str]) -> str:
-    from cnnzoo.experiments.runs import format_mean_std, mean_std
+    from cnnzoo.stats import format_mean_std, mean_std
     from cnnzoo.inspect.render import render_table
 
     rows = []

@@ -26,7 +26,7 @@ __version__ = "0.1.0"  # the one place: pyproject.toml reads it (dynamic version
 # public name -> the module that defines it
 _LAZY = {
     "ModelConfig": "cnnzoo.models",
-    "create_model": "cnnzoo.models",
+    "create_model": "cnnzoo.pretrained",  # the registry's, plus pretrained=DIR
     "get_model_config": "cnnzoo.models",
     "list_models": "cnnzoo.models",
     "model_options": "cnnzoo.models",
@@ -45,7 +45,8 @@ _LAZY = {
 if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
     from cnnzoo.inspect.archtable import arch_tables
     from cnnzoo.inspect.summary import summary
-    from cnnzoo.models import ModelConfig, create_model, get_model_config, list_models, model_options
+    from cnnzoo.models import ModelConfig, get_model_config, list_models, model_options
+    from cnnzoo.pretrained import create_model
     from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.export import export_model

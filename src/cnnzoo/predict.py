@@ -218,7 +218,7 @@ def build_model_from_meta(meta: dict) -> nn.Module:
 def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """A trained model: a run directory (its best weights), a .pt checkpoint, a model.safetensors, an exported
     .onnx, a pretrained folder (`cnnzoo save-pretrained`) or its `hf-hub:ORG/REPO` id."""
-    from cnnzoo.pretrained.folder import pretrained_folder, read_pretrained
+    from cnnzoo.pretrained.format import pretrained_folder, read_pretrained
 
     device = resolve_device(device)
     folder = pretrained_folder(checkpoint_or_run_dir)

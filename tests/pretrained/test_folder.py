@@ -14,7 +14,7 @@ import torch
 import cnnzoo
 from cnnzoo.errors import CnnzooError
 from cnnzoo.pretrained import pretrained_model, save_pretrained
-from cnnzoo.pretrained.folder import read_pretrained
+from cnnzoo.pretrained.format import read_pretrained
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,11 +83,12 @@ def test_evaluate_takes_the_folder(folder, cli):
 
 def test_create_model_pretrained_keeps_weights_and_replaces_a_head(folder):
     loaded = cnnzoo.load(folder)
-    same = pretrained_model("resnet20", folder).eval()
+    same = cnnzoo.create_model("resnet20", pretrained=folder).eval()  # the public API, as timm's create_model
     x = torch.randn(2, 1, 8, 8)
     torch.testing.assert_close(same(x), loaded.model(x))
     assert same.default_cfg.mean == loaded.mean
     four = pretrained_model("resnet20", folder, num_classes=4)
+    assert cnnzoo.create_model("resnet20", num_classes=4).fc.weight.shape == (4, 64)  # untrained without pretrained=
     assert four.fc.weight.shape == (4, 64)
     torch.testing.assert_close(four.layer3[2].conv2.weight, loaded.model.layer3[2].conv2.weight)
     with pytest.raises(CnnzooError, match="holds a 'resnet20', not a 'resnet32'"):

@@ -165,7 +165,8 @@ def _print_result(args: argparse.Namespace, results: dict, intro: str = "") -> N
 
 def _train_seeds(args: argparse.Namespace) -> int:
     """--seeds N: one run per seed in sibling directories, each run's line, then the mean ± std."""
-    from cnnzoo.experiments.runs import format_mean_std, run_seeds, sibling_run_dirs
+    from cnnzoo.experiments.runs import run_seeds, sibling_run_dirs
+    from cnnzoo.stats import format_mean_std
     from cnnzoo.training import distributed
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.runlog import default_run_dir

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 
 from cnnzoo.errors import CnnzooError
+from cnnzoo.stats import mean_std
 
 # How a run of run_seeds came to have its results.
 TRAINED, RESUMED, REUSED = "trained", "resumed", "reused"
@@ -86,21 +86,6 @@ class SeedRuns:
         """The mean of a number every run's results.json holds (wall_time_s, images_per_s), None if any lacks it."""
         numbers = [r.get(key) for r in self.results]
         return None if any(n is None for n in numbers) else statistics.fmean(numbers)
-
-
-def mean_std(numbers: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (n - 1); the deviation of a single number is 0, not undefined."""
-    if not numbers:
-        raise ValueError("mean_std of no numbers")
-    mean = statistics.fmean(numbers)
-    return mean, (statistics.stdev(numbers) if len(numbers) > 1 else 0.0)
-
-
-def format_mean_std(mean: float, std: float, scale: float = 100.0, digits: int = 2) -> str:
-    """'91.25 ± 0.18': a fraction shown as a percentage by default."""
-    if math.isnan(mean):
-        return "n/a"
-    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
 
 
 def run_seeds(

@@ -4,16 +4,17 @@
     importers.py            import_checkpoint / load_pretrained / write_imported: a file becomes a cnnzoo checkpoint
     torchvision_weights.py  what torchvision's weights enums say about a file (network, classes, accuracy)
     timm_config.py          timm's model.safetensors + config.json
-    folder.py               save_pretrained / read_pretrained: config.json, model.safetensors, README.md model card
-    hub.py                  hf-hub:ORG/REPO ids and push_to_hub (huggingface_hub, an optional extra)
+    format.py               read_pretrained: a folder's config.json and model.safetensors, local or hf-hub:
+    folder.py               save_pretrained (with its README.md model card), push_to_hub, pretrained_model
+    hub.py                  hf-hub:ORG/REPO ids and snapshots (huggingface_hub, an optional extra)
 """
 
-from cnnzoo.pretrained.folder import pretrained_model, read_pretrained, save_pretrained
-from cnnzoo.pretrained.hub import push_to_hub
+from cnnzoo.pretrained.folder import create_model, pretrained_model, push_to_hub, save_pretrained
+from cnnzoo.pretrained.format import read_pretrained
 from cnnzoo.pretrained.importers import import_checkpoint, load_pretrained, write_imported
 from cnnzoo.pretrained.sources import SOURCES
 
 __all__ = [
-    "SOURCES", "import_checkpoint", "load_pretrained", "pretrained_model", "push_to_hub", "read_pretrained",
+    "SOURCES", "create_model", "import_checkpoint", "load_pretrained", "pretrained_model", "push_to_hub", "read_pretrained",
     "save_pretrained", "write_imported",
 ]

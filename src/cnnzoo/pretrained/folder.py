@@ -21,10 +21,10 @@ import torch
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.io import atomic_write
-from cnnzoo.training.checkpoint import META_KEYS, OPTIONAL_META_KEYS, read_checkpoint, save_safetensors
+from cnnzoo.pretrained.format import FORMAT, VERSION, read_json, read_pretrained
+from cnnzoo.pretrained.hub import FOLDER_FILES, HUB_PREFIX, parse_hub_id, require_hub
+from cnnzoo.training.checkpoint import read_checkpoint, save_safetensors
 
-FORMAT = "cnnzoo-pretrained"
-VERSION = 1
 # Settings that name places on the machine a model was trained on: not shared.
 MACHINE_FIELDS = ("data_dir", "cache_dir", "run_dir", "runs_root", "init_from")
 # What the card and config.json keep of results.json (its run_dir and per-image records stay home).
@@ -81,7 +81,7 @@ def shared_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def _results(run) -> dict[str, Any] | None:
     """This run's test numbers, and over its sibling seed runs (RUN-seed<k>, as `--seeds` names them) mean ± std."""
-    from cnnzoo.experiments.runs import mean_std
+    from cnnzoo.stats import mean_std
 
     results = run.read_results()
     if results is None:
@@ -90,7 +90,7 @@ def _results(run) -> dict[str, Any] | None:
     match = SEED_SUFFIX.match(run.path.name)
     if match:
         siblings = sorted(run.path.parent.glob(f"{match['base']}-seed*"), key=lambda p: p.name)
-        runs = [(p, _read_json(p / "results.json")) for p in siblings if SEED_SUFFIX.match(p.name)]
+        runs = [(p, read_json(p / "results.json")) for p in siblings if SEED_SUFFIX.match(p.name)]
         top1 = {int(SEED_SUFFIX.match(p.name)["seed"]): r["test"]["top1"] for p, r in runs if r and r.get("test")}
         if len(top1) > 1:
             mean, std = mean_std(list(top1.values()))
@@ -100,15 +100,8 @@ def _results(run) -> dict[str, Any] | None:
 
 
 def _hardware(run) -> dict[str, Any] | None:
-    env = _read_json(run.env)
+    env = read_json(run.env)
     return {key: env.get(key) for key in HARDWARE_KEYS} if env else None
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _plain(value: Any) -> Any:
@@ -124,57 +117,6 @@ def _plain(value: Any) -> Any:
 
 def _write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
-
-
-# -------------------------------------------------------------------- reading
-def is_pretrained_folder(path: str | Path) -> bool:
-    """Whether `path` is a folder `save_pretrained` wrote (config.json with cnnzoo's format tag)."""
-    config = Path(path) / "config.json"
-    if not config.is_file():
-        return False
-    return (_read_json(config) or {}).get("format") == FORMAT
-
-
-def pretrained_folder(path_or_id: str | Path) -> Path | None:
-    """The local pretrained folder that `path_or_id` names (an hf-hub: id is fetched), or None for other paths."""
-    from cnnzoo.pretrained.hub import hub_snapshot, is_hub_id
-
-    if is_hub_id(path_or_id):
-        folder = hub_snapshot(str(path_or_id))
-        if not is_pretrained_folder(folder):
-            raise CnnzooError(f"{path_or_id} holds no cnnzoo config.json; a timm repository imports with: "
-                              f"cnnzoo import timm {path_or_id} --output MODEL.pt")  # fmt: skip
-        return folder
-    path = Path(path_or_id)
-    if not path.is_dir() or (path / "checkpoints").is_dir():
-        return None
-    if is_pretrained_folder(path):
-        return path
-    if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
-        raise CnnzooError(f"{path} holds a config.json that is not cnnzoo's (timm's layout?); import it with: "
-                          f"cnnzoo import timm {path} --output MODEL.pt")  # fmt: skip
-    return None
-
-
-def read_pretrained(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], dict]:
-    """(model metadata, weights, training config) of a pretrained folder; a broken one is a one-line error."""
-    from safetensors.torch import load_file
-
-    folder = Path(folder)
-    description = _read_json(folder / "config.json")
-    if description is None or description.get("format") != FORMAT:
-        raise CnnzooError(f"{folder} holds no cnnzoo config.json; is it a folder that `cnnzoo save-pretrained` wrote?")
-    if description.get("version") != VERSION:
-        raise CnnzooError(f"{folder} is pretrained-folder version {description.get('version')}; this cnnzoo reads {VERSION}")
-    missing = [key for key in META_KEYS if description.get(key) is None]
-    if missing:
-        raise CnnzooError(f"{folder}/config.json lacks {', '.join(missing)}; write the folder again with save-pretrained")
-    try:
-        weights = load_file(str(folder / "model.safetensors"))
-    except Exception as err:
-        raise CnnzooError(f"cannot read {folder / 'model.safetensors'} ({type(err).__name__}): missing or truncated") from None
-    meta = {key: description[key] for key in (*META_KEYS, *OPTIONAL_META_KEYS) if description.get(key) is not None}
-    return meta, weights, dict(description.get("train_config") or {})
 
 
 # -------------------------------------------------------------------- the model card
@@ -374,3 +316,34 @@ def pretrained_model(name: str, pretrained: str | Path, num_classes: int | None 
         model.default_cfg = replace(model.default_cfg, mean=tuple(loaded.mean), std=tuple(loaded.std),
                                     input_size=(channels, *loaded.image_size))  # fmt: skip
     return model
+
+
+def create_model(name: str, num_classes: int | None = None, in_chans: int | None = None, *,
+                 pretrained: str | Path | None = None, **options: Any) -> torch.nn.Module:
+    """`cnnzoo.create_model`: the registry's model, with `pretrained=` a folder, hub id, run or checkpoint's weights.
+
+    Without `pretrained` it is `cnnzoo.models.create_model` itself; the registry builds untrained models only, so
+    that the model layer never reaches up to checkpoints and runs.
+    """
+    if pretrained is None:
+        from cnnzoo.models import create_model as build
+
+        return build(name, num_classes=num_classes, in_chans=in_chans, **options)
+    return pretrained_model(name, pretrained, num_classes=num_classes, in_chans=in_chans, **options)
+
+
+def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, message: str | None = None) -> str:
+    """Upload a pretrained folder to `repo_id` (created if needed); returns the repository's URL.
+
+    The folder is read first as `cnnzoo.load` would read it, so a broken folder is refused before any upload.
+    The token is huggingface_hub's (HF_TOKEN, or `hf auth login`).
+    """
+    folder = Path(folder)
+    read_pretrained(folder)
+    parse_hub_id(HUB_PREFIX + repo_id)  # ORG/REPO, nothing else
+    hub = require_hub()
+    api = hub.HfApi()
+    url = api.create_repo(repo_id, private=private, exist_ok=True)
+    api.upload_folder(folder_path=str(folder), repo_id=repo_id, allow_patterns=FOLDER_FILES,
+                      commit_message=message or f"Upload {folder.name} with cnnzoo push")  # fmt: skip
+    return str(url)

@@ -53,22 +53,3 @@ def hub_snapshot(hub_id: str, files: list[str] | None = None) -> Path:
         raise CnnzooError(f"cannot fetch {hub_id} from the Hugging Face Hub or its cache ({type(err).__name__}: "
                           f"{reason})") from None  # fmt: skip
     return Path(folder)
-
-
-def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, message: str | None = None) -> str:
-    """Upload a pretrained folder to `repo_id` (created if needed); returns the repository's URL.
-
-    The folder is read first as `cnnzoo.load` would read it, so a broken folder is refused before any upload.
-    The token is huggingface_hub's (HF_TOKEN, or `hf auth login`).
-    """
-    from cnnzoo.pretrained.folder import read_pretrained
-
-    folder = Path(folder)
-    read_pretrained(folder)
-    parse_hub_id(HUB_PREFIX + repo_id)  # ORG/REPO, nothing else
-    hub = require_hub()
-    api = hub.HfApi()
-    url = api.create_repo(repo_id, private=private, exist_ok=True)
-    api.upload_folder(folder_path=str(folder), repo_id=repo_id, allow_patterns=FOLDER_FILES,
-                      commit_message=message or f"Upload {folder.name} with cnnzoo push")  # fmt: skip
-    return str(url)

@@ -13,10 +13,8 @@ tensors, shapes of another network. BatchNorm's `num_batches_tracked` counters, 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +22,11 @@ import torch
 
 from cnnzoo.errors import CnnzooError, unknown_choice
 from cnnzoo.models import create_model
+from cnnzoo.pretrained.files import SourceFile, file_sha256
 from cnnzoo.pretrained.sources import CIFAR10_CLASSES, SOURCES, Architecture, Source
 from cnnzoo.training.checkpoint import save_checkpoint, unreadable_reason, weight_problems
 
 COUNTER = ".num_batches_tracked"
-
-
-@dataclass
-class SourceFile:
-    """What a reader found: the tensors under the source's names and what else the file says about them."""
-
-    path: Path
-    weights: dict[str, torch.Tensor]
-    facts: dict[str, Any] = field(default_factory=dict)  # recorded as they are: best_prec1, acc, epoch, weights
-    architecture: str | None = None  # where the file names its network (timm's config, a torchvision enum)
-    classes: list[str] | None = None  # where the file names its classes
-    mean: tuple[float, ...] | None = None  # where the file states its normalisation
-    std: tuple[float, ...] | None = None
-    image_size: int | None = None
-    claimed_top1: float | None = None
-    license: str | None = None
 
 
 # -------------------------------------------------------------------- readers, one per file layout
@@ -252,15 +235,6 @@ def evaluation_config(model: str, options: dict[str, Any], data: str, size: int)
     if data == "cifar10":
         return {**config, "data": "cifar10"}
     return {**config, "data": "imagefolder", "image_size": size}
-
-
-def file_sha256(path: Path) -> str:
-    """The file's sha256, in hex: which file exactly was imported."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_imported(payload: dict[str, Any], output: str | Path) -> Path:

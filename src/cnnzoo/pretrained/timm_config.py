@@ -19,7 +19,7 @@ from cnnzoo.pretrained.hub import is_hub_id
 
 def read_timm(path_or_id: str | Path):
     """A `SourceFile` of timm's layout: a model.safetensors, the folder holding it, or an hf-hub: id."""
-    from cnnzoo.pretrained.importers import SourceFile
+    from cnnzoo.pretrained.files import SourceFile
 
     weights_path, config = _locate(path_or_id)
     found = SourceFile(weights_path, _read_safetensors(weights_path))

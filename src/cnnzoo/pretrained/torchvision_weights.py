@@ -48,7 +48,7 @@ def _enum_members(architectures: dict[str, Any]) -> dict[str, tuple[str, Any]]:
 
 def find_weights(path_or_enum: str | Path, architectures: dict[str, Any]) -> tuple[Path, FoundWeights]:
     """The file to read and what torchvision's enums say about it (see the module's docstring)."""
-    from cnnzoo.pretrained.importers import file_sha256
+    from cnnzoo.pretrained.files import file_sha256
 
     text = str(path_or_enum)
     members = _enum_members(architectures)
