@@ -38,3 +38,32 @@ def cifar10_cache(tmp_path_factory) -> Path:
     (~14 s on 2 cores), not once a test; tests of the cache itself keep their own."""
     return tmp_path_factory.mktemp("cifar10-cache")
 
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory) -> Path:
+    """One short trained run (ResNet-20 on the 8×8 digits, 3 epochs) for the tests that read a run:
+    explain, report and the browser test share it."""
+    from cnnzoo import train
+
+    run = tmp_path_factory.mktemp("digits") / "run"
+    train({"model": "resnet20", "data": "digits", "epochs": 3, "batch_size": 64, "lr": 0.1, "schedule": "cosine",
+           "precision": "fp32", "tensorboard": False, "run_dir": str(run)}, quiet=True)
+    return run
+
+
+@pytest.fixture
+def cli(capsys):
+    """cli(argv) -> (exit status, stdout, stderr) of `cnnzoo ARGV` in this process; a one-line error's SystemExit
+    becomes its status."""
+    from cnnzoo.cli import main
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

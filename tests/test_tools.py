@@ -19,7 +19,7 @@ import readme_tables  # noqa: E402
 @pytest.fixture(scope="module")
 def digits_runs(tmp_path_factory) -> list[Path]:
     """Two finished runs (seeds 0 and 1) labelled with the ResNet-20 CPU recipe, as a recorded result would be."""
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     root = tmp_path_factory.mktemp("runs")
     for seed in (0, 1):
@@ -49,7 +49,7 @@ def test_a_recorded_run_fills_its_row(digits_runs, tmp_path):
 
 
 def test_seeds_are_recorded_together_as_mean_and_std(digits_runs, tmp_path):
-    from cnnzoo.experiments.runs import format_mean_std, mean_std
+    from cnnzoo.stats import format_mean_std, mean_std
 
     assert _record(*digits_runs, "--into", tmp_path).returncode == 0
     top1 = [json.loads((p / "results.json").read_text())["test"]["top1"] for p in digits_runs]

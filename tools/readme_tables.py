@@ -47,7 +47,7 @@ def cli_output(*argv: str, fence: str | None = None) -> Callable[[], str]:
 
 def cifar10_results(results_dir: Path = RESULTS) -> str:
     """The measured CIFAR-10 rows (mean ± std over the recorded seeds), or 'not yet measured'."""
-    from cnnzoo.experiments.runs import format_mean_std, mean_std
+    from cnnzoo.stats import format_mean_std, mean_std
     from cnnzoo.inspect.render import render_table
 
     rows = []

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +34,13 @@ def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            os.chmod(tmp, plain_file_mode())  # by path: os.fchmod exists on Windows only from Python 3.13
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with signals_deferred():  # Ctrl-C and SIGTERM wait for a whole file
+            with os.fdopen(fd, "wb") as f:
+                os.chmod(tmp, plain_file_mode())  # by path: os.fchmod exists on Windows only from Python 3.13
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)  # after closing: Windows cannot replace a file that is still open
     except BaseException as err:
         try:
             os.unlink(tmp)
@@ -75,3 +79,31 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then take their usual course.
+
+    torch.save interrupted halfway raised "[enforce fail at inline_container.cc] unexpected pos" instead of
+    the interruption; a write that finishes first leaves a whole file and the usual "interrupted" line.
+    Only the main thread can handle signals; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)  # e.g. Python's KeyboardInterrupt, or the CLI's SIGTERM handler
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(caught[0])

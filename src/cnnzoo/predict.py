@@ -76,6 +76,11 @@ class LoadedModel:
             mean_image=list(meta["mean_image"]) if meta.get("mean_image") is not None else None,
         )
 
+    def __repr__(self) -> str:  # the dataclass's own would print the whole network and every class name
+        h, w = self.image_size
+        return (f"LoadedModel({self.model_name!r}, {len(self.classes)} classes, input {self.in_chans}x{h}x{w}, "
+                f"from {self.path})")
+
     @property
     def stats(self) -> tuple[tuple[float, ...] | torch.Tensor, tuple[float, ...]]:
         """(mean, std) as DataSpec(test_only=True, stats=...) takes them: the mean image where there is one."""
@@ -116,12 +121,13 @@ class LoadedModel:
         mean = mean if mean.dim() == 3 else mean[:, None, None]
         return (x - mean) / torch.tensor(std, dtype=torch.float32)[:, None, None]
 
-    def predict(self, images: Any, topk: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-k (class name, probability) for each image, most probable first.
+    def predict(self, images: Any, topk: int = 5, *, probs: bool = False) -> list[list[tuple[str, float]]] | np.ndarray:
+        """Top-k (class name, probability) for each image, most probable first; with `probs=True` instead an
+        N×classes float32 array of every class's probability, its columns in `classes` order.
 
         `images` is a list of images as `preprocess` takes them. A single path, bytes, PIL image, or array/tensor
         of at most 3 dimensions is one image and gives a one-element list (a 4-D array or tensor is a batch of
-        images); an empty list gives []. An unreadable path is a CnnzooError that names it.
+        images); an empty list gives [] (or a 0×classes array). An unreadable path is a CnnzooError that names it.
         """
         if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or topk < 1:
             raise CnnzooError(f"topk must be a positive integer, got {topk!r}")
@@ -133,17 +139,22 @@ class LoadedModel:
                 f"or a list of them"
             )
         batch = [self.preprocess(image) for image in images]
-        return self.classify(torch.stack(batch), topk) if batch else []
+        if not batch:
+            return np.zeros((0, len(self.classes)), np.float32) if probs else []
+        return self.classify(torch.stack(batch), topk, probs=probs)
 
     @torch.no_grad()
-    def classify(self, batch: torch.Tensor, topk: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-k (class name, probability) for a batch that `preprocess` made (N×C×H×W), most probable first."""
+    def classify(self, batch: torch.Tensor, topk: int = 5, *, probs: bool = False) -> list[list[tuple[str, float]]] | np.ndarray:
+        """Top-k (class name, probability) for a batch that `preprocess` made (N×C×H×W), most probable first;
+        with `probs=True` the N×classes array of probabilities."""
         param = next(self.model.parameters(), None)  # an onnxruntime session's module has none
         out = self.model(batch if param is None else batch.to(param.device))
         logits = out[0] if isinstance(out, (tuple, list)) else out
-        probs = logits.float().softmax(dim=1)
-        k = min(int(topk), probs.shape[1])
-        values, indices = probs.topk(k, dim=1)
+        probabilities = logits.float().softmax(dim=1)
+        if probs:
+            return probabilities.cpu().numpy()
+        k = min(int(topk), probabilities.shape[1])
+        values, indices = probabilities.topk(k, dim=1)
         return [
             [(self.classes[i], float(v)) for v, i in zip(vs.tolist(), ids.tolist())] for vs, ids in zip(values, indices)
         ]
@@ -281,9 +292,16 @@ def _whole(value: Any) -> bool:
 
 
 def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """A trained model: a run directory (its best weights), a .pt checkpoint, a model.safetensors, or a file that
-    `cnnzoo export` wrote (ONNX, TorchScript, ExportedProgram); the file's content tells which, not its name."""
+    """A trained model: a run directory (its best weights), a .pt checkpoint, a model.safetensors, a file that
+    `cnnzoo export` wrote (ONNX, TorchScript, ExportedProgram; the file's content tells which, not its name), a
+    pretrained folder (`cnnzoo save-pretrained`) or its `hf-hub:ORG/REPO` id."""
+    from cnnzoo.pretrained.format import pretrained_folder, read_pretrained
+
     device = resolve_device(device)
+    folder = pretrained_folder(checkpoint_or_run_dir)
+    if folder is not None:
+        meta, weights, config = read_pretrained(folder)
+        return _loaded(meta, weights, config, folder / "model.safetensors", device)
     path = find_checkpoint(checkpoint_or_run_dir)
     kind = file_kind(path)
     if kind == "unknown":  # damaged or foreign: the reader its name suggests says what is wrong with it
@@ -305,6 +323,11 @@ def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") 
                 "load a run's checkpoints/best.pt or last.pt, or its model.safetensors"
             )
         meta, config = model_meta(payload), payload.get("config", {})
+    return _loaded(meta, weights, config, path, device)
+
+
+def _loaded(meta: dict, weights: dict[str, torch.Tensor], config: dict, path: Path, device: torch.device) -> LoadedModel:
+    """The model the metadata names (checked first), with these weights, in eval mode on `device`."""
     model = build_model_from_meta(check_meta(meta, path))
     fit_weights(model, weights, path, f"model {meta['model_name']!r} that its metadata names")
     return LoadedModel.from_meta(model.to(device).eval(), meta, config, path)

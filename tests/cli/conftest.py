@@ -1,4 +1,5 @@
-"""The CLI tests' fixtures: `cnnzoo ARGS` run in this process, and the check every command's JSON output passes."""
+"""The CLI tests' fixtures: the check every command's JSON output passes (`cli`, `cnnzoo ARGS` in this process, is
+tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,10 @@ from typing import Any
 
 import pytest
 
-from cnnzoo.cli import main
-
 JSON_KEY = re.compile(r"[a-z][a-z0-9_]*")
 # A number written as text, the way tables show them: 0.041, 1,000, 2.7K, 54M, 1.8×10^9. Plain digits ("3",
 # "4096") are left alone: class names and the lengths of flat vectors are text that may be digits.
 NUMBER_TEXT = re.compile(r"-?\d[\d,]*\.\d+|-?\d{1,3}(,\d{3})+|-?\d[\d.]*(×10\^\d+|[KMG])")
-
-
-@pytest.fixture
-def cli(capsys):
-    """cli(argv) -> (exit status, stdout, stderr); a one-line error's SystemExit becomes its status."""
-
-    def run(argv: list[str]) -> tuple[int, str, str]:
-        try:
-            code = main(argv)
-        except SystemExit as exit_:
-            code = exit_.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def check_json_fields(data: Any, keyed_by_data: tuple[str, ...] = ("per_class",), where: str = "") -> None:

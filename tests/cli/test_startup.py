@@ -89,10 +89,11 @@ def test_the_parser_does_not_import_torch(args, status):
 
 def test_the_lazy_names_resolve_to_their_definitions():
     from cnnzoo.inspect.summary import summary
-    from cnnzoo.models import ModelConfig, create_model
+    from cnnzoo.models import ModelConfig
+    from cnnzoo.pretrained import create_model
     from cnnzoo.predict import load
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     assert (cnnzoo.create_model, cnnzoo.summary, cnnzoo.load, cnnzoo.train) == (create_model, summary, load, train)
     assert (cnnzoo.ModelConfig, cnnzoo.TrainConfig) == (ModelConfig, TrainConfig)

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -126,9 +126,9 @@ def test_flags_override_the_recipe_which_overrides_defaults(tmp_path):
     args = build_parser().parse_args(["train", "--config", str(recipe), "--lr", "0.2", "-o", "zero_init_residual=true",
                                       "--no-flip", "--milestones", "3", "5"])  # fmt: skip
     cfg = TrainConfig.from_dict(train_values(args))
-    assert (cfg.lr, cfg.epochs, cfg.batch_size) == (0.2, 7, TrainConfig().batch_size)
+    assert (cfg.lr, cfg.epochs, cfg.data.batch_size) == (0.2, 7, TrainConfig().data.batch_size)
     assert cfg.model_options == {"small_input": True, "zero_init_residual": True}
-    assert cfg.flip is False and cfg.milestones == [3, 5] and cfg.recipe == str(recipe)
+    assert cfg.data.augment.flip is False and cfg.milestones == [3, 5] and cfg.recipe == str(recipe)
 
 
 def test_compile_takes_a_mode_and_alone_means_default():
@@ -192,10 +192,10 @@ def test_resume_refuses_to_change_the_config(capsys, tmp_path):
 
 
 def test_diverged_training_exits_1_with_one_line(capsys, monkeypatch):
-    from cnnzoo.training import engine
+    from cnnzoo.training import loop, train as engine
 
     def diverge(*args, **kwargs):
-        raise engine.TrainingDiverged("loss became NaN in epoch 2 (by step 30); training stopped, keep last.pt")
+        raise loop.TrainingDiverged("loss became NaN in epoch 2 (by step 30); training stopped, keep last.pt")
 
     monkeypatch.setattr(engine, "train", diverge)
     assert main(["train", "--model", "resnet20", "--data", "digits"]) == 1
@@ -225,6 +225,18 @@ _HOLD_LOCK = (
 )
 
 
+@contextmanager
+def _held(run_dir: Path):
+    """Another process holding the run directory's lock, as `cnnzoo train` does while it trains."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def _results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
 
@@ -248,14 +260,9 @@ def test_evaluate_counts_test_evaluations_and_says_when_the_test_set_was_seen(tm
     assert capsys.readouterr().err == ""
     assert _results(run_dir)["test_evaluations"] == 3
 
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _held(run_dir) as holder:
         err = _fails_with(capsys, ["evaluate", str(run_dir)])
-        assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
-    finally:
-        holder.kill()
-        holder.wait()
+    assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
     assert _results(run_dir)["test_evaluations"] == 3
 
 
@@ -389,3 +396,98 @@ def test_ctrl_c_and_sigterm_say_how_to_resume(tmp_path, signal_number):
                              capture_output=True, text=True, timeout=600)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert _results(run_dir)["epochs"] == 40
+
+
+# -------------------------------------------------------------------- what a new user broke (issue 20)
+def test_evaluate_is_refused_while_train_still_writes_the_run(tmp_path, capsys):
+    """A run still training has no results.json yet; evaluate used to print numbers and record nothing."""
+    run_dir = tmp_path / "run"
+    assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
+    (run_dir / "results.json").unlink()  # as it is while the run trains
+    capsys.readouterr()
+    with _held(run_dir) as holder:
+        err = _fails_with(capsys, ["evaluate", str(run_dir)])
+    assert f"is in use by another cnnzoo process (pid {holder.pid})" in err
+
+
+def _folder(root: Path, size: int, classes: int = 3, per_class: int = 8) -> Path:
+    """An image folder (train/ and test/ class folders) of grey squares, a shade per class."""
+    for split in ("train", "test"):
+        for c in range(classes):
+            (root / split / f"c{c}").mkdir(parents=True)
+            for k in range(per_class):
+                Image.new("L", (size, size), color=40 * c + k).save(root / split / f"c{c}" / f"{k}.png")
+    return root
+
+
+def test_evaluate_on_larger_images_resizes_them_and_does_not_count_as_the_runs_test(tmp_path, capsys):
+    """64x64 images for a model trained at 8x8 were evaluated at 64x64 without a word, and counted as a look at
+    the run's own test set; now they are resized as --image-size resizes, and only the run's own split counts."""
+    run_dir = tmp_path / "run"
+    small = _folder(tmp_path / "small", 8)
+    argv = ["train", "--model", "resnet20", "--data", "imagefolder", "--data-dir", str(small), "--val-size", "0",
+            "--batch-size", "8", "--epochs", "1", "--no-tensorboard", "--no-plots", "-q", "--run-dir", str(run_dir)]
+    assert main(argv) == 0
+    big = _folder(tmp_path / "big", 64)
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--data-dir", str(big), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["count"] == 24 and "note: this run's test set" not in err
+    assert _results(run_dir)["test_evaluations"] == 1  # still only the run's own final test
+    assert main(["evaluate", str(run_dir), "--format", "json"]) == 0  # its own test images do count
+    assert _results(run_dir)["test_evaluations"] == 2
+
+
+def test_sync_bn_on_the_cpu_is_refused_before_any_process_starts(tmp_path, capsys):
+    err = _fails_with(capsys, _short_run(tmp_path / "run", "--nproc", "2", "--sync-bn", "--device", "cpu"))
+    assert "--sync-bn needs CUDA" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_device_this_machine_lacks_leaves_no_run_directory(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    err = _fails_with(capsys, _short_run(tmp_path / "run", "--device", "cuda"))
+    assert "CUDA is not available here" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_full_disk_after_the_best_checkpoint_names_it(tmp_path, capsys, monkeypatch):
+    """best.pt is written before last.pt: a disk that fills between them keeps best.pt, and the message says so."""
+    run_dir = tmp_path / "run"
+    real_save = torch.save
+    checkpoints = []
+
+    def last_pt_fails(obj, f, *args, **kwargs):
+        if isinstance(obj, dict) and obj.get("format") == "cnnzoo-checkpoint":
+            checkpoints.append(obj["epoch"])
+            if len(checkpoints) == 2:  # epoch 1 writes best.pt, then last.pt
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", last_pt_fails)
+    assert main(_short_run(run_dir, "--epochs", "1", "--train-limit", "128")) == 1
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert f"{run_dir / 'checkpoints' / 'best.pt'} holds the best weights so far" in err, err
+    assert "no checkpoint was written yet" not in err and err.count("\n") == 1
+
+
+def test_interrupting_train_seeds_says_to_rerun_the_same_command(tmp_path, capsys, monkeypatch):
+    from cnnzoo.training import loop
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "train_one_epoch", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        main(_short_run(tmp_path / "run", "--epochs", "1", "--seeds", "2"))
+    assert exit_info.value.code == 130
+    err = capsys.readouterr().err
+    assert err == "cnnzoo: interrupted; rerun the same command to resume: finished seeds are reused, the interrupted one resumed\n"
+
+
+def test_the_result_line_shows_the_test_time_augmentation(tmp_path, capsys):
+    assert main(_short_run(tmp_path / "run", "--epochs", "1", "--max-steps", "2", "--flip", "--tta", "flip")) == 0
+    out = capsys.readouterr().out
+    assert "with tta flip: top-1 " in out

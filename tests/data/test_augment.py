@@ -10,9 +10,8 @@ import pytest
 import torch
 
 from cnnzoo.data import Augment, DataSpec, DeviceLoader, ImageArrays, StreamingLoader
-from cnnzoo.data.base import POLICIES
+from cnnzoo.data.spec import POLICIES
 from cnnzoo.errors import CnnzooError
-from cnnzoo.training.config import POLICIES as CONFIG_POLICIES
 from cnnzoo.training.config import TrainConfig
 
 N, SIZE = 16, 8
@@ -134,7 +133,7 @@ def test_streaming_loader_applies_policies_and_mixing(tiny_folder):
     root, _ = tiny_folder
 
     def batches(epoch: int, **augment) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        spec = DataSpec("imagefolder", root, batch_size=6, workers=0, augment=Augment(**augment), seed=1)
+        spec = DataSpec("imagefolder", root, batch_size=6, workers=0, augment=Augment(**augment), seed=1, val_size=0)
         loader = StreamingLoader(spec, "train", mean=(0.5,) * 3, std=(0.25,) * 3, train=True)
         loader.set_epoch(epoch)
         return list(loader)
@@ -158,7 +157,3 @@ def test_bad_settings_are_refused_in_one_line(values):
     assert "\n" not in str(err.value)
     with pytest.raises(CnnzooError):
         TrainConfig.from_dict({"model": "resnet20", "data": "digits", **values})
-
-
-def test_config_lists_the_data_layers_policies():
-    assert CONFIG_POLICIES == POLICIES

@@ -19,7 +19,7 @@ BOTH_LOADERS = pytest.mark.parametrize("loader", ["device", "stream"])
 
 
 def _spec(root: Path, cache_dir: Path, **extra) -> DataSpec:
-    return DataSpec("imagefolder", root, batch_size=4, cache_dir=cache_dir, workers=0, **extra)
+    return DataSpec("imagefolder", root, batch_size=4, cache_dir=cache_dir, workers=0, **{"val_size": 0, **extra})
 
 
 def _images(loader) -> torch.Tensor:
@@ -49,7 +49,7 @@ def test_cifar10_given_as_a_folder_compares_its_splits_too(tmp_path, cache_dir, 
     make_folder(root, classes=names, per_class=(1, 1))
     (root / "test" / "truck").rename(root / "test" / "lorry")  # still ten classes in each split
     with pytest.raises(CnnzooError, match=r"test/ lacks truck; test/ has lorry, which train/ lacks"):
-        build_loaders(DataSpec("cifar10", root, cache_dir=cache_dir))
+        build_loaders(DataSpec("cifar10", root, cache_dir=cache_dir, val_size=0))
 
 
 # -------------------------------------------------------------------- the splits' image size and channels

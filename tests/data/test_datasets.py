@@ -243,7 +243,9 @@ def test_holdout_takes_a_fraction_of_the_split_as_the_same_draw_as_its_count():
     counted_rest, counted_val = holdout_split(data, 20, seed=3)
     assert (len(rest), len(val)) == (80, 20)
     assert torch.equal(val.images, counted_val.images) and torch.equal(rest.labels, counted_rest.labels)
-    assert len(holdout_split(data, 0.001, seed=3)[1]) == 1  # a positive fraction holds out at least one image
+    assert len(holdout_split(data, 0.005, seed=3)[1]) == 1  # half an image or more rounds up to one image
+    with pytest.raises(CnnzooError, match="less than one image"):  # 1e-9 used to hold out one image all the same
+        holdout_split(data, 0.001, seed=3)
     assert holdout_split(data, 0.0, seed=3)[0] is data
 
 

@@ -203,11 +203,22 @@ def test_build_loaders_holds_out_limits_and_measures_the_train_split():
     assert (small.train.num_samples, small.val.num_samples, small.test.num_samples) == (100, 50, 50)
     full = build_loaders(DataSpec("digits", batch_size=32, val_size=200, full_train=True))
     assert full.val is None and full.train.num_samples == 1497
-    assert build_loaders(DataSpec("digits", batch_size=32)).val is None
+    assert build_loaders(DataSpec("digits", batch_size=32, val_size=0)).val is None
 
 
 def test_build_loaders_holds_array_datasets_in_memory_under_stream_and_rejects_unknown_loaders():
-    loaders = build_loaders(DataSpec("digits", batch_size=32, loader="stream"))  # nothing to stream: in memory
+    loaders = build_loaders(DataSpec("digits", batch_size=32, loader="stream", val_size=0))  # nothing to stream: in memory
     assert loaders.kind == "device" and loaders.test.num_samples == 300
     with pytest.raises(CnnzooError, match="invalid loader 'fast'"):
-        build_loaders(DataSpec("digits", batch_size=32, loader="fast"))
+        build_loaders(DataSpec("digits", batch_size=32, loader="fast", val_size=0))
+
+
+def test_crop_padding_beyond_the_image_is_refused_before_any_allocation():
+    """--crop-padding 4096 on 8x8 digits asked for a 90 GB padded copy; it is refused against the image size."""
+    with pytest.raises(CnnzooError, match=r"crop_padding 4096 is larger than the 8×8 images; use at most 8"):
+        build_loaders(DataSpec("digits", batch_size=64, val_size=0, augment=Augment(crop_padding=4096)))
+
+
+def test_a_validation_fraction_below_one_image_is_refused():
+    with pytest.raises(CnnzooError, match="less than one image"):
+        build_loaders(DataSpec("digits", batch_size=64, val_size=1e-9))

@@ -26,7 +26,7 @@ def _floats(arrays: list[np.ndarray]) -> torch.Tensor:
 
 def _spec(root: Path, loader: str, **extra) -> DataSpec:
     return DataSpec("imagefolder", root, batch_size=4, eval_batch_size=64, loader=loader, workers=0,
-                    normalize="pixel", **extra)  # fmt: skip
+                    normalize="pixel", **{"val_size": 0, **extra})  # fmt: skip
 
 
 @pytest.mark.parametrize("loader", ["device", "stream"])
@@ -53,7 +53,7 @@ def test_unaugmented_batches_are_pixels_over_255_minus_the_mean_image(tiny_folde
 
 @pytest.mark.parametrize("loader", ["device", "stream"])
 def test_the_test_split_alone_is_normalised_by_a_given_mean_image(tiny_folder, loader):
-    """As `cnnzoo evaluate` asks for it: DataSpec(test_only=True, stats=(mean image, ones)), no train split read."""
+    """As `cnnzoo evaluate` asks for it: DataSpec(test_only=True, stats=(mean image, ones), val_size=0), no train split read."""
     root, arrays = tiny_folder
     mean_image = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(3))
     spec = _spec(root, loader, test_only=True, stats=(mean_image, (1.0, 1.0, 1.0)))
@@ -112,9 +112,9 @@ def test_streaming_loader_subtracts_the_mean_image_before_padding_cropping_and_f
 
 def test_a_bad_normalisation_is_a_one_line_error(tmp_path, capsys):
     with pytest.raises(CnnzooError, match="invalid normalize 'mean'; valid choices: 'channel', 'pixel'"):
-        TrainConfig(model="resnet20", data="digits", normalize="mean").validate()
+        TrainConfig.from_dict({"model": "resnet20", "data": "digits", "normalize": "mean"})
     with pytest.raises(CnnzooError, match="invalid normalize"):
-        DataSpec("digits", normalize="per-pixel")
+        DataSpec("digits", normalize="per-pixel", val_size=0)
     argv = ["train", "--model", "resnet20", "--data", "digits", "--run-dir", str(tmp_path / "run"), "--normalize", "x"]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -136,7 +136,7 @@ def test_train_help_documents_the_option(capsys):
 @pytest.fixture(scope="module")
 def pixel_run(tmp_path_factory, make_folder) -> tuple[Path, dict, dict]:
     """resnet20 trained for a few steps on a tiny 8×8 folder with normalize: pixel; (run dir, results, arrays)."""
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     root = tmp_path_factory.mktemp("pixel")
     arrays = make_folder(root / "folder")

@@ -21,7 +21,7 @@ def _epoch(loader) -> tuple[torch.Tensor, torch.Tensor]:
 def test_unaugmented_batches_equal_the_device_loaders(tiny_folder, cache_dir):
     root, _ = tiny_folder
     device = DeviceLoader(load_split("imagefolder", "train", root, cache_dir=cache_dir), 5, mean=MEAN, std=STD)
-    spec = DataSpec("imagefolder", root, eval_batch_size=5, workers=0)
+    spec = DataSpec("imagefolder", root, eval_batch_size=5, workers=0, val_size=0)
     stream = StreamingLoader(spec, "train", mean=MEAN, std=STD)
     assert (len(stream), stream.num_samples, stream.classes) == (len(device), device.num_samples, device.classes)
     for (x_stream, y_stream), (x_device, y_device) in zip(stream, device, strict=True):
@@ -32,7 +32,7 @@ def test_unaugmented_batches_equal_the_device_loaders(tiny_folder, cache_dir):
 
 def test_augmented_epochs_are_seeded_and_independent_of_workers(tiny_folder):
     root, _ = tiny_folder
-    spec = DataSpec("imagefolder", root, batch_size=4, augment=Augment(2, True, 3), seed=4, drop_last=False)
+    spec = DataSpec("imagefolder", root, batch_size=4, augment=Augment(2, True, 3), seed=4, drop_last=False, val_size=0)
     serial = StreamingLoader(replace(spec, workers=0), "train", mean=MEAN, std=STD, train=True)
     parallel = StreamingLoader(replace(spec, workers=2), "train", mean=MEAN, std=STD, train=True)
     serial.set_epoch(1)
@@ -50,7 +50,7 @@ def test_augmented_epochs_are_seeded_and_independent_of_workers(tiny_folder):
 def test_corrupt_image_while_streaming_is_reported_or_skipped(tiny_folder):
     root, _ = tiny_folder
     (root / "test" / "cat" / "01.png").write_bytes(b"\x89PNG broken")
-    spec = DataSpec("imagefolder", root, batch_size=4, workers=0)
+    spec = DataSpec("imagefolder", root, batch_size=4, workers=0, val_size=0)
     loader = StreamingLoader(spec, "test", mean=MEAN, std=STD)
     with pytest.raises(CnnzooError, match=r"cannot read image .*cat.01\.png.*--skip-corrupt"):
         _epoch(loader)
@@ -76,7 +76,7 @@ def test_build_loaders_streams_a_folder_with_holdout_and_limits(tiny_folder):
 
 def test_auto_streams_only_when_over_the_memory_budget(tiny_folder, cache_dir, monkeypatch):
     root, _ = tiny_folder
-    spec = DataSpec("imagefolder", root, batch_size=4, cache_dir=cache_dir, workers=0)
+    spec = DataSpec("imagefolder", root, batch_size=4, cache_dir=cache_dir, workers=0, val_size=0)
     assert build_loaders(spec).kind == "device"
     monkeypatch.setattr(base, "memory_budget", lambda device: 100)  # 24 × 192 bytes exceed it
     assert build_loaders(spec).kind == "stream"
@@ -87,7 +87,7 @@ def test_an_image_of_another_size_asks_for_image_size(tiny_folder):
 
     root, _ = tiny_folder
     Image.new("RGB", (10, 8), (9, 9, 9)).save(root / "test" / "eel" / "wide.png")
-    spec = DataSpec("imagefolder", root, batch_size=4, workers=0)
+    spec = DataSpec("imagefolder", root, batch_size=4, workers=0, val_size=0)
     with pytest.raises(CnnzooError, match=r"wide\.png: it is 10×8, the others 8×8; pass --image-size"):
         _epoch(StreamingLoader(replace(spec, skip_corrupt=True), "test", mean=MEAN, std=STD))
     images, _ = _epoch(StreamingLoader(replace(spec, image_size=6), "test", mean=MEAN, std=STD))

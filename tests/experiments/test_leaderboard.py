@@ -94,7 +94,7 @@ def test_quick_budgets_shorten_each_recipes_schedule_without_a_warning():
     configs = {name: leaderboard.model_values(name, "cifar10", "quick") for name in leaderboard.DEFAULT_MODELS}
     configs["paper recipe"] = common.resnet_values("resnet110", "quick")
     for name, values in configs.items():
-        assert TrainConfig.from_dict(values).schedule_warnings(quick["train_limit"], steps) == [], name
+        assert TrainConfig.from_dict(values).run_warnings(quick["train_limit"], steps) == [], name
     paper = common.budget_values("quick", common.paper_recipe())
     assert (paper["milestones"], paper["milestone_unit"]) == ([0.5, 0.75], "epochs")  # 32k and 48k of 64k steps
     alexnet = configs["alexnet"]  # milestones 15 and 23 of 30 epochs, warm-up 1 epoch, in one epoch

@@ -14,11 +14,10 @@ from cnnzoo.experiments.runs import (
     REUSED,
     TRAINED,
     experiment_run_dir,
-    format_mean_std,
-    mean_std,
     run_key,
     run_seeds,
 )
+from cnnzoo.stats import format_mean_std, mean_std
 
 DIGITS = {"model": "resnet20", "data": "digits", "epochs": 1, "batch_size": 128, "train_limit": 256,
           "eval_limit": 64, "tensorboard": False, "plots": False, "device": "cpu"}  # fmt: skip
@@ -37,7 +36,7 @@ def test_run_key_depends_only_on_values_that_differ_from_the_defaults(monkeypatc
     from cnnzoo.training.config import TrainConfig
 
     base = run_key(DIGITS)
-    assert run_key({**DIGITS, "normalize": TrainConfig().normalize}) == base  # a field given at its default
+    assert run_key({**DIGITS, "normalize": TrainConfig().data.normalize}) == base  # a field given at its default
     assert run_key({**DIGITS, "normalize": "pixel"}) != base
     real = TrainConfig.to_dict
     monkeypatch.setattr(TrainConfig, "to_dict", lambda self: {**real(self), "a_field_added_later": 1})
@@ -52,7 +51,7 @@ def test_mean_std_is_the_sample_deviation():
 
 @pytest.mark.slow
 def test_finished_runs_are_reused_and_interrupted_ones_resumed(tmp_path, monkeypatch):
-    from cnnzoo.training import engine
+    from cnnzoo.training import loop as engine
 
     values = {**DIGITS, "epochs": 2}
     dirs = [experiment_run_dir(tmp_path, values, s) for s in (0, 1)]

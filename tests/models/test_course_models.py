@@ -132,7 +132,7 @@ def test_course_models_learn_on_a_cifar10_subset(name, tmp_path, cifar10_jpeg_di
     Twenty steps are few for these deep networks: each residual branch starts at zero (zero_init_residual), without
     which the ResNet-50 cut's first steps overshoot (epoch-mean loss 2.7-4.1 at AdamW 5e-4 to 2e-3, seed 0)."""
     from cnnzoo.training.config import resolve_config
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     overrides = {"model": name, "data": "cifar10", "data_dir": str(cifar10_jpeg_dir),
                  "cache_dir": str(cifar10_cache), "loader": "device", "train_limit": 640, "eval_limit": 500,

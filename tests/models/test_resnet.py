@@ -14,7 +14,7 @@ import torchvision
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.models import create_model, get_model_config, list_models, model_options
-from cnnzoo.models.resnet import RESIDUAL_UNITS, BasicBlock, Bottleneck, PadShortcut, ResidualUnit
+from cnnzoo.models.resnet import RESIDUAL_UNITS, BasicBlock, Bottleneck, PadShortcut, ResidualUnit, unit_class
 
 IMAGENET_DEPTHS = (18, 34, 50, 101, 152)
 RESNET_MODELS = [name for name in list_models() if get_model_config(name).family == "resnet"]
@@ -163,6 +163,60 @@ def test_option_a_shortcut_subsamples_and_zero_pads():
     assert torch.equal(y[:, :16], x[:, :, ::2, ::2]) and not y[:, 16:].any()
 
 
+def test_shortcut_pad_both_puts_the_identity_in_the_middle_channels():
+    """akamaster/pytorch_resnet_cifar10 pads planes // 4 zero channels on each side: 8..23 of 32, 16..47 of 64."""
+    model = create_model("resnet20", shortcut_pad="both").eval()
+    for stage, in_channels, middle in [(model.layer2, 16, slice(8, 24)), (model.layer3, 32, slice(16, 48))]:
+        x = torch.randn(2, in_channels, 8, 8)
+        y = stage[0].downsample(x)
+        assert y.shape == (2, 2 * in_channels, 4, 4)
+        assert torch.equal(y[:, middle], x[:, :, ::2, ::2])
+        assert not y[:, : middle.start].any() and not y[:, middle.stop :].any()
+
+
+def _akamaster_resnet20(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """ResNet-20 as akamaster/pytorch_resnet_cifar10's forward computes it (eval mode), with the model's weights."""
+
+    def bn(t: torch.Tensor, m: nn.BatchNorm2d) -> torch.Tensor:
+        return F.batch_norm(t, m.running_mean, m.running_var, m.weight, m.bias, False, 0.0, m.eps)
+
+    out = F.relu(bn(F.conv2d(x, model.conv1.weight, padding=1), model.bn1))
+    in_planes = 16
+    for stage, planes in [(model.layer1, 16), (model.layer2, 32), (model.layer3, 64)]:
+        for i, unit in enumerate(stage):
+            stride = 2 if i == 0 and planes != 16 else 1
+            y = F.relu(bn(F.conv2d(out, unit.conv1.weight, stride=stride, padding=1), unit.bn1))
+            y = bn(F.conv2d(y, unit.conv2.weight, padding=1), unit.bn2)
+            shortcut = out
+            if stride != 1 or in_planes != planes:  # option A: "LambdaLayer" padding planes // 4 on both sides
+                shortcut = F.pad(out[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4))
+            out = F.relu(y + shortcut)
+            in_planes = planes
+    out = F.avg_pool2d(out, out.size()[3]).flatten(1)
+    return F.linear(out, model.fc.weight, model.fc.bias)
+
+
+def test_shortcut_pad_both_computes_akamasters_resnet20():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 32, 32)
+    both = create_model("resnet20", shortcut_pad="both").eval()
+    _randomize_bn(both)
+    after = create_model("resnet20").eval()
+    after.load_state_dict(both.state_dict())  # the same weights: only where the zeros go differs
+    with torch.no_grad():
+        expected = _akamaster_resnet20(both, x)
+        assert torch.allclose(both(x), expected, atol=1e-5)
+        assert not torch.allclose(after(x), expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("options", [{"shortcut": "B"}, {"shortcut": "none"}])
+def test_shortcut_pad_needs_option_a(options):
+    with pytest.raises(CnnzooError, match=r"shortcut_pad='both' places option A's zero channels; it needs shortcut='A'"):
+        create_model("resnet20", shortcut_pad="both", **options)
+    with pytest.raises(CnnzooError, match="needs shortcut='A', got 'B'"):
+        create_model("resnet18", shortcut_pad="both")
+
+
 @pytest.mark.parametrize("shortcut, projections", [("A", 0), ("B", 2), ("C", 27), ("none", 0)])
 def test_shortcut_option_picks_the_shortcut(shortcut, projections):
     model = _meta("resnet56", shortcut=shortcut)
@@ -211,7 +265,7 @@ def _eval_unit(unit: ResidualUnit) -> ResidualUnit:
 @pytest.mark.parametrize("residual_unit", RESIDUAL_UNITS)
 @pytest.mark.parametrize("block, channels, fig4", [(BasicBlock, 8, FIG4_BASIC), (Bottleneck, 16, FIG4_BOTTLENECK)])
 def test_residual_unit_computes_fig4(residual_unit, block, channels, fig4):
-    unit = _eval_unit(block(channels, channels // block.expansion, residual_unit=residual_unit))
+    unit = _eval_unit(unit_class(block, residual_unit)(channels, channels // block.expansion, residual_unit=residual_unit))
     x = torch.randn(2, channels, 6, 6)
     x_before = x.clone()
     with torch.no_grad():
@@ -224,7 +278,7 @@ def test_residual_unit_computes_fig4(residual_unit, block, channels, fig4):
 @pytest.mark.parametrize("residual_unit", ["original", "preact"])
 def test_projection_shortcut_sees_what_the_branch_sees(residual_unit):
     # (a): the projection takes the unit's input; (e): the pre-activated input, as the paper's bottleneck nets do.
-    unit = _eval_unit(BasicBlock(8, 16, stride=2, residual_unit=residual_unit, shortcut="B"))
+    unit = _eval_unit(unit_class(BasicBlock, residual_unit)(8, 16, stride=2, residual_unit=residual_unit, shortcut="B"))
     x = torch.randn(2, 8, 6, 6)
     with torch.no_grad():
         if residual_unit == "original":
@@ -315,6 +369,7 @@ def test_zero_init_residual_starts_every_layout_at_its_shortcut(residual_unit):
     [
         ("residual_unit", "z", "'original', 'bn_after_add', 'relu_before_add', 'relu_only_preact', 'preact'"),
         ("shortcut", "D", "'A', 'B', 'C', 'none'"),
+        ("shortcut_pad", "middle", "'after', 'both'"),
     ],
 )
 def test_invalid_option_value_names_the_valid_choices(option, value, valid):

@@ -272,8 +272,8 @@ def test_report_only_says_a_runs_results_file_is_truncated_not_missing(tmp_path)
     (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "checkpoints" / "last.pt").write_bytes(b"")
     (run_dir / "results.json").write_text('{"test": {"top1": 0.9')
-    with pytest.raises(CnnzooError, match=rf"^{run_dir / 'results.json'} is truncated or not JSON \(.*\); delete it "
-                                          "and run the reproduction without --report-only"):
+    with pytest.raises(CnnzooError, match=rf"^{run_dir / 'results.json'} is not a results record \(truncated or not "
+                                          r"JSON\); restore it, or delete it"):
         common.run_setting(values, 1, tmp_path, train=False)
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models import parse_model_options
-from cnnzoo.training.config import DEFAULT_VAL_SIZE, ScheduleWarning, TrainConfig, load_yaml, resolve_config
+from cnnzoo.training.config import DEFAULT_VAL_SIZE, SettingWarning, TrainConfig, load_yaml, resolve_config
 from cnnzoo.training.recipes import recipes_dir
 
 RECIPES = sorted(recipes_dir().glob("*.yaml"))
@@ -27,7 +27,7 @@ def test_yaml_overrides_defaults_and_overrides_override_yaml(tmp_path):
     cfg = resolve_config(recipe, {"lr": 0.2})
     assert cfg.lr == 0.2  # the override wins over the YAML
     assert cfg.epochs == 7  # the YAML wins over the default
-    assert cfg.batch_size == TrainConfig().batch_size  # the default where neither says
+    assert cfg.data.batch_size == TrainConfig().data.batch_size  # the default where neither says
     assert cfg.model_options == {"small_input": True}
     assert cfg.recipe == str(recipe)
 
@@ -35,7 +35,7 @@ def test_yaml_overrides_defaults_and_overrides_override_yaml(tmp_path):
 def test_strings_are_converted_to_field_types():
     cfg = TrainConfig.from_dict(_base(lr="1e-3", epochs="12", flip="true", milestones=["30", "60"], val_size="0.1",
                                       grad_clip="none", betas=["0.8", "0.99"]))  # fmt: skip
-    assert (cfg.lr, cfg.epochs, cfg.flip, cfg.milestones, cfg.val_size, cfg.grad_clip) == (
+    assert (cfg.lr, cfg.epochs, cfg.data.augment.flip, cfg.milestones, cfg.data.val_size, cfg.grad_clip) == (
         1e-3,
         12,
         True,
@@ -44,7 +44,7 @@ def test_strings_are_converted_to_field_types():
         None,
     )
     assert cfg.betas == [0.8, 0.99]
-    assert TrainConfig.from_dict(_base(val_size="5000")).val_size == 5000
+    assert TrainConfig.from_dict(_base(val_size="5000")).data.val_size == 5000
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_seeds_at_the_edges_of_64_bits_are_accepted():
     [("5000", 5000), (5000, 5000), ("1", 1), ("0", 0), (0, 0), ("0.1", 0.1), (0.1, 0.1), ("1e-1", 0.1), (0.0, 0.0)],
 )
 def test_val_size_is_a_count_or_a_fraction_as_written(written, value):
-    got = TrainConfig.from_dict(_base(val_size=written)).val_size
+    got = TrainConfig.from_dict(_base(val_size=written)).data.val_size
     assert got == value and type(got) is type(value)
 
 
@@ -146,25 +146,25 @@ def test_val_size_in_a_yaml_recipe_follows_the_same_rule(tmp_path):
     with pytest.raises(CnnzooError, match="val_size 1.0 is ambiguous"):
         resolve_config(recipe)
     recipe.write_text("model: resnet20\ndata: digits\nval_size: 1\n")
-    assert resolve_config(recipe).val_size == 1
+    assert resolve_config(recipe).data.val_size == 1
 
 
 def test_a_schedule_the_data_defeats_is_warned_about():
     cfg = TrainConfig.from_dict(_base(batch_size=512, epochs=1, warmup_epochs=100))
-    with pytest.warns(ScheduleWarning) as caught:
-        messages = cfg.schedule_warnings(train_size=300, steps_per_epoch=1)
+    with pytest.warns(SettingWarning) as caught:
+        messages = cfg.run_warnings(train_size=300, steps_per_epoch=1)
     assert messages == [str(w.message) for w in caught] and len(messages) == 2
     assert messages[0].startswith("batch_size 512 is larger than the 300 training images: each epoch is one step")
     assert messages[1].startswith("the warm-up (100 steps) lasts the whole run (1 steps): the lr only rises")
     cfg = TrainConfig.from_dict(_base(schedule="multistep", milestones=[2, 30], epochs=10))
-    with pytest.warns(ScheduleWarning, match=r"milestones \[30\] \(epochs\) fall after the last of 50 steps"):
-        cfg.schedule_warnings(train_size=640, steps_per_epoch=5)
+    with pytest.warns(SettingWarning, match=r"milestones \[30\] \(epochs\) fall after the last of 50 steps"):
+        cfg.run_warnings(train_size=640, steps_per_epoch=5)
 
 
 def test_a_sound_schedule_gives_no_warning(recwarn):
     cfg = TrainConfig.from_dict(_base(batch_size=128, epochs=10, warmup_epochs=1))
-    assert cfg.schedule_warnings(train_size=1000, steps_per_epoch=8) == []
-    assert not [w for w in recwarn if issubclass(w.category, ScheduleWarning)]
+    assert cfg.run_warnings(train_size=1000, steps_per_epoch=8) == []
+    assert not [w for w in recwarn if issubclass(w.category, SettingWarning)]
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_unknown_key_suggests_the_closest():
 
 
 def test_dashes_in_keys_are_accepted():
-    assert TrainConfig.from_dict(_base(**{"crop-padding": 4})).crop_padding == 4
+    assert TrainConfig.from_dict(_base(**{"crop-padding": 4})).data.augment.crop_padding == 4
 
 
 def test_bad_yaml_is_a_one_line_error(tmp_path):
@@ -208,9 +208,9 @@ def test_model_options_are_yaml_scalars():
 
 
 def test_default_val_size_per_dataset():
-    assert TrainConfig.from_dict(_base(data="cifar10")).resolved_val_size() == 5000
-    assert TrainConfig.from_dict(_base(data="digits")).resolved_val_size() == 0.1
-    assert TrainConfig.from_dict(_base(data="cifar10", full_train=True)).resolved_val_size() == 0
+    assert TrainConfig.from_dict(_base(data="cifar10")).data.resolved_val_size() == 5000
+    assert TrainConfig.from_dict(_base(data="digits")).data.resolved_val_size() == 0.1
+    assert TrainConfig.from_dict(_base(data="cifar10", full_train=True)).data.resolved_val_size() == 0
     assert set(DEFAULT_VAL_SIZE) == {"cifar10", "cifar100", "svhn", "mnist", "fashion_mnist", "imagefolder", "digits"}
 
 
@@ -231,7 +231,7 @@ def test_every_recipe_loads_and_validates(recipe):
     cfg = resolve_config(recipe)
     assert cfg.model in list_models()
     assert set(cfg.model_options) <= set(model_options(cfg.model))
-    assert cfg.data in DATASETS
+    assert cfg.data.name in DATASETS
 
 
 def test_the_expected_recipes_exist():
@@ -240,7 +240,7 @@ def test_the_expected_recipes_exist():
 
 def test_paper_recipe_matches_section_4_2():
     cfg = resolve_config(next(p for p in RECIPES if p.stem == "resnet20_paper"))
-    assert (cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (128, 0.1, 0.9, 1e-4)
+    assert (cfg.data.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (128, 0.1, 0.9, 1e-4)
     assert (cfg.schedule, cfg.milestones, cfg.milestone_unit, cfg.gamma, cfg.max_steps) == (
         "multistep",
         [32000, 48000],
@@ -248,8 +248,8 @@ def test_paper_recipe_matches_section_4_2():
         0.1,
         64000,
     )
-    assert (cfg.crop_padding, cfg.flip, cfg.resolved_val_size()) == (4, True, 5000)
-    assert cfg.normalize == "pixel"  # "with the per-pixel mean subtracted"
+    assert (cfg.data.augment.crop_padding, cfg.data.augment.flip, cfg.data.resolved_val_size()) == (4, True, 5000)
+    assert cfg.data.normalize == "pixel"  # "with the per-pixel mean subtracted"
 
 
 def test_compile_is_a_mode_and_old_booleans_still_load():
@@ -276,7 +276,7 @@ def test_speedrun_recipes_say_they_are_not_yet_measured():
 @pytest.mark.parametrize("recipe", SPEEDRUNS, ids=[p.stem for p in SPEEDRUNS])
 def test_speedrun_recipe_runs_on_a_cpu_subset(recipe, tmp_path, cifar10_jpeg_dir):
     """The recipe as it is, shrunk to 64 CIFAR-10 images for one epoch on the CPU, fp32, eager."""
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     overrides = {"data_dir": str(cifar10_jpeg_dir), "cache_dir": str(tmp_path / "cache"), "loader": "stream",
                  "workers": 0, "train_limit": 64, "eval_limit": 32, "val_size": 500, "batch_size": 32, "epochs": 1,
@@ -287,3 +287,60 @@ def test_speedrun_recipe_runs_on_a_cpu_subset(recipe, tmp_path, cifar10_jpeg_dir
     assert results["steps"] == 2 and results["test"]["count"] == 32
     assert results["test_tta"]["mode"] == cfg.tta
     assert results["lr_peak"] == pytest.approx(cfg.lr * 32 / cfg.lr_base_batch)
+
+
+# -------------------------------------------------------------------- what a new user broke (issue 20)
+def test_a_key_given_twice_in_a_recipe_is_an_error_naming_both_lines(tmp_path):
+    recipe = tmp_path / "twice.yaml"
+    recipe.write_text("model: resnet20\ndata: digits\nepochs: 1\nepochs: 3\n")
+    with pytest.raises(CnnzooError, match=r"key 'epochs' is given twice \(lines 3 and 4\)"):
+        resolve_config(recipe)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    """Nine levels of aliases under model_options grew to 2.3 GB and never returned; now the first alias is refused."""
+    lines = ["model: resnet20", "data: digits", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    lines += ["model_options:", "  x: *a8"]
+    recipe = tmp_path / "bomb.yaml"
+    recipe.write_text("\n".join(lines) + "\n")
+    command = [sys.executable, "-m", "cnnzoo", "train", "--config", str(recipe), "--run-dir", str(tmp_path / "run")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)  # a hang fails here, not the suite
+    assert done.returncode == 2
+    assert "may not use YAML aliases" in done.stderr and len(done.stderr) < 600
+
+
+def test_integers_are_read_as_integers_not_through_a_float():
+    assert TrainConfig.from_dict(_base(seed="9007199254740993")).seed == 9007199254740993  # 2**53 + 1
+    assert TrainConfig.from_dict(_base(epochs="1e2")).epochs == 100  # a float's notation still works
+
+
+def test_a_message_quoting_a_huge_value_is_cut_to_one_short_line():
+    with pytest.raises(CnnzooError) as err:
+        TrainConfig.from_dict(_base(milestones=list(range(100_000, 0, -1))))
+    message = str(err.value)
+    assert message.startswith("milestones must be positive, finite and increasing") and len(message) < 700
+    assert "characters cut" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"accumulate": 1000, "batch_size": 64}, "accumulate 1000 splits each batch of 64 images into micro-batches"),
+        ({"weight_decay": 1e300}, r"weight_decay must be in \[0.0, 1.0\)"),
+        ({"data_dir": "/tmp"}, "digits is scikit-learn's bundled 8x8 data: --data-dir does not apply"),
+        ({"image_size": 16}, "digits is scikit-learn's bundled 8x8 data: --image-size does not apply"),
+    ],
+)
+def test_values_that_would_do_nothing_or_too_much_are_refused(values, message):
+    with pytest.raises(CnnzooError, match=message):
+        TrainConfig.from_dict(_base(data="digits", **values))
+
+
+def test_settings_without_effect_or_against_each_other_are_warned_about():
+    cfg = TrainConfig.from_dict(_base(mix_prob=0.5, tta="flip-translate"))
+    with pytest.warns(SettingWarning) as caught:
+        cfg.run_warnings(train_size=1000, steps_per_epoch=8)
+    text = " ".join(str(w.message) for w in caught)
+    assert "mix_prob and cutmix_prob apply to mixup and cutmix, which are off" in text
+    assert "trains without --flip" in text

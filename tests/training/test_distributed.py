@@ -24,7 +24,7 @@ from cnnzoo.errors import CnnzooError
 from cnnzoo.training import distributed
 from cnnzoo.models.registry import _REGISTRY
 from cnnzoo.training.checkpoint import read_checkpoint
-from cnnzoo.training.engine import train
+from cnnzoo.training.train import train
 from ddp_runner import TinyNoBN, register  # tests/training/ddp_runner.py (pytest puts this folder on sys.path)
 
 TIMEOUT_S = 240  # a hang (a rank waiting on a dead one) fails the test instead of the suite
@@ -73,7 +73,7 @@ def test_device_loader_ranks_split_every_batch_of_the_same_permutation(shuffle):
 
 def test_global_batch_must_divide_between_the_processes():
     with pytest.raises(CnnzooError, match="global batch.*multiple of 3"):
-        DataSpec(name="digits", batch_size=128, rank=0, world=3)
+        DataSpec(name="digits", batch_size=128, rank=0, world=3, val_size=0)
 
 
 def test_nproc_is_taken_out_of_the_command_torchrun_runs():

@@ -15,7 +15,7 @@ import math
 import pytest
 
 from cnnzoo.training.config import resolve_config
-from cnnzoo.training.engine import train
+from cnnzoo.training.train import train
 from cnnzoo.training.recipes import model_recipe
 
 # One model per registered small-input family, as its recipe trains it; (train images, epochs) each, enough
@@ -59,7 +59,7 @@ def test_every_family_learns_with_its_own_recipe(name, tmp_path, cifar10_jpeg_di
     recipe = model_recipe(name)
     overrides = _shortened(name, tmp_path, cifar10_jpeg_dir, cifar10_cache)
     if name in SCALE_LR_FROM_RECIPE_BATCH:
-        overrides |= {"lr_scaling": "linear", "lr_base_batch": resolve_config(recipe).batch_size}
+        overrides |= {"lr_scaling": "linear", "lr_base_batch": resolve_config(recipe).data.batch_size}
     cfg = resolve_config(recipe, overrides)
     assert cfg.precision == resolve_config(recipe).precision and cfg.model == name
 

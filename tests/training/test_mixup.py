@@ -14,8 +14,8 @@ from PIL import Image
 from torch._dynamo.testing import CompileCounter
 
 from cnnzoo.models.registry import _REGISTRY, CIFAR_CFG, register_model
-from cnnzoo.training.engine import train
-from cnnzoo.training.step import TrainStep, compute_loss
+from cnnzoo.training.train import train
+from cnnzoo.training.loop import TrainStep, compute_loss
 
 CPU = torch.device("cpu")
 

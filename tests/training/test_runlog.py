@@ -59,7 +59,7 @@ def test_short_cifar10_run_writes_the_whole_run_directory(tmp_path, cifar10_jpeg
 
     from cnnzoo.predict import load
     from cnnzoo.training.checkpoint import read_checkpoint
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     run_dir = tmp_path / "run"
     results = train(
@@ -230,3 +230,11 @@ def test_append_metrics_never_leaves_half_a_row(tmp_path, monkeypatch):
         run.append_metrics(_row(2))
     monkeypatch.undo()
     assert (run.metrics_csv.read_text(), run.metrics_jsonl.read_text()) == before
+
+
+def test_a_truncated_results_file_is_an_error_not_a_missing_file(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.read_results() is None  # not finished: no results.json
+    run.results.write_text('{"test": {"top1": 0.9')  # cut by a crash or a full disk
+    with pytest.raises(CnnzooError, match=r"results.json is not a results record \(truncated or not JSON\)"):
+        run.read_results()

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnzoo.training.engine import evaluate, train
+from cnnzoo.training.loop import evaluate
+from cnnzoo.training.train import train
 from cnnzoo.training.tta import translate, tta_logits, views
 
 

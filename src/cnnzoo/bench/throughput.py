@@ -4,7 +4,7 @@ For each model, side by side in one process, same batch size, precision, memory 
 
 | system | training | inference |
 |---|---|---|
-| cnnzoo engine | `training.engine.fit`, the epoch loop `cnnzoo train` runs | `training.engine.evaluate` |
+| cnnzoo engine | `training.loop.fit`, the epoch loop `cnnzoo train` runs | `training.loop.evaluate` |
 | plain loop | the cnnzoo model in `plain_train_rates`: forward, loss, backward, SGD step | `plain_infer_rates` |
 | torchvision | torchvision's same architecture in the plain loop | the same |
 | timm | timm's same architecture in the plain loop (where timm is installed) | the same |
@@ -36,14 +36,8 @@ from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.models import create_model, get_model_config
 from cnnzoo.training.config import COMPILE_MODES, TrainConfig
-from cnnzoo.training.engine import (
-    TrainingDiverged,
-    autocast,
-    compute_loss,
-    evaluate,
-    fit,
-    seed_everything,
-)
+from cnnzoo.training.loop import TrainingDiverged, autocast, compute_loss, evaluate, fit
+from cnnzoo.training.train import seed_everything
 from cnnzoo.training.runlog import RunDir
 
 SYSTEMS = ("cnnzoo engine", "plain loop", "torchvision", "timm")

@@ -35,7 +35,7 @@ import torch
 from cnnzoo.bench import report
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.training.config import COMPILE_MODES, resolve_config
-from cnnzoo.training.engine import train
+from cnnzoo.training.train import train
 from cnnzoo.training.recipes import find_recipe, recipe_label
 
 RECIPES = ("resnet18_speedrun", "resnet20_speedrun")  # packaged recipes (`cnnzoo recipes`)

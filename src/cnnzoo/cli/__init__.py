@@ -22,8 +22,8 @@ PIPE_CLOSED_STATUS = 141
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each command module adds its subcommands."""
     from cnnzoo.cli import (
-        bench_cmd, export_cmd, inspect_cmd, leaderboard_cmd, models_cmd, predict_cmd, recipes_cmd, reproduce_cmd,
-        train_cmd,
+        bench_cmd, draw_cmd, explain_cmd, export_cmd, inspect_cmd, leaderboard_cmd, models_cmd, predict_cmd,
+        pretrained_cmd, recipes_cmd, report_cmd, reproduce_cmd, train_cmd,
     )
 
     parser = argparse.ArgumentParser(
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "torch, torchvision and Python, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
-        models_cmd, recipes_cmd, inspect_cmd, train_cmd, predict_cmd, export_cmd, bench_cmd, leaderboard_cmd, reproduce_cmd,
+        models_cmd, recipes_cmd, inspect_cmd, draw_cmd, train_cmd, predict_cmd, explain_cmd, export_cmd, pretrained_cmd,
+        bench_cmd, leaderboard_cmd, reproduce_cmd, report_cmd,
     ):
         module.add_commands(sub)
     return parser
@@ -65,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         signal_number = getattr(err, "signal_number", signal.SIGINT)
         run_dir = getattr(err, "run_dir", None)
         hint = ""
-        if run_dir and Path(run_dir, "checkpoints", "last.pt").is_file():
+        if getattr(err, "hint", None):
+            hint = f"; {err.hint}"
+        elif run_dir and Path(run_dir, "checkpoints", "last.pt").is_file():
             hint = f"; resume with: cnnzoo train --resume {run_dir}"
         elif run_dir:
             hint = f" before the first checkpoint of {run_dir}; start it again"

@@ -38,7 +38,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def run_reproduce(args: argparse.Namespace) -> int:
     from cnnzoo.errors import CnnzooError, check_choice
     from cnnzoo.reproduce import reproduce
-    from cnnzoo.training.config import NORMALIZATIONS
+    from cnnzoo.data.spec import NORMALIZATIONS
 
     options = {
         "depths": [positive_int("depths", d) for d in args.depths] if args.depths else None,

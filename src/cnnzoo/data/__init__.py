@@ -1,7 +1,7 @@
 """Data: dataset names → uint8 tensors cached on disk → augmented batches on the training device.
 
 `build_loaders(DataSpec(name, data_dir, batch_size=...), device)` is the one call the trainer needs; the
-pieces: `DataSpec`, `Augment` and `Loaders` (base.py: the request and the result), `load_split` (datasets.py:
+pieces: `DataSpec` and `Augment` (spec.py: the request, the one data config), `Loaders` (base.py: the result), `load_split` (datasets.py:
 names → ImageArrays, cached by cache.py), `DeviceLoader` (device_loader.py: the split on the device, augmented
 in whole batches) and `StreamingLoader` (streaming.py: DataLoader workers for image folders too large for
 memory, same protocol). This module chooses between the two loaders; they do not know each other.
@@ -9,59 +9,44 @@ memory, same protocol). This module chooses between the two loaders; they do not
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
-from cnnzoo.data import base
-from cnnzoo.data.base import LOADERS, Augment, BatchLoader, DataSpec, Loaders
-from cnnzoo.data.cache import default_cache_dir
-from cnnzoo.data.datasets import (
-    DATASETS,
-    SPLITS,
-    ImageArrays,
-    channel_stats,
-    check_same_classes,
-    estimate_folder_bytes,
-    folder_root,
-    holdout_split,
-    load_split,
-    random_subset,
-)
-from cnnzoo.data.device_loader import DeviceLoader, build_device_loaders
-from cnnzoo.data.streaming import StreamingLoader, build_streaming_loaders
-from cnnzoo.errors import CnnzooError
+from cnnzoo.lazy import lazy_getattr
+from cnnzoo.data.spec import LOADERS, NORMALIZATIONS, POLICIES, Augment, DataSpec  # torch-free: the CLI's flags
+
+if TYPE_CHECKING:
+    from cnnzoo.data.base import BatchLoader, Loaders
+    from cnnzoo.data.cache import default_cache_dir
+    from cnnzoo.data.datasets import DATASETS, ImageArrays, channel_stats, holdout_split, load_split, random_subset
+    from cnnzoo.data.device_loader import DeviceLoader
+    from cnnzoo.data.loaders import build_loaders
+    from cnnzoo.data.streaming import StreamingLoader
+
+# Names that import torch, imported on first use (PEP 562) so that `cnnzoo --help` reads the data spec without it.
+_LAZY = {
+    "BatchLoader": "cnnzoo.data.base",
+    "Loaders": "cnnzoo.data.base",
+    "default_cache_dir": "cnnzoo.data.cache",
+    "DATASETS": "cnnzoo.data.datasets",
+    "ImageArrays": "cnnzoo.data.datasets",
+    "channel_stats": "cnnzoo.data.datasets",
+    "holdout_split": "cnnzoo.data.datasets",
+    "load_split": "cnnzoo.data.datasets",
+    "random_subset": "cnnzoo.data.datasets",
+    "DeviceLoader": "cnnzoo.data.device_loader",
+    "StreamingLoader": "cnnzoo.data.streaming",
+    "build_loaders": "cnnzoo.data.loaders",
+}
 
 
-def build_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders:
-    """The spec's train / val / test loaders: on the device, or streamed from disk for a folder too large.
-
-    `loader="auto"` keeps the splits on the device unless an image folder would exceed `memory_budget()`;
-    `loader="device"` refuses a folder that would not fit in memory at all; `loader="stream"` streams image
-    folders, while array datasets (digits, torchvision's files) have nothing to stream and are held in memory,
-    so a missing copy is the loading's own error. An image folder's splits must have the same class folders.
-    """
-    folder = folder_root(spec.name, spec.data_dir)
-    kind = spec.loader if folder is not None else "device"
-    if folder is not None:
-        if not spec.test_only:
-            check_same_classes(folder)
-        if kind != "stream":
-            estimate = estimate_folder_bytes(folder, spec.image_size, ("test",) if spec.test_only else SPLITS)
-            if kind == "auto":
-                kind = "stream" if estimate > base.memory_budget(device) else "device"
-            if kind == "device":
-                base.check_fits_in_memory(estimate, device, folder)
-    if kind == "stream":
-        return build_streaming_loaders(spec, device)
-    try:
-        return build_device_loaders(spec, device)
-    except (MemoryError, torch.OutOfMemoryError):
-        hint = "; pass --image-size N to decode smaller images, or --loader stream" if folder is not None else ""
-        raise CnnzooError(f"out of memory loading {spec.data_dir or spec.name} onto {device}{hint}") from None
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [
     "DATASETS",
     "LOADERS",
+    "NORMALIZATIONS",
+    "POLICIES",
     "Augment",
     "BatchLoader",
     "DataSpec",

@@ -1,8 +1,8 @@
-"""What both loaders share: the data request (`DataSpec`), augmentation, the batch protocol and the result.
+"""What both loaders share: seeds, policies, the batch protocol, the result (`Loaders`) and normalisation.
 
-`DataSpec` describes the data a run asks for, in one value; `build_loaders(spec, device)` (data/__init__.py)
-chooses the device or the streaming loader for it. device_loader.py and streaming.py both build on this
-module and never on each other.
+The request is `DataSpec` (spec.py); `build_loaders(spec, device)` (data/__init__.py) chooses the device or
+the streaming loader for it. device_loader.py and streaming.py both build on this module and never on each
+other.
 """
 
 from __future__ import annotations
@@ -11,114 +11,13 @@ import hashlib
 import os
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 
 from cnnzoo.data.datasets import ImageArrays, channel_stats
-from cnnzoo.errors import CnnzooError, check_choice
-
-LOADERS: tuple[str, ...] = ("auto", "device", "stream")
-# torchvision's learned or random per-image policies: AutoAugment (Cubuk et al., 2019; its CIFAR-10 policy),
-# RandAugment (Cubuk et al., 2020; 2 ops, magnitude 9) and TrivialAugmentWide (Müller & Hutter, 2021).
-POLICIES: tuple[str, ...] = ("none", "autoaugment", "randaugment", "trivialaugment")
-# Input normalisation: per-channel mean and std, or the ResNet paper's per-pixel mean subtraction (He et al.,
-# 2016, §4.2: "the per-pixel mean subtracted", no division by a std).
-NORMALIZATIONS: tuple[str, ...] = ("channel", "pixel")
-
-
-@dataclass(frozen=True)
-class Augment:
-    """The standard small-image augmentation of He et al. (2016) §4.2, cutout (DeVries & Taylor, 2017), a
-    torchvision policy per image, and mixup (Zhang et al., 2018) / cutmix (Yun et al., 2019) per batch."""
-
-    crop_padding: int = 0  # random crop of the original size from the image zero-padded by this many pixels
-    flip: bool = False  # random horizontal flip (p=0.5)
-    cutout: int = 0  # side of a random square set to zero (after normalisation: i.e. to the mean), 0 = off
-    auto_augment: str = "none"  # one of POLICIES, applied to each uint8 image after crop and flip
-    mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) mixing weight, 0 = off
-    cutmix: float = 0.0  # alpha of cutmix's Beta(alpha, alpha) box area, 0 = off
-    mix_prob: float = 1.0  # probability that a batch is mixed (when mixup or cutmix is on)
-    cutmix_prob: float = 0.5  # with both on: probability that a mixed batch uses cutmix rather than mixup
-
-    def __post_init__(self) -> None:
-        if self.crop_padding < 0 or self.cutout < 0:
-            raise CnnzooError(f"crop padding and cutout must be >= 0, got {self.crop_padding} and {self.cutout}")
-        check_choice("auto_augment", self.auto_augment, POLICIES)
-        for name in ("mixup", "cutmix"):
-            alpha = getattr(self, name)
-            if not 0 <= alpha < float("inf"):
-                raise CnnzooError(f"{name} is the alpha of a Beta distribution: a number >= 0 (0: off), got {alpha}")
-        for name in ("mix_prob", "cutmix_prob"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise CnnzooError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
-
-    @property
-    def mixes(self) -> bool:
-        """Whether batches are mixed: the train loader then yields soft (B, classes) targets."""
-        return (self.mixup > 0 or self.cutmix > 0) and self.mix_prob > 0
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """The data a run asks for: which dataset, how it is split, batched, augmented and read."""
-
-    name: str
-    data_dir: str | Path | None = None
-    batch_size: int = 128
-    eval_batch_size: int | None = None  # default: batch_size
-    val_size: int | float = 0  # held out of the train split: a count or a fraction
-    full_train: bool = False  # no validation split, whatever val_size says
-    augment: Augment = field(default_factory=Augment)
-    seed: int = 0
-    download: bool = True
-    cache_dir: str | Path | None = None
-    skip_corrupt: bool = False
-    loader: str = "auto"  # one of LOADERS
-    workers: int = 2  # DataLoader workers of the streaming loader
-    channels_last: bool = False
-    train_limit: int | None = None  # a seeded, stratified subset of this many train images
-    eval_limit: int | None = None  # ... of this many validation and test images each
-    image_size: int | None = None  # image folders: resize the shorter side and centre-crop to N×N
-    dtype: torch.dtype = torch.float32
-    drop_last: bool = True  # drop the train epoch's last partial batch (never when the split is smaller)
-    normalize: str = "channel"  # one of NORMALIZATIONS
-    # Only the test split, normalised by `stats` = (mean, std) of a trained model, converted to its channels:
-    # evaluating needs no train split and no validation holdout. With normalize="pixel", mean is the C×H×W mean
-    # image (a tensor) and std is ones.
-    test_only: bool = False
-    stats: tuple[tuple[float, ...] | torch.Tensor, tuple[float, ...]] | None = None
-    # Distributed training: this process is `rank` of `world`; batch sizes stay GLOBAL and every global batch
-    # is split between the ranks (shard_range), so 1 or N processes see the same batches and schedule.
-    rank: int = 0
-    world: int = 1
-
-    def __post_init__(self) -> None:
-        check_choice("loader", self.loader, LOADERS)
-        check_choice("normalize", self.normalize, NORMALIZATIONS)
-        if not 0 <= self.rank < self.world:
-            raise ValueError(f"DataSpec needs 0 <= rank < world, got rank {self.rank} of {self.world}")
-        if self.world > 1 and not self.test_only and self.batch_size % self.world:
-            raise CnnzooError(
-                f"batch size {self.batch_size} is the global batch and must divide evenly between {self.world} "
-                f"processes; give a multiple of {self.world}"
-            )
-        if self.batch_size < 1 or (self.eval_batch_size is not None and self.eval_batch_size < 1):
-            raise CnnzooError(f"batch size must be >= 1, got {self.batch_size} and {self.eval_batch_size}")
-        if self.test_only and self.stats is None:
-            raise ValueError("DataSpec(test_only=True) needs stats=(mean, std) of the model to evaluate")
-
-    @property
-    def eval_batch(self) -> int:
-        """Batch size of the validation and test loaders."""
-        return self.eval_batch_size or self.batch_size
-
-    @property
-    def holdout(self) -> int | float:
-        """How many train images to hold out for validation: none with full_train or test_only."""
-        return 0 if self.full_train or self.test_only else self.val_size
-
+from cnnzoo.data.spec import Augment, DataSpec
+from cnnzoo.errors import CnnzooError
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """A 63-bit seed that depends on (seed, epoch) only, well mixed so nearby epochs share nothing."""
@@ -251,6 +150,16 @@ def pixel_mean(data: ImageArrays, chunk: int = 4096) -> torch.Tensor:
     for start in range(0, len(data), chunk):
         total += data.images[start : start + chunk].to(torch.float64).sum(dim=0)
     return (total / (255.0 * len(data))).to(torch.float32)
+
+
+def check_augment_fits(augment: Augment, height: int, width: int) -> None:
+    """Crop padding and cutout are measured against the images: larger than the image, a crop can hold no image
+    at all (and a 4096-pixel padding of 8x8 digits asked for 90 GB), a cutout covers all of it."""
+    for name, value in (("crop_padding", augment.crop_padding), ("cutout", augment.cutout)):
+        if value > min(height, width):
+            raise CnnzooError(
+                f"{name} {value} is larger than the {height}×{width} images; use at most {min(height, width)}"
+            )
 
 
 def check_mean_image(mean: Sequence[float] | torch.Tensor, shape: tuple[int, int, int]) -> None:

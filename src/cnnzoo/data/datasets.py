@@ -38,6 +38,7 @@ import torch
 from PIL import Image
 
 from cnnzoo.data import cache
+from cnnzoo.display import live, progress_bar
 from cnnzoo.errors import CnnzooError, check_choice, unknown_choice
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "mnist", "fashion_mnist", "svhn", "imagefolder", "digits")
@@ -427,7 +428,8 @@ def estimate_folder_bytes(root: Path, image_size: int | None = None, splits: tup
 
 
 class Progress:
-    """A note on stderr while a split is decoded: a tqdm bar on a terminal, else one line at start and end.
+    """A note on stderr while a split is decoded: a tqdm bar on a terminal or in a notebook, else one line at
+    start and end.
 
     The first load of a large split takes a while (CIFAR-10 as JPEGs: 15-20 s); later loads hit the cache
     and show nothing. `message=None` shows nothing at all.
@@ -442,10 +444,8 @@ class Progress:
         if self.message is None:
             return self
         self.start = time.perf_counter()
-        if self.total and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.total, desc=self.message, unit="img", leave=False, file=sys.stderr)
+        if self.total and live():
+            self.bar = progress_bar(self.total, self.message, unit="img")
         else:
             print(f"cnnzoo: {self.message} ...", file=sys.stderr, flush=True)
         return self
@@ -595,6 +595,11 @@ def holdout_indices(labels: torch.Tensor, val_size: int | float, seed: int) -> t
     """
     n = labels.shape[0]
     if isinstance(val_size, float):  # a fraction of the split, e.g. digits' 10%
+        if 0 < val_size * n < 0.5:
+            raise CnnzooError(
+                f"val_size {val_size} of the {n} training images is less than one image; give a count such as 1, "
+                "or a larger fraction"
+            )
         val_size = max(1, round(val_size * n)) if val_size > 0 else 0
     if not 0 <= val_size < n:
         raise CnnzooError(f"validation size {val_size} must be between 0 and {n - 1} (the split has {n} images)")

@@ -22,18 +22,18 @@ from collections.abc import Iterator, Sequence
 import torch
 
 from cnnzoo.data.base import (
-    Augment,
     BatchLoader,
-    DataSpec,
     Loaders,
     apply_policy,
     build_policy,
+    check_augment_fits,
     check_mean_image,
     epoch_seed,
     normalization,
     sample_seed,
     shard_range,
 )
+from cnnzoo.data.spec import Augment, DataSpec
 from cnnzoo.data.datasets import (
     ImageArrays,
     check_same_size,
@@ -153,8 +153,7 @@ class DeviceLoader(BatchLoader):
             )
         check_mean_image(mean, (channels, height, width))
         augment = augment or Augment()
-        if augment.cutout > min(height, width):
-            raise CnnzooError(f"cutout {augment.cutout} is larger than the {height}×{width} images")
+        check_augment_fits(augment, height, width)
         self.device = torch.device(device)
         self.images = data.images.to(self.device)
         self._words = as_words(self.images.reshape(len(data), channels * height * width))  # whole images as words
@@ -287,7 +286,7 @@ def build_device_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> 
     test = match_channels(test, len(mean), f"the test images of {spec.data_dir or spec.name}")
     loader_mean = mean if mean_image is None else mean_image
     stats = dict(
-        mean=loader_mean, std=std, device=device, channels_last=spec.channels_last, dtype=spec.dtype,
+        mean=loader_mean, std=std, device=device, channels_last=spec.channels_last,
         rank=spec.rank, world=spec.world,
     )  # fmt: skip
     train_loader = None

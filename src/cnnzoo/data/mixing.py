@@ -17,7 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cnnzoo.data.base import Augment, epoch_seed
+from cnnzoo.data.base import epoch_seed
+from cnnzoo.data.spec import Augment
 
 Box = tuple[int, int, int, int]
 _MIX_STREAM = 0x6D6978  # keeps the mixing draws apart from the epoch's order and crops, which share its seed

@@ -17,17 +17,17 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from cnnzoo.data.base import (
-    Augment,
     BatchLoader,
-    DataSpec,
     Loaders,
     build_policy,
+    check_augment_fits,
     check_mean_image,
     epoch_seed,
     normalization,
     sample_seed,
     shard_range,
 )
+from cnnzoo.data.spec import Augment, DataSpec
 from cnnzoo.data.datasets import (
     DECODE_ERRORS,
     check_same_size,
@@ -137,6 +137,7 @@ class StreamingLoader(BatchLoader):
             )
         check_mean_image(mean, (channels, height, width))
         augment = spec.augment if train else Augment()
+        check_augment_fits(augment, height, width)
         geometry: list = []
         if augment.crop_padding:
             geometry.append(T.RandomCrop((height, width), padding=augment.crop_padding))
@@ -167,7 +168,7 @@ class StreamingLoader(BatchLoader):
         self.skipped_paths: set[str] = set()  # unreadable images met so far
         self.drop_last = train and spec.drop_last and self.num_samples >= self.batch_size
         self.channels_last = spec.channels_last
-        self.dtype = spec.dtype
+        self.dtype = torch.float32
         self.rank, self.world = spec.rank, spec.world
 
     @property

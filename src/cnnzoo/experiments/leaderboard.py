@@ -22,7 +22,8 @@ from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice, unknown_choice
 from cnnzoo.experiments.report import Point, check_output_folder, errorbar_plot, write_report
-from cnnzoo.experiments.runs import experiment_run_dir, format_mean_std, model_recipe, run_seeds
+from cnnzoo.experiments.runs import experiment_run_dir, model_recipe, run_seeds
+from cnnzoo.stats import format_mean_std
 
 # One or two of every family, the course's two networks included (a test checks each is registered).
 DEFAULT_MODELS = (

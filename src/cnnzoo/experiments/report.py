@@ -18,6 +18,8 @@ from typing import Any
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.render import render_table
 from cnnzoo.io import atomic_write
+from cnnzoo.visual.figures import new_figure, save_figure
+from cnnzoo.visual.report_html import markdown_twin
 
 
 @dataclass
@@ -28,24 +30,6 @@ class Point:
     x: float
     y: float
     y_err: float = 0.0
-
-
-def new_figure(ncols: int = 1, width: float = 7.0, height: float = 5.0):
-    """A matplotlib Figure on an Agg canvas (no pyplot state) and its row of axes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig, list(fig.subplots(1, ncols, squeeze=False)[0])
-
-
-def save_figure(fig, path: str | Path) -> Path:
-    """Write the figure as a PNG, atomically (a half-written plot is never left behind)."""
-    fig.tight_layout()
-    path = Path(path)
-    atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    return path
 
 
 def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, ylabel: str, title: str,
@@ -86,7 +70,7 @@ def setting_lines(setting: dict[str, Any]) -> list[str]:
 def write_report(folder: str | Path, *, title: str, setting: dict[str, Any], columns: Sequence[str],
                  rows: Sequence[Sequence[Any]], record: dict[str, Any], figures: Sequence[str] = (),
                  notes: Sequence[str] = ()) -> Path:
-    """Write FOLDER/report.md (title, setting, the table, figures, notes) and FOLDER/results.json (`record`)."""
+    """Write FOLDER/report.md (title, setting, the table, figures, notes), its report.html twin and results.json."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     parts = [f"# {title}", "", *setting_lines(setting), "", render_table(columns, rows, "markdown"), ""]
@@ -96,6 +80,7 @@ def write_report(folder: str | Path, *, title: str, setting: dict[str, Any], col
     atomic_write(folder / "report.md", lambda f: f.write(text.encode()))
     data = json.dumps(record, indent=2, default=str)
     atomic_write(folder / "results.json", lambda f: f.write(data.encode()))
+    markdown_twin(folder / "report.md")  # report.html: the same report, figures inside, for a browser
     return folder / "report.md"
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import yaml
 
 from cnnzoo.errors import CnnzooError
+from cnnzoo.stats import mean_std
 
 # How a run of run_seeds came to have its results.
 TRAINED, RESUMED, REUSED = "trained", "resumed", "reused"
@@ -51,7 +51,7 @@ def run_key(values: dict[str, Any]) -> str:
     the old behaviour leaves every finished run's key, and its reuse, as it was.
     """
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.engine import RESUME_IGNORED, RESUME_OVERRIDABLE
+    from cnnzoo.training.resume import RESUME_IGNORED, RESUME_OVERRIDABLE
 
     config, defaults = TrainConfig.from_dict(values).to_dict(), TrainConfig().to_dict()
     ignored = {*RESUME_OVERRIDABLE, *RESUME_IGNORED, "seed"}
@@ -113,21 +113,6 @@ class SeedRuns:
         return None if any(n is None for n in numbers) else statistics.fmean(numbers)
 
 
-def mean_std(numbers: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (n - 1); the deviation of a single number is 0, not undefined."""
-    if not numbers:
-        raise ValueError("mean_std of no numbers")
-    mean = statistics.fmean(numbers)
-    return mean, (statistics.stdev(numbers) if len(numbers) > 1 else 0.0)
-
-
-def format_mean_std(mean: float, std: float, scale: float = 100.0, digits: int = 2) -> str:
-    """'91.25 ± 0.18': a fraction shown as a percentage by default."""
-    if math.isnan(mean):
-        return "n/a"
-    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
-
-
 def run_seeds(
     values: dict[str, Any],
     seeds: Sequence[int],
@@ -142,7 +127,8 @@ def run_seeds(
     the number of the setting asked for.
     """
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.engine import finished_results, train
+    from cnnzoo.training.resume import finished_results
+    from cnnzoo.training.train import train
 
     if len(seeds) != len(run_dirs):
         raise ValueError("one run directory per seed")

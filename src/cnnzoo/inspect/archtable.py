@@ -110,6 +110,26 @@ class ArchTable:
         columns = list(zip(self.keys, self.columns))
         return {"title": self.title, "columns": dict(columns), "rows": records(columns, self.rows), "notes": self.notes}
 
+    def __repr__(self) -> str:
+        return f"ArchTable({self.title!r}, {len(self.rows)} rows; print() it for the table)"
+
+    def __str__(self) -> str:
+        return render_tables([self])
+
+    def _repr_markdown_(self) -> str:
+        """What a Jupyter cell shows: the table in Markdown."""
+        return render_tables([self], "markdown")
+
+
+class ArchTables(list):
+    """`arch_tables`' list of tables, which a Jupyter cell shows as the tables themselves."""
+
+    def __str__(self) -> str:
+        return render_tables(self)
+
+    def _repr_markdown_(self) -> str:
+        return render_tables(self, "markdown")
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -498,7 +518,7 @@ def _hwc_or_n(shape: Sequence[int]) -> str:
 # -- dispatch -------------------------------------------------------------------------------------------
 
 
-def arch_tables(names: Sequence[str], options: dict[str, Any] | None = None, input_size: Sequence[int] | None = None) -> list[ArchTable]:
+def arch_tables(names: Sequence[str], options: dict[str, Any] | None = None, input_size: Sequence[int] | None = None) -> ArchTables:
     """The paper-style tables of these models; ImageNet ResNets with the same stage sizes share one table.
 
     ResNets are built with the paper's stride placement (`stride_in_1x1=True`) unless `options` set it.
@@ -535,7 +555,7 @@ def arch_tables(names: Sequence[str], options: dict[str, Any] | None = None, inp
             flush()
             tables.append(layer_table(built))
     flush()
-    return tables
+    return ArchTables(tables)
 
 
 def _stage_sizes(built: _Built) -> tuple:

@@ -210,6 +210,14 @@ class Summary:
     def __str__(self) -> str:
         return self.render("table")
 
+    def __repr__(self) -> str:  # the dataclass's own would list every row's fields: tens of thousands of characters
+        return (f"Summary({self.model_name!r}, input {_shape(self.input_size)}, {len(self.rows)} rows, "
+                f"{self.total_params:,} parameters, {self.total_macs:,} multiply-adds; print() it for the table)")
+
+    def _repr_markdown_(self) -> str:
+        """What a Jupyter cell shows: the table in Markdown."""
+        return self.render("markdown")
+
     def _tree_prefix(self, row: LayerRow) -> str:
         if row.depth == 0:
             return ""

@@ -1,6 +1,6 @@
 """The model families; importing this package registers every model."""
 
-from cnnzoo.models import alexnet, googlenet, nin, resnet, vgg  # noqa: F401  (registration)
+from cnnzoo.models import alexnet, course, googlenet, nin, resnet, vgg  # noqa: F401  (registration)
 from cnnzoo.models.registry import (
     ModelConfig,
     Option,

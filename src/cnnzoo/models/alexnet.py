@@ -19,12 +19,15 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn as nn
 
-from cnnzoo.models.layers import init_weights
+from cnnzoo.models.layers import ConvNetWithMLPHead, MLPHead, init_weights
 from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 
 class ConvRow(NamedTuple):
-    """One convolution of the feature extractor, with whether a 3x3/2 max pool follows its ReLU."""
+    """One convolution of the feature extractor, with whether a 3x3/2 max pool follows its ReLU.
+
+    Each pool ends a feature stage (features_only=True returns the maps after the pools).
+    """
 
     out_channels: int
     kernel: int
@@ -72,21 +75,29 @@ ALEXNET_OPTIONS: dict[str, Option] = {
 }
 
 
-class AlexNet(nn.Module):
+class AlexNet(ConvNetWithMLPHead):
     """Five convolutions with overlapping max pools, then the 4096-4096 classifier with dropout."""
 
     def __init__(self, spec: AlexNetSpec, *, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         channels = in_chans
+        reduction = 1
+        self.feature_info = []
         for row in spec.convs:
             layers += [nn.Conv2d(channels, row.out_channels, row.kernel, row.stride, row.padding), nn.ReLU(inplace=True)]
+            channels = row.out_channels
+            reduction *= row.stride
             if row.pool:
                 layers.append(nn.MaxPool2d(kernel_size=3, stride=2, padding=spec.pool_padding))
-            channels = row.out_channels
+                reduction *= 2
+                stage = dict(num_chs=channels, reduction=reduction, module=f"features.{len(layers) - 1}")
+                self.feature_info.append(stage)
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(spec.pooled_size)
-        self.classifier = nn.Sequential(
+        self.num_features = 4096
+        self.num_classes = num_classes
+        self.classifier = MLPHead(
             nn.Dropout(p=dropout),
             nn.Linear(channels * spec.pooled_size**2, 4096),
             nn.ReLU(inplace=True),
@@ -96,10 +107,6 @@ class AlexNet(nn.Module):
             nn.Linear(4096, num_classes),
         )
         init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.features(x))
-        return self.classifier(torch.flatten(x, 1))
 
 
 def _alexnet_cfg(options: dict[str, Any]) -> ModelConfig:

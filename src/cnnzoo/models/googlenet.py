@@ -1,43 +1,10 @@
-"""GoogLeNet, Inception v1 (Szegedy et al. 2015, "Going deeper with convolutions").
+"""GoogLeNet, Inception v1 (Szegedy et al. 2015, "Going deeper with convolutions"), in two layouts.
 
-The nine inception modules 3a…5b are the rows of the paper's Table 1, with its columns #1×1, #3×3 reduce,
-#3×3, #5×5 reduce, #5×5 and pool proj (`INCEPTION_TABLE`); each module keeps its row as `widths`.
-
-Two layouts:
-- `layout="paper"` (default): the paper's network. Convolutions with bias and ReLU, no BatchNorm; local
-  response normalisation (size 5, alpha 1e-4, beta 0.75, as in the Caffe reference model) after the first
-  max pool and after the 3x3 stem convolution; 5x5 convolutions in the third branch; 3x3/2 max pools
-  between stages (rounding up, as Caffe does: 224 → 112 → 56 → 28 → 14 → 7); auxiliary heads as in the
-  paper's section 5: 5x5/3 average pool, 1x1 convolution to 128 with ReLU, FC 1024 with ReLU, dropout 0.7,
-  linear; dropout 0.4 before the final 1024 → num_classes linear layer. 6,998,552 parameters without the
-  auxiliary heads for 1000 classes.
-- `layout="torchvision"`: torchvision's `GoogLeNet`, whose state_dict loads as it is: BatchNorm (eps 0.001)
-  after every convolution and no convolution bias, no LRN, 3x3 instead of 5x5 in the third branch (a known
-  torchvision quirk, pytorch/vision#906), a 2x2/2 pool before stage 5, auxiliary heads with an adaptive 4x4
-  average pool, dropout 0.2.
-
-Shared by both: the final 7x7 average pool is global (adaptive), so other input sizes work; the paper
-layout's auxiliary pool is followed by an adaptive 4x4 pool, the identity at the paper's 14x14 maps, so the
-auxiliary heads also run at other sizes. `batch_norm=True` adds BatchNorm to the paper layout (and then
-drops LRN, as BN-Inception did). `small_input=True` replaces the stride-2 7x7 stem and its two max pools by a
-stride-1 3x3 convolution, so a 32x32 image enters 3a at 32x32, stage 4 at 16x16 (the auxiliary pool again
-gives 4x4) and stage 5 at 8x8; 28x28 images give 28, 14, 7.
-
-Initialisation: He-normal with fan_in where there is no BatchNorm (the paper layout), fan_out with it. The
-paper gives no initialisation; fan_out, torchvision's choice for BN networks, made the BN-free layout diverge
-(issue 9): each 1x1 reduce convolution narrows the channels (480 → 16), so fan_out scales the forward variance
-up by fan_in / fan_out, ~10x per module; at 32x32 the activations reached std ~200, the first loss ~25 and
-the gradient norm ~1,100, and training hit NaN by step 39 in fp32 at lr 0.01 as in bf16 at lr 0.1. With
-fan_in the activations stay at std 1-5, the first loss is ~2.9 and the gradient norm ~30.
-
-Outputs: in training mode with `aux_logits=True` the model returns `GoogLeNetOutputs(logits, aux1, aux2)`, a
-NamedTuple with aux1 from the head on 4a and aux2 from the head on 4d (torchvision's order is
-logits, aux2, aux1); its `loss()` weights the auxiliary losses by 0.3 as in the paper. In eval mode, or with
-`aux_logits=False`, the model returns the logits tensor alone.
-
-torchvision's ImageNet weights expect `transform_input=True`: they were converted from a model trained on
-inputs scaled to [-1, 1], and torchvision re-maps ImageNet-normalised inputs to that range first. We do not
-by default; pass `transform_input=True` when loading those weights to do the same.
+`layout="paper"` (default) is the paper's network: convolutions with bias and ReLU, local response
+normalisation, 5x5 convolutions in the third branch, the auxiliary heads of section 5. `layout="torchvision"`
+is torchvision's `GoogLeNet`, whose state_dict loads as it is. The nine inception modules 3a…5b are the rows of
+the paper's Table 1 (`INCEPTION_TABLE`). In training mode with `aux_logits=True` the model returns
+`GoogLeNetOutputs(logits, aux1, aux2)`, else the logits.
 """
 
 from __future__ import annotations
@@ -52,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.models.layers import ConvBNAct, init_weights
+from cnnzoo.models.layers import Classifier, ConvBNAct, init_weights, linear_head
 from cnnzoo.models.registry import (
     CIFAR_CFG,
     IMAGENET_CFG,
@@ -111,6 +78,8 @@ AUX_LOSS_WEIGHT = 0.3  # section 5: "their loss is added to the total loss of th
 class GoogLeNetOutputs(NamedTuple):
     """Training-mode outputs: the main logits and those of the auxiliary heads on 4a (aux1) and 4d (aux2)."""
 
+    # In the order of the network; torchvision's GoogLeNetOutputs is (logits, aux_logits2, aux_logits1).
+
     logits: torch.Tensor
     aux1: torch.Tensor
     aux2: torch.Tensor
@@ -164,8 +133,31 @@ class InceptionAux(nn.Module):
         return self.fc2(self.dropout(F.relu(self.fc1(x), inplace=True)))
 
 
-class GoogLeNet(nn.Module):
-    """Stem, inception stages 3, 4 and 5 with max pools between them, global average pool, dropout, linear."""
+class TorchvisionInput(nn.Module):
+    """Re-maps ImageNet-normalised inputs to the [-1, 1] scaling that torchvision's ported GoogLeNet weights expect.
+
+    Those weights were converted from a model trained on inputs scaled to [-1, 1]; torchvision re-maps the same
+    way when its `transform_input` is on.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mean = IMAGENET_MEAN  # attributes, not globals: TorchScript reads no global tuples
+        self.std = IMAGENET_STD
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        return x * (std / 0.5) + (mean - 0.5) / 0.5
+
+
+class GoogLeNet(Classifier):
+    """Stem, inception stages 3, 4 and 5 with max pools between them, global average pool, dropout, linear.
+
+    `small_input=True` replaces the stride-2 7x7 stem and its two max pools by a stride-1 3x3 convolution, so a
+    32x32 image enters 3a at 32x32, stage 4 at 16x16 and stage 5 at 8x8. `batch_norm=True` adds BatchNorm to the
+    paper layout (and then drops LRN, as BN-Inception did).
+    """
 
     def __init__(
         self,
@@ -190,12 +182,14 @@ class GoogLeNet(nn.Module):
         if transform_input and in_chans != 3:
             raise CnnzooError(f"transform_input=True re-maps the 3 ImageNet channels; needs in_chans=3, got {in_chans}")
         self.aux_logits = aux_logits
-        self.transform_input = transform_input
+        # First among the children: features_only applies them in the order they are registered.
+        self.transform_input = TorchvisionInput() if transform_input else None
         conv = partial(ConvBNAct, batch_norm=batch_norm, bn_eps=1e-3 if torchvision else 1e-5)
 
-        def lrn() -> nn.Module:
+        def lrn() -> nn.Module:  # size 5, alpha 1e-4, beta 0.75: the Caffe reference model's
             return nn.Identity() if batch_norm else nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
 
+        # The 3x3/2 max pools round up, as Caffe's do: 224 -> 112 -> 56 -> 28 -> 14 -> 7.
         if small_input:
             self.conv1 = conv(in_chans, 64, 3, padding=1)
             self.maxpool1: nn.Module = nn.Identity()
@@ -210,13 +204,26 @@ class GoogLeNet(nn.Module):
 
         in_channels = 192  # each module's input is the previous one's output, chained through the table
         for name, widths in table.items():
+            # torchvision's third branch is 3x3, not 5x5 (a known quirk, pytorch/vision#906).
             setattr(self, f"inception{name}", Inception(in_channels, widths, conv, third_kernel=3 if torchvision else 5))
             in_channels = widths.out_channels
             if name == "3b":
                 self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-            elif name == "4e":
+            elif name == "4e":  # torchvision pools 2x2 before stage 5
                 self.maxpool4 = nn.MaxPool2d(2 if torchvision else 3, stride=2, ceil_mode=True)
 
+        # The feature stages (features_only): after the stem's two max pools, stages 3 and 4 with theirs, stage 5.
+        stem = 1 if small_input else 8  # conv1, maxpool1 and maxpool2 each halve the size
+        self.feature_info = [
+            dict(num_chs=64, reduction=1 if small_input else 4, module="lrn1"),
+            dict(num_chs=192, reduction=stem, module="maxpool2"),
+            dict(num_chs=table["3b"].out_channels, reduction=2 * stem, module="maxpool3"),
+            dict(num_chs=table["4e"].out_channels, reduction=4 * stem, module="maxpool4"),
+            dict(num_chs=table["5b"].out_channels, reduction=4 * stem, module="inception5b"),
+        ]
+
+        self.aux1: InceptionAux | None = None
+        self.aux2: InceptionAux | None = None
         if aux_logits:
 
             def aux(in_ch: int) -> InceptionAux:
@@ -226,41 +233,62 @@ class GoogLeNet(nn.Module):
                     pool = nn.Sequential(nn.AvgPool2d(5, stride=3), nn.AdaptiveAvgPool2d(4))
                 return InceptionAux(in_ch, num_classes, conv, pool, dropout=0.7)
 
-            self.aux1: InceptionAux | None = aux(table["4a"].out_channels)
-            self.aux2: InceptionAux | None = aux(table["4d"].out_channels)
-        else:
-            self.aux1 = self.aux2 = None
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.aux1 = aux(table["4a"].out_channels)
+            self.aux2 = aux(table["4d"].out_channels)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)  # the paper's 7x7 average pool, global so other sizes work
         self.dropout = nn.Dropout(p=dropout if dropout is not None else (0.2 if torchvision else 0.4))
+        self.num_features = in_channels
+        self.num_classes = num_classes
         self.fc = nn.Linear(in_channels, num_classes)
-        # Without BatchNorm, fan_out initialisation made the activations grow ~10x per inception module (its
-        # reduce convolutions narrow 480 -> 16 channels): std ~200 by inception 5b, loss NaN by step 39 even
-        # in fp32 at lr 0.01 (issue 9). fan_in keeps the forward variance: std ~1-5, first loss ~2.9.
+        # Without BatchNorm, fan_out initialisation grows the activations ~10x per inception module (its 1x1
+        # reductions narrow 480 -> 16 channels) until the loss is NaN; fan_in keeps the forward variance.
         init_weights(self, conv_mode="fan_out" if batch_norm else "fan_in")
 
-    def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
-        """Re-map ImageNet-normalised inputs to [-1, 1] scaling, as torchvision's ported weights expect."""
-        std = x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        mean = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        return x * (std / 0.5) + (mean - 0.5) / 0.5
+    def _forward_stages(
+        self, x: torch.Tensor, with_aux: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The features before pooling, and the auxiliary heads' logits if asked for. Shapes: paper layout at 224."""
+        if self.transform_input is not None:
+            x = self.transform_input(x)
+        x = self.lrn1(self.maxpool1(self.conv1(x)))  # N x 64 x 56 x 56
+        x = self.maxpool2(self.lrn2(self.conv3(self.conv2(x))))  # N x 192 x 28 x 28
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))  # N x 480 x 14 x 14
+        x = self.inception4a(x)  # N x 512 x 14 x 14
+        aux1: torch.Tensor | None = None
+        if self.aux1 is not None and with_aux:
+            aux1 = self.aux1(x)  # N x num_classes
+        x = self.inception4d(self.inception4c(self.inception4b(x)))  # N x 528 x 14 x 14
+        aux2: torch.Tensor | None = None
+        if self.aux2 is not None and with_aux:
+            aux2 = self.aux2(x)  # N x num_classes
+        x = self.maxpool4(self.inception4e(x))  # N x 832 x 7 x 7
+        x = self.inception5b(self.inception5a(x))  # N x 1024 x 7 x 7
+        return x, aux1, aux2
+
+    @torch.jit.export  # the forward does not call it, and a scripted model should still offer it
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward_stages(x, with_aux=False)[0]
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.dropout(torch.flatten(self.avgpool(x), 1))  # N x 1024
+        return x if pre_logits else self.fc(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
-        if self.transform_input:
-            x = self._transform_input(x)
-        x = self.lrn1(self.maxpool1(self.conv1(x)))
-        x = self.maxpool2(self.lrn2(self.conv3(self.conv2(x))))
-        x = self.maxpool3(self.inception3b(self.inception3a(x)))
-        x = self.inception4a(x)
-        with_aux = self.training and self.aux1 is not None and self.aux2 is not None
-        aux1 = self.aux1(x) if with_aux else None
-        x = self.inception4d(self.inception4c(self.inception4b(x)))
-        aux2 = self.aux2(x) if with_aux else None
-        x = self.maxpool4(self.inception4e(x))
-        x = self.inception5b(self.inception5a(x))
-        logits = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+        x, aux1, aux2 = self._forward_stages(x, with_aux=self.training)
+        logits = self.forward_head(x)
         if aux1 is not None and aux2 is not None:
             return GoogLeNetOutputs(logits, aux1, aux2)
         return logits
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def _new_classifier(self, num_classes: int) -> None:
+        """The final classifier, and the auxiliary heads' last layers too: they classify into the same classes."""
+        self.fc = linear_head(self.num_features, num_classes)
+        for head in (self.aux1, self.aux2):
+            if head is not None:
+                head.fc2 = linear_head(head.fc1.out_features, num_classes)
 
 
 # Smallest input side for training, per (layout, small_input, aux_logits), found by running the model and

@@ -2,7 +2,9 @@
 
 An NiN block is a kxk convolution followed by two 1x1 convolutions (the paper's per-pixel MLP), each with a
 ReLU. The last block has one channel per class and global average pooling turns its maps into the logits,
-so the network has no fully connected layer at all. Dropout 0.5 comes before the last block.
+so the network has no fully connected layer at all. Dropout 0.5 comes before the last block. Its classifier, in
+timm's API (`get_classifier`, `reset_classifier`), is the last 1x1 convolution with its ReLU: it makes the class
+maps that are averaged; `num_features` is the number of channels entering it.
 
 Two layouts, each a table of blocks (out_channels, kernel, stride, padding); `None` channels mean num_classes:
 - `layout="cifar"` (default): four 3x3 blocks of 96, 256, 384 and num_classes channels, stride 1, padding 1,
@@ -27,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.models.layers import ConvBNAct, init_weights
+from cnnzoo.models.layers import Classifier, ConvBNAct, init_weights
 from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 
@@ -92,7 +94,7 @@ def identity_1x1(model: nn.Module, noise: float = 0.1) -> None:
             m.weight[:, :, 0, 0] += torch.eye(m.out_channels, dtype=m.weight.dtype, device=m.weight.device)
 
 
-class NiN(nn.Module):
+class NiN(Classifier):
     """NiN blocks separated by max pools, dropout before the last block, global average pooling as classifier."""
 
     def __init__(
@@ -108,22 +110,61 @@ class NiN(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         channels = in_chans
+        reduction = 1
+        self.feature_info = []  # the feature stages: after each mlpconv block
         for i, row in enumerate(layout.blocks):
             if i > 0:
                 layers.append(nn.MaxPool2d(3, stride=2, ceil_mode=layout.pool_ceil_mode))
+                reduction *= 2
             if i == len(layout.blocks) - 1:
                 layers.append(nn.Dropout(dropout))
             out_channels = num_classes if row.out_channels is None else row.out_channels
             layers.append(nin_block(channels, out_channels, row.kernel, row.stride, row.padding, batch_norm))
             channels = out_channels
+            reduction *= row.stride
+            self.feature_info.append(dict(num_chs=channels, reduction=reduction, module=f"features.{len(layers) - 1}"))
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
+        self.num_features = channels
+        self.num_classes = num_classes
+        self.batch_norm = batch_norm
+        self.init = init
         init_weights(self)
         if init == "identity":
             identity_1x1(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # forward_head(forward_features(x)), with the last block called whole, so that hooks on blocks see it.
         return torch.flatten(self.pool(self.features(x)), 1)
+
+    @torch.jit.export  # the forward does not call it, and a scripted model should still offer it
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The blocks, the last one without its last 1x1 convolution (the classifier): num_features channels."""
+        for i, layer in enumerate(self.features):
+            if i < len(self.features) - 1:
+                x = layer(x)
+        last = self.features[-1]
+        return last[1](last[0](x))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """The class maps averaged: the logits; with `pre_logits`, the classifier's input averaged instead."""
+        if not pre_logits:
+            x = self.features[-1][2](x)
+        return torch.flatten(self.pool(x), 1)
+
+    def get_classifier(self) -> nn.Module:
+        return self.features[-1][2]
+
+    def _new_classifier(self, num_classes: int) -> None:
+        """A new last 1x1 convolution (with its BN and ReLU) for `num_classes` class maps; 0: the identity."""
+        if num_classes == 0:
+            self.features[-1][2] = nn.Identity()
+            return
+        conv = ConvBNAct(self.num_features, num_classes, 1, batch_norm=self.batch_norm)
+        init_weights(conv)
+        if self.init == "identity":
+            identity_1x1(conv)
+        self.features[-1][2] = conv
 
 
 def _layout_name(layout: str | None, small_input: bool | None) -> str:

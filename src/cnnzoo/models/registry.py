@@ -13,7 +13,7 @@ import fnmatch
 import functools
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,6 +21,7 @@ import torch.nn as nn
 import yaml
 
 from cnnzoo.errors import CnnzooError, check_choice, unknown_choice
+from cnnzoo.models.features import FeatureExtractor
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -242,10 +243,27 @@ def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
     return (mean,) * channels
 
 
-def create_model(name: str, num_classes: int | None = None, in_chans: int | None = None, **options: Any) -> nn.Module:
-    """Build a registered model by name, like timm's `create_model`; unknown names or options raise CnnzooError."""
+def create_model(
+    name: str,
+    num_classes: int | None = None,
+    in_chans: int | None = None,
+    *,
+    features_only: bool = False,
+    out_indices: int | Sequence[int] | None = None,
+    **options: Any,
+) -> nn.Module:
+    """Build a registered model by name, like timm's `create_model`; unknown names or options raise CnnzooError.
+
+    With `features_only=True`, the model's layers up to its last stage asked for, returning a list of stage maps
+    (`out_indices`: stage indices, default all; an int n, the last n); its `feature_info` gives their channels
+    and reductions. The stages are the family's `feature_info`.
+    """
+    if out_indices is not None and not features_only:
+        raise CnnzooError(f"{name}: out_indices picks the stages of features_only=True; add features_only=True")
     cfg = get_model_config(name, num_classes, in_chans, **options)  # checks every option
     model = _entry(name).builder(num_classes=cfg.num_classes, in_chans=cfg.input_size[0], **options)
     model.default_cfg = cfg
     model.model_name = name
+    if features_only:
+        return FeatureExtractor(model, out_indices)
     return model

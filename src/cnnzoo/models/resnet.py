@@ -1,59 +1,39 @@
 """ResNets (He et al. 2016) and their residual-unit variants (He et al. 2016b, Identity Mappings).
 
-One family, one module, read top to bottom:
-- `RESIDUAL_UNITS` and `SHORTCUTS`: where BN and ReLU sit around a unit's addition (fig. 4 of He et al. 2016b)
-  and what the shortcut is (options A/B/C of He et al. 2016, section 3.3), as data;
-- two blocks, `BasicBlock` (two 3x3 convs) and `Bottleneck` (1x1, 3x3, 1x1), which differ only in their weight
-  layers and arrange them by those tables;
-- `ResNet`, one stem, stages built by `_make_layer`, global pooling and a linear classifier;
-- the paper's tables (`RESNET_SPECS`, `CIFAR_DEPTHS`, ...) and builders that pick a row of them.
+Read top to bottom: the shortcuts (options A/B/C of He et al. 2016, section 3.3) and the residual units of fig. 4
+of He et al. 2016b; `ResNet`, a stem, stages built by `_make_layer`, global pooling and a linear classifier; then
+the papers' tables (`RESNET_SPECS`, `CIFAR_DEPTHS`, ...) and builders that pick a row of them.
 
-`residual_unit` picks a panel of fig. 4 of He et al. 2016b: "original" (a), "bn_after_add" (b),
-"relu_before_add" (c), "relu_only_preact" (d), "preact" (e, full pre-activation); `shortcut` is "A", "B", "C"
-or "none" (the plain net). Both apply to every ResNet here.
-
-Module names are torchvision's (conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc; in a block conv1..conv3,
-bn1..bn3, downsample.0/.1), so torchvision's ResNet weights load as they are.
+`residual_unit` picks a panel of fig. 4: "original" (a), "bn_after_add" (b), "relu_before_add" (c),
+"relu_only_preact" (d), "preact" (e); `shortcut` is "A", "B", "C" or "none" (the plain net). Both apply to every
+ResNet here. Module names are torchvision's (conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc; in a unit
+conv1..conv3, bn1..bn3, downsample.0/.1), so torchvision's ResNet weights load as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cnnzoo.errors import check_choice
-from cnnzoo.models.layers import init_weights
+from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.models.layers import Classifier, init_weights, linear_head
 from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 PAPER = "He et al. 2016"
 PREACT_PAPER = "He et al. 2016b (Identity Mappings)"
 
-
-@dataclass(frozen=True)
-class UnitLayout:
-    """Where BN and ReLU sit in one residual unit; between two weight layers there is always BN, then ReLU."""
-
-    letter: str  # the panel of fig. 4 in He et al. 2016b
-    head: tuple[str, ...]  # before the first weight layer ("pre-activation")
-    tail: tuple[str, ...]  # after the last weight layer, before the addition
-    after_add: tuple[str, ...]  # after the addition
-    final: tuple[str, ...]  # once, after the last unit of the network, before pooling
-
-
-# He et al. 2016b, fig. 4 (a)-(e). `final` is the paper's "extra activation right after [the last unit's]
-# element-wise addition" for the pre-activation units: what remains when the after-add activation moves into
-# the next unit. In every layout exactly one BN is not between weight layers, so each unit has one BN per conv.
-RESIDUAL_UNITS: dict[str, UnitLayout] = {
-    "original": UnitLayout("a", head=(), tail=("bn",), after_add=("relu",), final=()),
-    "bn_after_add": UnitLayout("b", head=(), tail=(), after_add=("bn", "relu"), final=()),
-    "relu_before_add": UnitLayout("c", head=(), tail=("bn", "relu"), after_add=(), final=()),
-    "relu_only_preact": UnitLayout("d", head=("relu",), tail=("bn",), after_add=(), final=("relu",)),
-    "preact": UnitLayout("e", head=("bn", "relu"), tail=(), after_add=(), final=("bn", "relu")),
+# He et al. 2016b, fig. 4 (a)-(e): where BN and ReLU sit around a unit's addition.
+RESIDUAL_UNITS: dict[str, str] = {
+    "original": "(a) BN after each conv, ReLU after the addition",
+    "bn_after_add": "(b) the last BN after the addition, then ReLU",
+    "relu_before_add": "(c) the last ReLU before the addition: nothing after it",
+    "relu_only_preact": "(d) a ReLU before the first conv, BN after each conv, nothing after the addition",
+    "preact": "(e) full pre-activation: BN and ReLU before each conv, nothing after the addition",
 }
 
 # He et al. 2016, section 3.3 ("Identity vs. Projection Shortcuts") and section 4.1's plain networks.
@@ -64,62 +44,55 @@ SHORTCUTS: dict[str, str] = {
     "none": "no shortcut: the plain network",
 }
 
-
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=bias)
-
-
-def conv1x1(in_channels: int, out_channels: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 1, stride, bias=bias)
+# Where option A's zero channels go: after the identity's (the paper's "extra zero entries padded"), or split
+# evenly before and after it, as akamaster/pytorch_resnet_cifar10 pads, so its weights load.
+SHORTCUT_PADS = ("after", "both")
 
 
-@dataclass(frozen=True)
-class ResNetLayout:
-    """Where a network departs from the papers' layout in ways no option of the paper covers (the course nets).
-
-    The defaults are the paper's: stages after the first halve the size in their first unit, convolutions
-    without bias (BN follows each), a projection shortcut without ReLU, a stem max pool with padding 1.
-    """
-
-    stage_strides: tuple[int, ...] | None = None  # stride of each stage; None: 1, then 2 for every later stage
-    stride_in_last_unit: bool = False  # a stage changes its stride in its last unit instead of its first
-    conv_bias: bool = False  # every convolution has a bias, the stem's and the shortcut's included
-    projection_relu: bool = False  # a projection shortcut ends in a ReLU like its branch
-    stem_pool_padding: int = 1
-
-    def strides(self, num_stages: int) -> tuple[int, ...]:
-        return self.stage_strides or (1,) + (2,) * (num_stages - 1)
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
 
 
-PAPER_LAYOUT = ResNetLayout()
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
 
 
 class PadShortcut(nn.Module):
-    """Shortcut option A: the identity, subsampled by the stride, with zero channels appended."""
+    """Shortcut option A: the identity, subsampled by the stride, with zero channels added after it or around it."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int, pad: str = "after") -> None:
         super().__init__()
+        check_choice("shortcut_pad", pad, SHORTCUT_PADS)
         self.stride = stride
-        self.extra_channels = out_channels - in_channels
+        extra = out_channels - in_channels
+        self.pad_before = extra // 2 if pad == "both" else 0
+        self.pad_after = extra - self.pad_before
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
+        return F.pad(x, (0, 0, 0, 0, self.pad_before, self.pad_after))
 
     def extra_repr(self) -> str:
-        return f"stride={self.stride}, extra_channels={self.extra_channels}"
+        return f"stride={self.stride}, pad_before={self.pad_before}, pad_after={self.pad_after}"
+
+
+def add(out: torch.Tensor, identity: torch.Tensor | None) -> torch.Tensor:
+    """The unit's addition; a plain net's unit (no shortcut) adds nothing."""
+    # Not in place: in (c) `out` is a ReLU output that autograd still needs.
+    return out if identity is None else out + identity
 
 
 class ResidualUnit(nn.Module):
-    """Weight layers arranged around a shortcut by a `RESIDUAL_UNITS` layout; subclasses give the weight layers.
+    """Weight layers on a residual branch, a shortcut beside it, and their addition; subclasses give the layers.
 
-    BN `bn<i>` belongs to `conv<i>`: after it, or before it in the full pre-activation unit (e); in (b) the last
-    BN follows the addition. The first unit of a pre-activation network (`first_unit`) has no pre-activation of
-    its own: the stem's BN-ReLU plays that role, before the split into the two paths (He et al. 2016b,
-    appendix). A projection shortcut sees the pre-activated input, as in the paper; an identity sees the raw one.
+    `residual_unit` is a panel of fig. 4 of He et al. 2016b among the class's `panels`. The shortcut
+    (`downsample`) is the identity, its zero-padded subsample (A) or a 1x1 projection (B where the shape
+    changes, C always), or none (the plain net). A projection sees what the first conv sees, so in (d) and (e)
+    the pre-activated input, as in the paper; an identity sees the unit's raw input.
     """
 
     expansion = 1
+    panels: tuple[str, ...] = ()  # the values of residual_unit the class computes; the first is its default
 
     def __init__(
         self,
@@ -127,97 +100,113 @@ class ResidualUnit(nn.Module):
         width: int,
         stride: int = 1,
         *,
-        residual_unit: str = "original",
+        residual_unit: str | None = None,
         shortcut: str = "B",
         stride_in_1x1: bool = False,
         first_unit: bool = False,
-        conv_bias: bool = False,
-        projection_relu: bool = False,
+        shortcut_pad: str = "after",
     ) -> None:
         super().__init__()
-        check_choice("residual_unit", residual_unit, RESIDUAL_UNITS)
+        self.residual_unit = residual_unit or self.panels[0]
+        check_choice("residual_unit", self.residual_unit, self.panels)
         check_choice("shortcut", shortcut, SHORTCUTS)
-        layout = RESIDUAL_UNITS[residual_unit]
-        convs = self.weight_layers(in_channels, width, stride, stride_in_1x1, conv_bias)
-        k = len(convs)
-        out_channels = convs[-1].out_channels
-        bn_before_conv = "bn" in layout.head
+        self._weight_layers(in_channels, width, stride, stride_in_1x1, first_unit)
 
-        # The unit as three lists of module names, in the order the forward applies them.
-        self._head = [] if first_unit else ["bn1" if op == "bn" else op for op in layout.head]
-        self._branch: list[str] = []
-        for i in range(1, k + 1):
-            if i > 1:
-                self._branch += [f"bn{i}" if bn_before_conv else f"bn{i - 1}", "relu"]
-            self._branch.append(f"conv{i}")
-        self._branch += [f"bn{k}" if op == "bn" else op for op in layout.tail]
-        self._after_add = [f"bn{k}" if op == "bn" else op for op in layout.after_add]
-
-        for name in dict.fromkeys(self._head + self._branch + self._after_add):  # register in order of use
-            if name == "relu":
-                # A ReLU on the unit's input must not overwrite it: the identity shortcut still needs it (d).
-                self.relu = nn.ReLU(inplace="relu" not in self._head)
-            elif name.startswith("conv"):
-                self.add_module(name, convs[int(name[4:]) - 1])
-            else:
-                conv = convs[int(name[2:]) - 1]
-                self.add_module(name, nn.BatchNorm2d(conv.in_channels if bn_before_conv else conv.out_channels))
-
+        out_channels = width * self.expansion
         self.residual = shortcut != "none"
         changes_shape = stride != 1 or in_channels != out_channels
         self.projection = shortcut == "C" or (shortcut == "B" and changes_shape)
         self.downsample: nn.Module | None = None
         if self.projection:
-            # Normalised like the branch it is added to: with BN unless the branch ends in a bare conv (b, e).
-            proj: list[nn.Module] = [conv1x1(in_channels, out_channels, stride, conv_bias)]
-            if "bn" in layout.tail:
-                proj.append(nn.BatchNorm2d(out_channels))
-            if projection_relu:
-                proj.append(nn.ReLU(inplace=True))
-            self.downsample = nn.Sequential(*proj)
+            self.downsample = self._projection(in_channels, out_channels, stride)
         elif shortcut == "A" and changes_shape:
-            self.downsample = PadShortcut(in_channels, out_channels, stride)
+            self.downsample = PadShortcut(in_channels, out_channels, stride, shortcut_pad)
 
-    def weight_layers(
-        self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, bias: bool
-    ) -> list[nn.Conv2d]:
+    def _weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, first_unit: bool) -> None:
+        """Register the branch's convolutions, BNs and ReLU in the order the forward uses them."""
         raise NotImplementedError
 
-    def _apply_ops(self, names: list[str], x: torch.Tensor) -> torch.Tensor:
-        for name in names:
-            x = getattr(self, name)(x)
-        return x
+    def _projection(self, in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+        """A 1x1 projection, normalised like the branch it is added to: with BN unless that ends in a bare conv."""
+        layers: list[nn.Module] = [conv1x1(in_channels, out_channels, stride)]
+        if self.residual_unit not in ("bn_after_add", "preact"):
+            layers.append(nn.BatchNorm2d(out_channels))
+        return nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self._apply_ops(self._head, x)
-        if self.residual:
-            identity = out if self.projection else x
-            if self.downsample is not None:
-                identity = self.downsample(identity)
-        out = self._apply_ops(self._branch, out)
-        if self.residual:
-            out = out + identity  # not in place: in (c) `out` is a ReLU output that autograd still needs
-        return self._apply_ops(self._after_add, out)
+    def shortcut(self, x: torch.Tensor, activated: torch.Tensor) -> torch.Tensor | None:
+        """What the addition adds: nothing (plain), `x`, option A's padding of `x`, or the projected `activated`."""
+        if not self.residual:
+            return None
+        if self.downsample is None:
+            return x
+        return self.downsample(activated if self.projection else x)
 
     def zero_init_branch(self) -> None:
         """Zero the last BN weight inside the residual branch, so the branch starts as zero (Goyal et al. 2017)."""
-        last_bn = [name for name in self._head + self._branch if name.startswith("bn")][-1]
-        nn.init.zeros_(getattr(self, last_bn).weight)
+        raise NotImplementedError
 
 
-class BasicBlock(ResidualUnit):
-    """Two 3x3 convolutions (He et al. 2016, fig. 5 left); the stride is on the first."""
+class PostActUnit(ResidualUnit):
+    """Fig. 4 (a)-(d) of He et al. 2016b: each conv followed by its BN (`bn<i>` after `conv<i>`).
+
+    The panels differ only at the ends: (d) starts with a ReLU on the unit's input (in the network's first unit
+    the stem's ReLU is that one), and `finish` places the last BN, the addition and the last ReLU.
+    """
+
+    panels = ("original", "bn_after_add", "relu_before_add", "relu_only_preact")
+
+    def _register_relu(self, first_unit: bool, before_conv1: bool) -> None:
+        """Register the ReLU where it first acts: on the input in (d), after `bn1` in the others."""
+        self.relu_input = self.residual_unit == "relu_only_preact" and not first_unit
+        if before_conv1 and self.relu_input:
+            self.relu = nn.ReLU()  # not in place: the identity shortcut still needs the unit's input
+        elif not before_conv1 and not self.relu_input:
+            self.relu = nn.ReLU(inplace=True)
+
+    def last_bn(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def finish(self, out: torch.Tensor, identity: torch.Tensor | None) -> torch.Tensor:
+        """From the last conv's output to the unit's: the last BN, the addition, the ReLU, as each panel has them."""
+        if self.residual_unit == "bn_after_add":  # (b)
+            return self.relu(self.last_bn(add(out, identity)))
+        out = self.last_bn(out)
+        if self.residual_unit == "relu_before_add":  # (c)
+            return add(self.relu(out), identity)
+        if self.residual_unit == "relu_only_preact":  # (d): the next unit applies the ReLU
+            return add(out, identity)
+        return self.relu(add(out, identity))  # (a)
+
+
+class BasicBlock(PostActUnit):
+    """Two 3x3 convolutions (He et al. 2016, fig. 5 left), each followed by its BN; the stride is on the first."""
 
     expansion = 1
 
-    def weight_layers(
-        self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, bias: bool
-    ) -> list[nn.Conv2d]:
-        return [conv3x3(in_channels, width, stride, bias), conv3x3(width, width, bias=bias)]
+    def _weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, first_unit: bool) -> None:
+        self._register_relu(first_unit, before_conv1=True)
+        self.conv1 = conv3x3(in_channels, width, stride)
+        self.bn1 = nn.BatchNorm2d(width)
+        self._register_relu(first_unit, before_conv1=False)
+        self.conv2 = conv3x3(width, width)
+        self.bn2 = nn.BatchNorm2d(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(x) if self.relu_input else x
+        identity = self.shortcut(x, out)
+        out = self.relu(self.bn1(self.conv1(out)))
+        out = self.conv2(out)
+        return self.finish(out, identity)
+
+    def last_bn(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn2(x)
+
+    def zero_init_branch(self) -> None:
+        nn.init.zeros_((self.bn1 if self.residual_unit == "bn_after_add" else self.bn2).weight)
 
 
-class Bottleneck(ResidualUnit):
-    """1x1 reduce, 3x3, 1x1 expand by 4 (He et al. 2016, fig. 5 right).
+class Bottleneck(PostActUnit):
+    """1x1 reduce, 3x3, 1x1 expand by 4 (He et al. 2016, fig. 5 right), each followed by its BN.
 
     The paper strides the first 1x1 conv (`stride_in_1x1=True`); torchvision's "ResNet v1.5" strides the 3x3,
     which costs more multiply-adds (4.09 vs 3.86 billion for ResNet-50) and is somewhat more accurate.
@@ -225,25 +214,120 @@ class Bottleneck(ResidualUnit):
 
     expansion = 4
 
-    def weight_layers(
-        self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, bias: bool
-    ) -> list[nn.Conv2d]:
+    def _weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, first_unit: bool) -> None:
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
-        return [
-            conv1x1(in_channels, width, stride_1x1, bias),
-            conv3x3(width, width, stride_3x3, bias),
-            conv1x1(width, width * self.expansion, bias=bias),
-        ]
+        self._register_relu(first_unit, before_conv1=True)
+        self.conv1 = conv1x1(in_channels, width, stride_1x1)
+        self.bn1 = nn.BatchNorm2d(width)
+        self._register_relu(first_unit, before_conv1=False)
+        self.conv2 = conv3x3(width, width, stride_3x3)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, width * self.expansion)
+        self.bn3 = nn.BatchNorm2d(width * self.expansion)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(x) if self.relu_input else x
+        identity = self.shortcut(x, out)
+        out = self.relu(self.bn1(self.conv1(out)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.conv3(out)
+        return self.finish(out, identity)
+
+    def last_bn(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn3(x)
+
+    def zero_init_branch(self) -> None:
+        nn.init.zeros_((self.bn2 if self.residual_unit == "bn_after_add" else self.bn3).weight)
 
 
-class ResNet(nn.Module):
+class PreActUnit(ResidualUnit):
+    """Fig. 4(e) of He et al. 2016b, full pre-activation: BN and ReLU before each conv (`bn<i>` before `conv<i>`).
+
+    The network's first unit has no pre-activation of its own: the stem's BN-ReLU plays that role, before the
+    split into the two paths (He et al. 2016b, appendix); it has no `bn1`.
+    """
+
+    panels = ("preact",)
+
+    def _register_pre_activation(self, in_channels: int, first_unit: bool) -> None:
+        """`bn1` and the ReLU, where they first act: on the unit's input (none in the first unit)."""
+        self.bn1: nn.BatchNorm2d | None = None
+        if not first_unit:
+            self.bn1 = nn.BatchNorm2d(in_channels)
+            self.relu = nn.ReLU()
+
+    def _register_relu(self, first_unit: bool) -> None:
+        """The first unit's ReLU, where it first acts: after `bn2`."""
+        if first_unit:
+            self.relu = nn.ReLU(inplace=True)
+
+
+class PreActBasicBlock(PreActUnit):
+    """Two 3x3 convolutions, each after its BN and ReLU: fig. 4(e) with the weight layers of `BasicBlock`."""
+
+    expansion = 1
+
+    def _weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, first_unit: bool) -> None:
+        self._register_pre_activation(in_channels, first_unit)
+        self.conv1 = conv3x3(in_channels, width, stride)
+        self.bn2 = nn.BatchNorm2d(width)
+        self._register_relu(first_unit)
+        self.conv2 = conv3x3(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x if self.bn1 is None else self.relu(self.bn1(x))
+        identity = self.shortcut(x, out)
+        out = self.conv1(out)
+        out = self.conv2(self.relu(self.bn2(out)))
+        return add(out, identity)
+
+    def zero_init_branch(self) -> None:
+        nn.init.zeros_(self.bn2.weight)
+
+
+class PreActBottleneck(PreActUnit):
+    """1x1 reduce, 3x3, 1x1 expand by 4, each after its BN and ReLU: fig. 4(e) with `Bottleneck`'s weight layers."""
+
+    expansion = 4
+
+    def _weight_layers(self, in_channels: int, width: int, stride: int, stride_in_1x1: bool, first_unit: bool) -> None:
+        stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
+        self._register_pre_activation(in_channels, first_unit)
+        self.conv1 = conv1x1(in_channels, width, stride_1x1)
+        self.bn2 = nn.BatchNorm2d(width)
+        self._register_relu(first_unit)
+        self.conv2 = conv3x3(width, width, stride_3x3)
+        self.bn3 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, width * self.expansion)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x if self.bn1 is None else self.relu(self.bn1(x))
+        identity = self.shortcut(x, out)
+        out = self.conv1(out)
+        out = self.conv2(self.relu(self.bn2(out)))
+        out = self.conv3(self.relu(self.bn3(out)))
+        return add(out, identity)
+
+    def zero_init_branch(self) -> None:
+        nn.init.zeros_(self.bn3.weight)
+
+
+# Fig. 4(e) puts each BN before its conv, where (a)-(d) put it after: its units are classes of their own.
+FULL_PREACT: dict[type[ResidualUnit], type[ResidualUnit]] = {BasicBlock: PreActBasicBlock, Bottleneck: PreActBottleneck}
+
+
+def unit_class(block: type[ResidualUnit], residual_unit: str) -> type[ResidualUnit]:
+    """The class that computes `residual_unit` with the weight layers of `block` (BasicBlock or Bottleneck)."""
+    return FULL_PREACT.get(block, block) if residual_unit == "preact" else block
+
+
+class ResNet(Classifier):
     """A stem, stages of residual units (the first of each stage but the first halves the size), pool, classifier.
 
     The stem is the ImageNet one (7x7/2 conv, 3x3/2 max pool), or with `small_input` a 3x3/1 conv and no pool,
-    as for CIFAR. `layout` (a `ResNetLayout`, part of a model's table, not a user option) moves the strides
-    and adds biases for the course's networks. Options: `shortcut` (see SHORTCUTS), `residual_unit` (see RESIDUAL_UNITS), `stride_in_1x1`
-    (bottlenecks only; a basic block strides its first 3x3 either way), `zero_init_residual` (each branch starts
-    as zero, so each unit starts as its shortcut).
+    as for CIFAR. `strides` gives each stage's stride (default 1, then 2). Options: `shortcut` (see SHORTCUTS),
+    `shortcut_pad` (see SHORTCUT_PADS), `residual_unit` (see RESIDUAL_UNITS), `stride_in_1x1` (bottlenecks only;
+    a basic block strides its first 3x3 either way), `zero_init_residual` (each unit starts as its shortcut).
     """
 
     def __init__(
@@ -251,12 +335,13 @@ class ResNet(nn.Module):
         block: type[ResidualUnit],
         layers: Sequence[int],
         widths: Sequence[int] = (64, 128, 256, 512),
-        layout: ResNetLayout = PAPER_LAYOUT,
+        strides: Sequence[int] | None = None,
         *,
         num_classes: int = 1000,
         in_chans: int = 3,
         small_input: bool = False,
         shortcut: str = "B",
+        shortcut_pad: str = "after",
         residual_unit: str = "original",
         stride_in_1x1: bool = False,
         zero_init_residual: bool = False,
@@ -264,33 +349,45 @@ class ResNet(nn.Module):
         super().__init__()
         check_choice("residual_unit", residual_unit, RESIDUAL_UNITS)
         check_choice("shortcut", shortcut, SHORTCUTS)
-        unit_layout = RESIDUAL_UNITS[residual_unit]
+        check_choice("shortcut_pad", shortcut_pad, SHORTCUT_PADS)
+        if shortcut_pad != "after" and shortcut != "A":
+            raise CnnzooError(
+                f"shortcut_pad={shortcut_pad!r} places option A's zero channels; it needs shortcut='A', got {shortcut!r}"
+            )
+        if not 3 <= len(layers) <= 4:
+            raise CnnzooError(f"a ResNet here has 3 or 4 stages, got {len(layers)}")
+        block = unit_class(block, residual_unit)
         stem_channels = widths[0]
-        if small_input:
-            self.conv1 = nn.Conv2d(in_chans, stem_channels, 3, 1, padding=1, bias=False)
-        else:
-            self.conv1 = nn.Conv2d(in_chans, stem_channels, 7, 2, padding=3, bias=layout.conv_bias)
+        self.conv1, maxpool = self._make_stem(in_chans, stem_channels, small_input)
         self.bn1 = nn.BatchNorm2d(stem_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = None if small_input else nn.MaxPool2d(3, 2, padding=layout.stem_pool_padding)
+        self.maxpool = maxpool
 
+        # The feature stages (timm's feature_info): the stem's ReLU where the stem downsamples, then each stage.
+        reduction = self.conv1.stride[0]
+        self.feature_info = [] if reduction == 1 else [dict(num_chs=stem_channels, reduction=reduction, module="relu")]
+        reduction *= 1 if maxpool is None else 2
         unit_options = dict(
-            residual_unit=residual_unit, shortcut=shortcut, stride_in_1x1=stride_in_1x1,
-            conv_bias=layout.conv_bias, projection_relu=layout.projection_relu,
+            residual_unit=residual_unit, shortcut=shortcut, stride_in_1x1=stride_in_1x1, shortcut_pad=shortcut_pad
         )
         self.num_stages = len(layers)
+        self.layer4: nn.Sequential | None = None  # the CIFAR nets have three stages
         channels = stem_channels
-        strides = layout.strides(len(layers))
+        strides = strides or (1,) + (2,) * (len(layers) - 1)
         for i, (blocks, width) in enumerate(zip(layers, widths)):
-            stage = self._make_layer(
-                block, channels, width, blocks, strides[i], i == 0, layout.stride_in_last_unit, **unit_options
-            )
-            self.add_module(f"layer{i + 1}", stage)
+            stage = self._make_layer(block, channels, width, blocks, strides[i], i == 0, unit_options)
+            setattr(self, f"layer{i + 1}", stage)
             channels = width * block.expansion
+            reduction *= strides[i]
+            self.feature_info.append(dict(num_chs=channels, reduction=reduction, module=f"layer{i + 1}"))
 
-        self.final_bn = nn.BatchNorm2d(channels) if "bn" in unit_layout.final else None
-        self.final_relu = "relu" in unit_layout.final
+        # The pre-activation units leave the activation after the last addition to the next unit: the last one's
+        # ends the network, before pooling (He et al. 2016b, "an extra activation").
+        self.final_bn = nn.BatchNorm2d(channels) if residual_unit == "preact" else None
+        self.final_relu = residual_unit in ("preact", "relu_only_preact")
         self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.num_features = channels
+        self.num_classes = num_classes
         self.fc = nn.Linear(channels, num_classes)
 
         init_weights(self)
@@ -299,42 +396,58 @@ class ResNet(nn.Module):
                 if isinstance(m, ResidualUnit):
                     m.zero_init_branch()
 
-    @staticmethod
+    def _make_stem(self, in_chans: int, channels: int, small_input: bool) -> tuple[nn.Conv2d, nn.Module | None]:
+        """The stem's convolution and max pool: ImageNet's 7x7/2 and 3x3/2, or a 3x3/1 conv and no pool (CIFAR)."""
+        if small_input:
+            return nn.Conv2d(in_chans, channels, 3, 1, padding=1, bias=False), None
+        return nn.Conv2d(in_chans, channels, 7, 2, padding=3, bias=False), nn.MaxPool2d(3, 2, padding=1)
+
     def _make_layer(
+        self,
         block: type[ResidualUnit],
         in_channels: int,
         width: int,
         blocks: int,
         stride: int,
         first_stage: bool,
-        stride_in_last_unit: bool = False,
-        **unit_options: Any,
+        unit_options: dict[str, Any],
     ) -> nn.Sequential:
-        """One stage: `blocks` units, the first one changing the number of channels and (or the last) the stride."""
+        """One stage: `blocks` units, the first one changing the number of channels."""
         units = []
-        strided = blocks - 1 if stride_in_last_unit else 0
         for j in range(blocks):
-            first_unit = first_stage and j == 0
-            unit_stride = stride if j == strided else 1
-            units.append(block(in_channels, width, unit_stride, first_unit=first_unit, **unit_options))
+            unit_stride = self._unit_stride(j, blocks, stride)
+            units.append(block(in_channels, width, unit_stride, first_unit=first_stage and j == 0, **unit_options))
             in_channels = width * block.expansion
         return nn.Sequential(*units)
+
+    def _unit_stride(self, j: int, blocks: int, stride: int) -> int:
+        """The stride of a stage's j-th unit: the stage's stride on its first unit (He et al. 2016, section 3.3)."""
+        return stride if j == 0 else 1
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
         if self.maxpool is not None:
             x = self.maxpool(x)
-        for i in range(1, self.num_stages + 1):
-            x = getattr(self, f"layer{i}")(x)
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.layer3(x)
+        if self.layer4 is not None:
+            x = self.layer4(x)
         if self.final_bn is not None:
             x = self.final_bn(x)
         if self.final_relu:
             x = self.relu(x)
         return x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.flatten(self.avgpool(self.forward_features(x)), 1))
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.fc(x)
 
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def _new_classifier(self, num_classes: int) -> None:
+        self.fc = linear_head(self.num_features, num_classes)
 
 # ---------------------------------------------------------------------------------------------------------------
 # The papers' tables. ImageNet: He et al. 2016, Table 1, (block, units per stage conv2_x..conv5_x).
@@ -361,6 +474,8 @@ RESNET_OPTIONS: dict[str, Option] = {
     "small_input": Option(bool, "3x3 stride-1 stem without max pool, for 28x28 and 32x32 images"),
     "shortcut": Option(str, "A: zero-padded identity, B: projection where the shape changes, C: always, none: plain",
                        choices=tuple(SHORTCUTS)),
+    "shortcut_pad": Option(str, "option A's zero channels: after the identity's, or both: half before (akamaster)",
+                           choices=SHORTCUT_PADS),
     "residual_unit": Option(str, "where BN and ReLU sit around the addition (He et al. 2016b, fig. 4 (a)-(e))",
                             choices=tuple(RESIDUAL_UNITS)),
     "stride_in_1x1": Option(bool, "bottlenecks: stride the first 1x1 as the paper (else the 3x3, torchvision v1.5)"),
@@ -542,84 +657,3 @@ def preact_resnet1001(**options: Any) -> ResNet:
 def preact_resnet18(**options: Any) -> ResNet:
     """Pre-activation ResNet-18 with the small-image stem, the common CIFAR PreActResNet-18."""
     return ResNet(*RESNET_SPECS[18], IMAGENET_WIDTHS, **options)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The course's own CIFAR-10 networks (../shared/course/): ResNets laid out as the course wrote them, not as the
-# papers did. Each row: (block, units per stage, widths, layout, the options the listing fixes).
-COURSE_PAPER = "course (after He et al. 2016)"
-COURSE_SPECS: dict[str, tuple[type[ResidualUnit], tuple[int, ...], tuple[int, ...], ResNetLayout, dict[str, Any]]] = {
-    # Exercise 3-2: ResNet-18's units, but no stage downsamples: 8x8 maps throughout for 32x32 input.
-    "course_resnet18": (BasicBlock, (2, 2, 2, 2), IMAGENET_WIDTHS, ResNetLayout(stage_strides=(1, 1, 1, 1)), {}),
-    # Project #2, ResNet50_layer4: ResNet-50's conv2_x..conv4_x; conv2_x and conv3_x downsample in their last unit.
-    "course_resnet50_layer4": (
-        Bottleneck, (3, 4, 6), (64, 128, 256),
-        ResNetLayout(stage_strides=(2, 2, 1), stride_in_last_unit=True, conv_bias=True, projection_relu=True,
-                     stem_pool_padding=0),
-        {"residual_unit": "relu_before_add", "stride_in_1x1": True},
-    ),
-}
-
-# What the course nets let a user change; the rest of the layout is the listing's.
-COURSE_OPTIONS: dict[str, Option] = {
-    "shortcut": Option(str, "B: projection where the shape changes (as intended), C: on every unit, none: plain",
-                       choices=("B", "C", "none")),
-    "zero_init_residual": RESNET_OPTIONS["zero_init_residual"],
-}
-
-
-def _course_config(name: str) -> ModelConfig:
-    """CIFAR-10's config; the minimum input is the network's total stride (the stem's 4 and the stages')."""
-    _, _, _, layout, _ = COURSE_SPECS[name]
-    stride = 4
-    for s in layout.strides(len(COURSE_SPECS[name][1])):
-        stride *= s
-    return replace(
-        CIFAR_CFG, min_input_size=(3, stride, stride), family="resnet", paper=COURSE_PAPER, recipe="course_cifar"
-    )
-
-
-def _course_resnet(name: str, shortcut: str, zero_init_residual: bool, **common: Any) -> ResNet:
-    block, layers, widths, layout, fixed = COURSE_SPECS[name]
-    return ResNet(block, layers, widths, layout, shortcut=shortcut, zero_init_residual=zero_init_residual,
-                  **fixed, **common)
-
-
-@register_model(_course_config("course_resnet18"), options=COURSE_OPTIONS)
-def course_resnet18(*, shortcut: str = "B", zero_init_residual: bool = False, **common: Any) -> ResNet:
-    """The course's ResNet-18 for 32x32 images (POSTECH "Classification (2)", Exercise 3-2): 11,181,642 parameters.
-
-    How it differs from the paper's ResNet-18 (He et al. 2016, Table 1): every unit has stride 1, so after the
-    ImageNet stem (7x7/2 conv, BN, ReLU, 3x3/2 max pool with padding 1) the map stays 8x8 for a 32x32 input
-    through all four stages, and the multiply-adds grow with the channels instead of staying level. The
-    parameters are those of ResNet-18 with 10 classes: the stride moves no weight. The units are the paper's
-    (BN after each 3x3 conv, ReLU after the addition) with a 1x1 conv + BN projection where the channel count
-    changes (option B); global average pooling and a 512-to-10 linear layer close it, as in the listing.
-    """
-    return _course_resnet("course_resnet18", shortcut, zero_init_residual, **common)
-
-
-@register_model(_course_config("course_resnet50_layer4"), options=COURSE_OPTIONS)
-def course_resnet50_layer4(*, shortcut: str = "B", zero_init_residual: bool = False, **common: Any) -> ResNet:
-    """The course project's ResNet-50 cut after conv4_x for CIFAR-10 (Project #2, `ResNet50_layer4`).
-
-    How it differs from the paper's ResNet-50 (He et al. 2016, Table 1):
-    - no conv5_x: three bottleneck stages of 3, 4 and 6 units, 64->256, 128->512, 256->1024, then a 1024-to-10
-      linear layer (41 weight layers);
-    - conv2_x and conv3_x downsample in their LAST unit, not the first of the next stage, with stride 2 on the
-      unit's first 1x1 conv (the paper's placement) and a strided 1x1 projection on its shortcut; conv4_x keeps
-      its size. For 32x32 input the maps are 16x16 (stem conv), 7x7 (max pool), 4x4, 2x2, 2x2;
-    - the stem's 3x3/2 max pool has no padding;
-    - every convolution, stem and shortcuts included, has a bias and is followed by BN and ReLU. The listing does
-      not show its conv1x1/conv3x3 helpers; this assumes the usual ones of the assignment, conv (with bias) + BN
-      + ReLU. So each unit's branch ends in a ReLU and nothing follows the addition: fig. 4(c) of He et al. 2016b
-      ("relu_before_add"), with a projection that ends in BN + ReLU as well;
-    - the listing pools the 2x2 map with AvgPool2d(1, stride=2), which keeps the top-left value only; here the
-      family's global average pool averages all four (no parameters change).
-
-    `shortcut="B"` (the default) is the intended network: a projection only where the shape changes (the first
-    unit of each stage and the downsampling ones). `shortcut="C"` is the listing as written: its test
-    `x.size() is not out.size()` compares two fresh objects, so it is always true and every unit projects its
-    shortcut.
-    """
-    return _course_resnet("course_resnet50_layer4", shortcut, zero_init_residual, **common)

@@ -2,24 +2,8 @@
 
 The configuration is data, as in Dive into Deep Learning: each block is (number of 3x3 convolutions, channels),
 and every block ends in a 2x2 max pool. The modules are laid out as torchvision's (`features.<i>` for each
-convolution, BatchNorm, ReLU and pool in order; `classifier.0/3/6`), so its state_dict loads as it is.
-
-Two heads:
-- `head="imagenet"` (default): torchvision's, adaptive average pool to 7x7, then
-  Linear(25088, 4096)-ReLU-Dropout-Linear(4096, 4096)-ReLU-Dropout-Linear(4096, N): the paper's FC-4096 ×2.
-- `head="small"`: the CIFAR-10 head of course material: global pooling to 1x1, then
-  Linear(512, 512)-ReLU-Dropout-Linear(512, 512)-ReLU-Dropout-Linear(512, N). VGG-11 with this head and 10
-  classes has 9,750,922 parameters.
-
-`small_input=True` selects the small head by default and makes the max pools round up (`ceil_mode`), which
-changes nothing at 32x32 but lets 28x28 images through all five pools (28 → 14 → 7 → 4 → 2 → 1).
-
-Initialisation: without BatchNorm (the paper's networks), Glorot & Bengio's normalised uniform initialisation
-with zero biases, the paper's own way to train without pre-training (section 3.1). torchvision's He fan_out
-convolutions with N(0, 0.01) linear layers, kept for the *_bn models, left the BN-free VGG-11 with the small head
-at chance (issue 9): three 512-wide linear layers of std 0.01 each scale the signal by ~0.16 in both passes, so
-the initial logits had std 0.001 and the convolutions' gradients were 1e-4 of their weights; with Glorot the
-logits have std 0.02 and the convolutions' gradients are 4e-3 of their weights (CIFAR batch, dropout on).
+convolution, BatchNorm, ReLU and pool in order; `classifier.0/3/6`), so its state_dict loads as it is. Two
+heads: torchvision's ImageNet one (the paper's FC-4096 x2) and the course material's small CIFAR-10 one.
 """
 
 from __future__ import annotations
@@ -31,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.models.layers import init_weights
+from cnnzoo.models.layers import ConvNetWithMLPHead, MLPHead, init_weights
 from cnnzoo.models.registry import CIFAR_CFG, IMAGENET_CFG, ModelConfig, Option, register_model
 
 # Table 1 of the paper, one tuple per block: (3x3 convolutions, output channels); a max pool ends each block.
@@ -42,6 +26,9 @@ VGG_CFGS: dict[str, tuple[tuple[int, int], ...]] = {
     "E": ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512)),  # VGG-19
 }
 
+# imagenet: torchvision's, adaptive average pool to 7x7, Linear(25088, 4096)-ReLU-Dropout-Linear(4096, 4096)-ReLU-
+# Dropout-Linear(4096, N). small: global pooling, Linear(512, 512)-ReLU-Dropout-Linear(512, 512)-ReLU-Dropout-
+# Linear(512, N); VGG-11 with it and 10 classes has 9,750,922 parameters.
 HEADS = ("imagenet", "small")
 
 VGG_OPTIONS: dict[str, Option] = {
@@ -52,7 +39,7 @@ VGG_OPTIONS: dict[str, Option] = {
 }
 
 
-class VGG(nn.Module):
+class VGG(ConvNetWithMLPHead):
     """Blocks of 3x3 convolutions (optionally with BatchNorm) and max pools, then a fully connected head."""
 
     def __init__(
@@ -71,6 +58,7 @@ class VGG(nn.Module):
         check_choice("head", head, HEADS)
         layers: list[nn.Module] = []
         channels = in_chans
+        self.feature_info = []  # the feature stages: after each block's max pool
         for num_convs, out_channels in blocks:
             for _ in range(num_convs):
                 layers.append(nn.Conv2d(channels, out_channels, kernel_size=3, padding=1))
@@ -78,11 +66,16 @@ class VGG(nn.Module):
                     layers.append(nn.BatchNorm2d(out_channels))
                 layers.append(nn.ReLU(inplace=True))
                 channels = out_channels
+            # Rounding up changes nothing at 32x32 but lets 28x28 through all five pools (28, 14, 7, 4, 2, 1).
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=small_input))
+            reduction = 2 ** (len(self.feature_info) + 1)
+            self.feature_info.append(dict(num_chs=channels, reduction=reduction, module=f"features.{len(layers) - 1}"))
         self.features = nn.Sequential(*layers)
         pooled, hidden = (7, 4096) if head == "imagenet" else (1, 512)
         self.avgpool = nn.AdaptiveAvgPool2d(pooled)
-        self.classifier = nn.Sequential(
+        self.num_features = hidden
+        self.num_classes = num_classes
+        self.classifier = MLPHead(
             nn.Linear(channels * pooled * pooled, hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(p=dropout),
@@ -91,14 +84,19 @@ class VGG(nn.Module):
             nn.Dropout(p=dropout),
             nn.Linear(hidden, num_classes),
         )
+        self.batch_norm = batch_norm
         if batch_norm:
             init_weights(self)
         else:
+            # Without BatchNorm, He fan_out convolutions with N(0, 0.01) linear layers (kept for the *_bn models)
+            # scale the signal by ~0.16 per 512-wide linear layer: the small head's logits start at std 0.001 and
+            # the net at chance. Glorot keeps both passes' variance, the paper's own start (section 3.1).
             _glorot_init(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.features(x))
-        return self.classifier(torch.flatten(x, 1))
+    def _new_classifier(self, num_classes: int) -> None:
+        super()._new_classifier(num_classes)
+        if not self.batch_norm:
+            _glorot_init(self.classifier[-1])
 
 
 def _glorot_init(model: nn.Module) -> None:

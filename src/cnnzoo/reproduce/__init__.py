@@ -118,10 +118,11 @@ def reproduce(
 
 
 def write_report_folder(name: str, module: ModuleType, results: dict[str, Any], out: Path) -> Path:
-    """OUT/report.md (title, setting, the module's body, figures, data note), OUT/results.json and the figures."""
+    """OUT/report.md (title, setting, the module's body, figures, data note), its report.html twin, results.json, figures."""
     from cnnzoo.experiments.report import setting_lines
     from cnnzoo.reproduce.common import DATA_NOTE
     from cnnzoo.io import atomic_write
+    from cnnzoo.visual.report_html import markdown_twin
 
     out.mkdir(parents=True, exist_ok=True)
     results = {"experiment": name, **results}
@@ -135,6 +136,7 @@ def write_report_folder(name: str, module: ModuleType, results: dict[str, Any], 
     atomic_write(out / "report.md", lambda f: f.write(text.encode()))
     data = json.dumps(results, indent=2, default=str)
     atomic_write(out / "results.json", lambda f: f.write(data.encode()))
+    markdown_twin(out / "report.md")  # report.html: the same report, figures inside, for a browser
     return out / "report.md"
 
 

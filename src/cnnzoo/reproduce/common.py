@@ -21,15 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.experiments.report import new_figure, read_results, save_figure
-from cnnzoo.experiments.runs import (
-    REUSED,
-    SeedRuns,
-    experiment_run_dir,
-    format_mean_std,
-    mean_std,
-    run_seeds,
-)
+from cnnzoo.visual.figures import new_figure, save_figure
+from cnnzoo.experiments.runs import REUSED, SeedRuns, experiment_run_dir, run_seeds
+from cnnzoo.stats import format_mean_std, mean_std
 
 # He et al. 2016, section 4.2: ResNet-110 starts at lr 0.01 "until the training error is below 80% (about 400
 # iterations)", then 0.1. Here the 400 iterations are fixed, not triggered by the training error.
@@ -138,17 +132,14 @@ def run_setting(
 
     With `train=False` (--report-only) every run must already be finished; nothing is trained.
     """
-    from cnnzoo.training.engine import finished_results
+    from cnnzoo.training.resume import finished_results
 
     dirs = [experiment_run_dir(runs_root, values, seed) for seed in range(seeds)]
     if train:
         return run_seeds(values, list(range(seeds)), dirs, quiet=True, announce=announce)
     runs = SeedRuns(dict(values), list(range(seeds)), dirs)
     for run_dir in dirs:
-        results = finished_results(run_dir) if run_dir.is_dir() else None
-        if results is None and (run_dir / "results.json").is_file():  # a damaged file says so, not "missing"
-            read_results(run_dir / "results.json", {"test": dict}, fix="delete it and run the reproduction "
-                         "without --report-only: the run is tested again from its last checkpoint")
+        results = finished_results(run_dir) if run_dir.is_dir() else None  # a damaged results.json is its error
         if results is None:
             raise CnnzooError(
                 f"--report-only needs finished runs, but {run_dir} is missing or unfinished; run the reproduction "

@@ -39,7 +39,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, pickle of foreign objects, not a torch file at all
         raise CnnzooError(
-            f"cannot read checkpoint {path}: {_unreadable_reason(path, err)}; it is truncated or not a cnnzoo "
+            f"cannot read checkpoint {path}: {unreadable_reason(path, err)}; it is truncated or not a cnnzoo "
             "checkpoint (a run's checkpoints/last.pt and best.pt are)"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -49,7 +49,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return payload
 
 
-def _unreadable_reason(path: Path, err: Exception) -> str:
+def unreadable_reason(path: Path, err: Exception) -> str:
     """Why torch.load failed, as a complete phrase (torch's own messages run to paragraphs)."""
     try:
         with open(path, "rb") as f:
@@ -128,9 +128,8 @@ def flat_mean_image(image: torch.Tensor) -> list[float]:
     return [float(str(value)) for value in image.to(torch.float32).flatten().numpy()]
 
 
-def fit_weights(model: nn.Module, weights: dict[str, torch.Tensor], source: str | Path, target: str) -> None:
-    """Load `weights` into `model`; weights that do not fit are one line saying how (counts, first mismatch)."""
-    expected = model.state_dict()
+def weight_problems(expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> list[str]:
+    """How `weights` fail to fit a model whose state_dict is `expected`: missing, unexpected, mis-shaped (counts, first)."""
     missing = [k for k in expected if k not in weights]
     unexpected = [k for k in weights if k not in expected]
     shapes = [
@@ -145,6 +144,12 @@ def fit_weights(model: nn.Module, weights: dict[str, torch.Tensor], source: str 
         problems.append(f"{len(unexpected)} tensors are not the model's (first: {unexpected[0]})")
     if shapes:
         problems.append(f"{len(shapes)} differ in shape (first: {shapes[0]})")
+    return problems
+
+
+def fit_weights(model: nn.Module, weights: dict[str, torch.Tensor], source: str | Path, target: str) -> None:
+    """Load `weights` into `model`; weights that do not fit are one line saying how (counts, first mismatch)."""
+    problems = weight_problems(model.state_dict(), weights)
     if problems:
         raise CnnzooError(
             f"the weights in {source} do not fit {target}: {'; '.join(problems)}. "

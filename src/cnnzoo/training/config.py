@@ -1,19 +1,17 @@
-"""The training configuration: one flat dataclass, grouped as `cnnzoo train --help` shows it.
+"""The training configuration: one dataclass, grouped as `cnnzoo train --help` shows it, holding the data spec.
 
-Precedence is defaults < YAML recipe < command-line flags. Every field is plain data (str, numbers, bools,
+Precedence is defaults < YAML recipe < command-line flags. Every value is plain data (str, numbers, bools,
 lists, a dict of model options) so the resolved config can be written to config.yaml and stored inside a
-checkpoint that `torch.load(weights_only=True)` reads back.
-
-Validation data: `val_size` None means the dataset's default below. The CIFAR-sized datasets hold out
-5,000 training images (the ResNet paper's 45k/5k split, section 4.2); `digits` (1,797 images in all)
-holds out 10% of its training part. A whole number (5000) is an image count, a number written with a
-decimal point (0.1) a fraction, so 1.0 is neither and refused.
+checkpoint that `torch.load(weights_only=True)` reads back. The data fields live in `TrainConfig.data`, a
+`cnnzoo.data.DataSpec` (with its `Augment`), declared and checked there once; recipes, flags and config.yaml
+name every field flat (`data: cifar10`, `batch_size: 128`, `crop_padding: 4`), as `FIELDS` maps them.
 
 Every number has a finite range: 1e30 epochs or a seed beyond 64 bits is a typo, refused before any work.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -27,8 +25,10 @@ from typing import Any, Union
 
 import yaml
 
+from cnnzoo.data.spec import DEFAULT_VAL_SIZE, DataSpec
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.training.recipes import find_recipe, recipe_label
+from cnnzoo.settings import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, MAX_STEPS, check_int, check_range, setting
+from cnnzoo.training.recipes import find_recipe, model_recipe, recipe_label
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "multistep", "cosine", "onecycle")
@@ -37,40 +37,13 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # auto: device.choose_speed
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 LR_SCALINGS = ("none", "linear", "sqrt")
 TTA_MODES = ("none", "flip", "flip-translate")
-POLICIES = ("none", "autoaugment", "randaugment", "trivialaugment")  # data.base.POLICIES (kept import-free)
-NORMALIZATIONS = ("channel", "pixel")  # data.base.NORMALIZATIONS
-
-# Default held-out validation size per dataset: an image count, or a fraction of the training split.
-DEFAULT_VAL_SIZE: dict[str, float | int] = {
-    "cifar10": 5000,
-    "cifar100": 5000,
-    "svhn": 5000,
-    "mnist": 5000,
-    "fashion_mnist": 5000,
-    "imagefolder": 5000,
-    "digits": 0.1,
-}
+FREEZE_MODES = ("none", "features")
 
 # Fields that name folders; resolved to absolute paths when a config is built.
 PATH_FIELDS = ("data_dir", "cache_dir", "run_dir", "runs_root")
-# Upper limits of counts: beyond them a value is a typo (1e30 epochs would train forever), not an experiment.
-MAX_EPOCHS = 100_000
-MAX_STEPS = 10**9
-MAX_BATCH_SIZE = 65_536
-MAX_PIXELS = 4096  # image_size, crop_padding, cutout
-MAX_ALPHA = 100.0  # mixup / cutmix alpha: beyond it Beta(alpha, alpha) is 0.5 every time
-MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64 bits
 
 # The --help groups, in order.
 GROUPS = ("model", "data", "optimisation", "schedule", "regularisation", "precision/speed", "run/output")
-
-
-def _f(default: Any, group: str, help: str, **extra: Any) -> Any:
-    """A field with its --help group and text; mutable defaults become factories."""
-    meta = {"group": group, "help": help, **extra}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -78,142 +51,123 @@ class TrainConfig:
     """Everything that decides a training run; `cnnzoo train` has one flag per field."""
 
     # model
-    model: str = _f("", "model", "registered model name (see `cnnzoo models`)")
-    model_options: dict = _f({}, "model", "model options, e.g. small_input=true (-o KEY=VALUE, repeatable)")
-    init_from: str | None = _f(
-        None, "model", "start from the weights of a checkpoint, model.safetensors or run directory (a new run)"
-    )
-    # data
-    data: str = _f("", "data", "dataset: cifar10, cifar100, mnist, fashion_mnist, svhn, imagefolder, digits")
-    data_dir: str | None = _f(
-        None, "data", "dataset copy (torchvision layout, or train/ and test/ class folders); default: the cache"
-    )
-    cache_dir: str | None = _f(None, "data", "downloads and decoded images (default: $CNNZOO_CACHE or ~/.cache/cnnzoo)")
-    download: bool = _f(True, "data", "download a missing dataset")
-    val_size: int | float | None = _f(
-        None, "data", "held-out validation images: a count (5000; 0 for none) or a fraction written with a point "
-        "(0.1); default 5000, digits 0.1"
-    )
-    full_train: bool = _f(False, "data", "train on the full training split: no validation, test the last weights")
-    train_limit: int | None = _f(None, "data", "train on a seeded, class-stratified subset of N images (quick runs)")
-    eval_limit: int | None = _f(
-        None, "data", "evaluate on seeded subsets of N validation and N test images (quick runs)"
-    )
-    image_size: int | None = _f(None, "data", "imagefolder: resize and centre-crop images to N x N")
-    batch_size: int = _f(128, "data", "training batch size")
-    eval_batch_size: int | None = _f(None, "data", "evaluation batch size (default: 2 x batch size)")
-    loader: str = _f(
-        "auto", "data", "auto, device (whole split on the device) or stream (image folders from disk; other "
-        "datasets are held in memory)"
-    )
-    workers: int = _f(2, "data", "decoding workers of the streaming loader")
-    normalize: str = _f(
-        "channel", "data",
-        "input normalisation: channel (per-channel mean and std of the train images) or pixel (subtract their "
-        "per-pixel mean image, no std: the ResNet paper's CIFAR-10 input)",
+    model: str = setting("", "model", "registered model name (see `cnnzoo models`)")
+    model_options: dict = setting({}, "model", "model options, e.g. small_input=true (-o KEY=VALUE, repeatable)")
+    init_from: str | None = setting(
+        None, "model", "start from the weights of a checkpoint, model.safetensors, pretrained folder or run directory "
+        "(a new run; other input channels adapt the first layer's filters)"
     )  # fmt: skip
-    skip_corrupt: bool = _f(False, "data", "skip unreadable images instead of failing")
+    num_classes: int | None = setting(
+        None, "model", "fine-tuning from --init-from: a new classifier, initialised afresh, for the data's N classes"
+    )
+    freeze: str = setting("none", "model", "fine-tuning: none, or features (train the classifier alone)")
+    lr_head_mult: float = setting(1.0, "model", "fine-tuning: the classifier's learning rate is lr x this")
+    data: DataSpec = field(default_factory=DataSpec)  # the data spec, whole: cnnzoo.data.spec declares its fields
     # optimisation
-    epochs: int = _f(10, "optimisation", "training epochs")
-    max_steps: int | None = _f(None, "optimisation", "stop after this many iterations (e.g. 64000)")
-    optimizer: str = _f("sgd", "optimisation", "sgd or adamw")
-    lr: float = _f(0.1, "optimisation", "peak learning rate (for lr_base_batch images when lr_scaling is on)")
-    lr_scaling: str = _f("none", "optimisation", "scale lr with the batch size: none, linear or sqrt")
-    lr_base_batch: int = _f(256, "optimisation", "the batch size lr is given for (with lr_scaling)")
-    momentum: float = _f(0.9, "optimisation", "SGD momentum")
-    nesterov: bool = _f(False, "optimisation", "Nesterov momentum (SGD)")
-    betas: list = _f([0.9, 0.999], "optimisation", "AdamW betas", nargs=2)
-    weight_decay: float = _f(5e-4, "optimisation", "weight decay (L2 for SGD, decoupled for AdamW)")
-    decay_bn_bias: bool = _f(True, "optimisation", "apply weight decay to BatchNorm parameters and biases too")
-    grad_clip: float | None = _f(None, "optimisation", "clip the gradient norm to this value")
-    accumulate: int = _f(1, "optimisation", "split each batch into N micro-batches (same step, less memory)")
+    epochs: int = setting(10, "optimisation", "training epochs")
+    max_steps: int | None = setting(None, "optimisation", "stop after this many iterations (e.g. 64000)")
+    optimizer: str = setting("sgd", "optimisation", "sgd or adamw")
+    lr: float = setting(0.1, "optimisation", "peak learning rate (for lr_base_batch images when lr_scaling is on)")
+    lr_scaling: str = setting("none", "optimisation", "scale lr with the batch size: none, linear or sqrt")
+    lr_base_batch: int = setting(256, "optimisation", "the batch size lr is given for (with lr_scaling)")
+    momentum: float = setting(0.9, "optimisation", "SGD momentum")
+    nesterov: bool = setting(False, "optimisation", "Nesterov momentum (SGD)")
+    betas: list = setting([0.9, 0.999], "optimisation", "AdamW betas", nargs=2)
+    weight_decay: float = setting(5e-4, "optimisation", "weight decay (L2 for SGD, decoupled for AdamW)")
+    decay_bn_bias: bool = setting(True, "optimisation", "apply weight decay to BatchNorm parameters and biases too")
+    grad_clip: float | None = setting(None, "optimisation", "clip the gradient norm to this value")
+    accumulate: int = setting(1, "optimisation", "split each batch into N micro-batches (same step, less memory)")
     # schedule
-    schedule: str = _f("cosine", "schedule", "learning-rate schedule: constant, multistep, cosine, onecycle")
-    milestones: list = _f([], "schedule", "multistep: where the lr is multiplied by gamma", nargs="*")
-    milestone_unit: str = _f("epochs", "schedule", "unit of the milestones: epochs or steps")
-    gamma: float = _f(0.1, "schedule", "multistep factor")
-    warmup_epochs: float = _f(0.0, "schedule", "linear warm-up length in epochs (combines with any schedule)")
-    warmup_steps: int = _f(0, "schedule", "linear warm-up length in iterations (instead of --warmup-epochs)")
-    warmup_factor: float | None = _f(
+    schedule: str = setting("cosine", "schedule", "learning-rate schedule: constant, multistep, cosine, onecycle")
+    milestones: list = setting([], "schedule", "multistep: where the lr is multiplied by gamma", nargs="*")
+    milestone_unit: str = setting("epochs", "schedule", "unit of the milestones: epochs or steps")
+    gamma: float = setting(0.1, "schedule", "multistep factor")
+    warmup_epochs: float = setting(0.0, "schedule", "linear warm-up length in epochs (combines with any schedule)")
+    warmup_steps: int = setting(0, "schedule", "linear warm-up length in iterations (instead of --warmup-epochs)")
+    warmup_factor: float | None = setting(
         None, "schedule", "hold the lr at lr x this during the warm-up instead of a linear rise (ResNet-110: 0.1)"
     )
-    min_lr_factor: float = _f(0.0, "schedule", "cosine/onecycle: final lr as a fraction of --lr")
-    onecycle_pct: float = _f(0.25, "schedule", "onecycle: fraction of training spent rising to --lr")
-    onecycle_div: float = _f(25.0, "schedule", "onecycle: the starting lr is --lr divided by this")
+    min_lr_factor: float = setting(0.0, "schedule", "cosine/onecycle: final lr as a fraction of --lr")
+    onecycle_pct: float = setting(0.25, "schedule", "onecycle: fraction of training spent rising to --lr")
+    onecycle_div: float = setting(25.0, "schedule", "onecycle: the starting lr is --lr divided by this")
     # regularisation
-    label_smoothing: float = _f(0.0, "regularisation", "label smoothing of the cross-entropy")
-    aux_weight: float = _f(0.3, "regularisation", "weight of auxiliary classifier losses (GoogLeNet)")
-    ema: bool = _f(False, "regularisation", "keep an exponential moving average of the weights; evaluate it")
-    ema_decay: float = _f(0.999, "regularisation", "EMA decay per iteration")
-    crop_padding: int = _f(0, "regularisation", "random crop after zero padding by this many pixels")
-    flip: bool = _f(False, "regularisation", "random horizontal flips")
-    cutout: int = _f(0, "regularisation", "cutout square side in pixels (0: off)")
-    auto_augment: str = _f(
-        "none", "regularisation", "per-image policy: none, autoaugment (CIFAR-10 policy), randaugment, trivialaugment"
-    )
-    mixup: float = _f(0.0, "regularisation", "mixup alpha of Beta(alpha, alpha), e.g. 0.2 (0: off)")
-    cutmix: float = _f(0.0, "regularisation", "cutmix alpha of Beta(alpha, alpha), e.g. 1.0 (0: off)")
-    mix_prob: float = _f(1.0, "regularisation", "probability that a batch is mixed by mixup/cutmix")
-    cutmix_prob: float = _f(0.5, "regularisation", "with mixup and cutmix both on: share of mixed batches cut-mixed")
-    patience: int | None = _f(None, "regularisation", "early stopping: epochs without a better val top-1")
-    tta: str = _f(
+    label_smoothing: float = setting(0.0, "regularisation", "label smoothing of the cross-entropy")
+    aux_weight: float = setting(0.3, "regularisation", "weight of auxiliary classifier losses (GoogLeNet)")
+    ema: bool = setting(False, "regularisation", "keep an exponential moving average of the weights; evaluate it")
+    ema_decay: float = setting(0.999, "regularisation", "EMA decay per iteration")
+    patience: int | None = setting(None, "regularisation", "early stopping: epochs without a better val top-1")
+    tta: str = setting(
         "none", "regularisation", "test-time augmentation of the test set, reported apart: none, flip, flip-translate"
     )
     # precision/speed
-    precision: str = _f(
+    precision: str = setting(
         "auto", "precision/speed", "auto (bf16 on a CPU with native bf16 or a bf16 GPU, else fp32; the run's "
         "first line says which), fp32, bf16 (autocast) or fp16 (autocast + GradScaler)"
     )
-    channels_last: bool | None = _f(
+    channels_last: bool | None = setting(
         None, "precision/speed", "channels-last memory format (default auto: on with bf16/fp16)", flag="bool"
     )
-    compile: str = _f(
+    compile: str = setting(
         "none",
         "precision/speed",
         "torch.compile the training step: none, default, reduce-overhead, max-autotune (bare flag: default)",
         const="default",
     )
-    device: str = _f("auto", "precision/speed", "auto (cuda, else mps, else cpu), cpu, cuda, cuda:N, mps")
-    seed: int = _f(0, "precision/speed", "seed of weights, data order and augmentation")
-    deterministic: bool = _f(False, "precision/speed", "deterministic algorithms (bitwise-reproducible resume)")
-    sync_bn: bool = _f(False, "precision/speed", "several processes: BatchNorm statistics over the global batch")
+    device: str = setting("auto", "precision/speed", "auto (cuda, else mps, else cpu), cpu, cuda, cuda:N, mps")
+    seed: int = setting(0, "precision/speed", "seed of weights, data order and augmentation")
+    deterministic: bool = setting(False, "precision/speed", "deterministic algorithms (bitwise-reproducible resume)")
+    sync_bn: bool = setting(False, "precision/speed", "several processes: BatchNorm statistics over the global batch")
     # run/output
-    run_dir: str | None = _f(None, "run/output", "run directory (default: RUNS_ROOT/<model>-<data>-<time>)")
-    runs_root: str = _f("runs", "run/output", "parent of the default run directories")
-    log_every: int = _f(50, "run/output", "progress refresh interval in iterations")
-    checkpoint_every: int = _f(
+    run_dir: str | None = setting(None, "run/output", "run directory (default: RUNS_ROOT/<model>-<data>-<time>)")
+    runs_root: str = setting("runs", "run/output", "parent of the default run directories")
+    log_every: int = setting(50, "run/output", "progress refresh interval in iterations")
+    checkpoint_every: int = setting(
         1, "run/output", "write checkpoints every N epochs and after the last (speedruns: a GPU epoch can be shorter "
         "than the fsync of a checkpoint); the best weights wait in memory, a crash loses up to N-1 epochs"
     )
-    tensorboard: bool = _f(True, "run/output", "write TensorBoard events to RUN_DIR/tb")
-    plots: bool = _f(True, "run/output", "draw curves.png and confusion.png")
-    recipe: str | None = _f(
+    tensorboard: bool = setting(True, "run/output", "write TensorBoard events to RUN_DIR/tb")
+    plots: bool = setting(True, "run/output", "draw curves.png and confusion.png")
+    recipe: str | None = setting(
         None, "run/output", "the YAML recipe this config came from (--config's or the model's own; none: no recipe)"
     )
 
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, origin: str = "config") -> TrainConfig:
-        """Build and validate from plain data; unknown keys and bad values raise CnnzooError."""
-        cfg = cls()
-        for key, value in normalise_keys(values, origin).items():
-            setattr(cfg, key, coerce(key, value))
+        """Build and validate from flat plain data (as recipes hold it); unknown keys and bad values raise CnnzooError."""
+        flat = {key: coerce(key, value) for key, value in normalise_keys(values, origin).items()}
         for key in PATH_FIELDS:  # absolute: a run read back from another directory names the same folders
-            if getattr(cfg, key) is not None:
-                setattr(cfg, key, os.path.abspath(os.path.expanduser(getattr(cfg, key))))
+            folder = flat.get(key, FIELDS[key].field.default)
+            if folder is not None:
+                flat[key] = os.path.abspath(os.path.expanduser(folder))
+        tree: dict[str, Any] = {}
+        for key, value in flat.items():
+            *parents, name = FIELDS[key].path
+            node = tree
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[name] = value
+        cfg = _build(cls, tree)
         cfg.validate()
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data: what config.yaml and the checkpoint hold."""
-        return dataclasses.asdict(self)
+        """Flat plain data, a key per field: what config.yaml and the checkpoint hold."""
+        return {key: copy.deepcopy(_get(self, leaf.path)) for key, leaf in FIELDS.items()}
+
+    def replace(self, **values: Any) -> TrainConfig:
+        """A copy with some fields (named flat) changed, validated like any config."""
+        return TrainConfig.from_dict({**self.to_dict(), **values})
 
     # ---------------------------------------------------------------- validation
     def validate(self) -> None:
-        """Check every value at the boundary so a bad one fails before any work, in one line."""
+        """Check every value at the boundary so a bad one fails before any work, in one line.
+
+        The data spec checked its own fields when it was built.
+        """
         if not self.model:
             raise CnnzooError("no model given; pass --model NAME (see `cnnzoo models`)")
-        if not self.data:
+        if not self.data.name:
             raise CnnzooError("no dataset given; pass --data NAME (" + ", ".join(DEFAULT_VAL_SIZE) + ")")
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
@@ -222,33 +176,32 @@ class TrainConfig:
         check_choice("compile", self.compile, COMPILE_MODES)
         check_choice("lr_scaling", self.lr_scaling, LR_SCALINGS)
         check_choice("tta", self.tta, TTA_MODES)
-        check_choice("auto_augment", self.auto_augment, POLICIES)
-        check_choice("normalize", self.normalize, NORMALIZATIONS)
+        check_choice("freeze", self.freeze, FREEZE_MODES)
+        check_range("lr_head_mult", self.lr_head_mult, 0.0, 1000.0, low_open=True)
+        fine_tuning = [flag for flag, given in (("--num-classes", self.num_classes is not None),
+                       ("--freeze", self.freeze != "none"), ("--lr-head-mult", self.lr_head_mult != 1.0)) if given]
+        if fine_tuning and not self.init_from:
+            raise CnnzooError(f"{', '.join(fine_tuning)} fine-tune a trained model: give --init-from CHECKPOINT too")
         for name, low, high in _INT_RANGES:
-            if getattr(self, name) is not None:
-                _int_in(name, getattr(self, name), low, high)
+            check_int(name, getattr(self, name), low, high)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise CnnzooError(f"lr must be a positive number, got {self.lr}")
-        _in_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
-        _in_range("weight_decay", self.weight_decay, 0.0, math.inf)
-        _in_range("gamma", self.gamma, 0.0, 1.0, low_open=True)
-        _in_range("warmup_epochs", self.warmup_epochs, 0.0, MAX_EPOCHS)
-        _in_range("min_lr_factor", self.min_lr_factor, 0.0, 1.0)
-        _in_range("onecycle_pct", self.onecycle_pct, 0.0, 1.0, low_open=True, high_open=True)
-        _in_range("onecycle_div", self.onecycle_div, 1.0, math.inf)
-        _in_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
-        _in_range("aux_weight", self.aux_weight, 0.0, math.inf)
-        _in_range("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
-        _in_range("mixup", self.mixup, 0.0, MAX_ALPHA)
-        _in_range("cutmix", self.cutmix, 0.0, MAX_ALPHA)
-        _in_range("mix_prob", self.mix_prob, 0.0, 1.0)
-        _in_range("cutmix_prob", self.cutmix_prob, 0.0, 1.0)
+        check_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0, high_open=True)  # decay x lr per step: 1 erases
+        check_range("gamma", self.gamma, 0.0, 1.0, low_open=True)
+        check_range("warmup_epochs", self.warmup_epochs, 0.0, MAX_EPOCHS)
+        check_range("min_lr_factor", self.min_lr_factor, 0.0, 1.0)
+        check_range("onecycle_pct", self.onecycle_pct, 0.0, 1.0, low_open=True, high_open=True)
+        check_range("onecycle_div", self.onecycle_div, 1.0, math.inf)
+        check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        check_range("aux_weight", self.aux_weight, 0.0, math.inf)
+        check_range("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise CnnzooError(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
             raise CnnzooError(f"grad_clip must be a positive number, got {self.grad_clip}")
         if self.warmup_factor is not None:
-            _in_range("warmup_factor", self.warmup_factor, 0.0, 1.0, low_open=True)
+            check_range("warmup_factor", self.warmup_factor, 0.0, 1.0, low_open=True)
         if self.warmup_epochs > 0 and self.warmup_steps > 0:
             raise CnnzooError("give warmup_epochs or warmup_steps, not both")
         if not all(0 < m <= MAX_STEPS for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
@@ -257,9 +210,12 @@ class TrainConfig:
             raise CnnzooError(
                 "schedule 'multistep' needs --milestones, e.g. --milestones 32000 48000 --milestone-unit steps"
             )
-        if self.val_size is not None:
-            _check_val_size(self.val_size)
-        if self.patience is not None and (self.full_train or self.val_size == 0):
+        if self.accumulate > self.data.batch_size:
+            raise CnnzooError(
+                f"accumulate {self.accumulate} splits each batch of {self.data.batch_size} images into micro-batches of "
+                f"less than one image; use at most {self.data.batch_size}"
+            )
+        if self.patience is not None and self.data.resolved_val_size() == 0:
             raise CnnzooError("patience (early stopping) needs a validation set; drop --full-train or --val-size 0")
         if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
             raise CnnzooError(f"invalid device {self.device!r}; valid: auto, cpu, cuda, cuda:N, mps")
@@ -267,17 +223,18 @@ class TrainConfig:
             if not isinstance(key, str):
                 raise CnnzooError(f"model option names must be strings, got {key!r}")
 
-    def schedule_warnings(self, train_size: int, steps_per_epoch: int) -> list[str]:
-        """Warn (and return the warnings) where the data or the length of training defeats the schedule asked for.
+    def run_warnings(self, train_size: int, steps_per_epoch: int) -> list[str]:
+        """Warn (and return the warnings) where the data or the length of training defeats the schedule asked for,
+        or a setting has no effect or works against another.
 
         Not errors: a tiny split or a short test run is legitimate, but it should not pass without a word.
         """
         total_steps = min(self.epochs * steps_per_epoch, self.max_steps or math.inf)
         warmup = self.warmup_steps or round(self.warmup_epochs * steps_per_epoch)
         messages = []
-        if self.batch_size > train_size:
+        if self.data.batch_size > train_size:
             messages.append(
-                f"batch_size {self.batch_size} is larger than the {train_size} training images: each epoch is one "
+                f"batch_size {self.data.batch_size} is larger than the {train_size} training images: each epoch is one "
                 f"step of {train_size} images; lower --batch-size"
             )
         if warmup and warmup >= total_steps:
@@ -293,21 +250,62 @@ class TrainConfig:
                     f"milestones {late} ({self.milestone_unit}) fall after the last of {total_steps} steps "
                     "and never apply"
                 )
+        augment = self.data.augment
+        if not (augment.mixup or augment.cutmix) and (augment.mix_prob, augment.cutmix_prob) != (1.0, 0.5):
+            messages.append("mix_prob and cutmix_prob apply to mixup and cutmix, which are off: give --mixup or --cutmix")
+        if self.tta != "none" and not augment.flip:
+            messages.append(
+                f"tta {self.tta!r} averages over flipped test images, but this run trains without --flip: the model "
+                "never saw a flipped image and may lose accuracy on them; train with --flip or drop --tta"
+            )
         for message in messages:
-            warnings.warn(message, ScheduleWarning, stacklevel=2)
+            warnings.warn(message, SettingWarning, stacklevel=2)
         return messages
 
-    def resolved_val_size(self) -> float | int:
-        """The validation size the run uses: 0 with full_train, else the given one or the dataset's default."""
-        if self.full_train:
-            return 0
-        if self.val_size is not None:
-            return self.val_size
-        return DEFAULT_VAL_SIZE.get(self.data, 5000)
+
+
+# -------------------------------------------------------------------- the flat names of the fields
+@dataclass(frozen=True)
+class Leaf:
+    """A setting as recipes and flags name it: where it lives in the config, its declaration, its type."""
+
+    path: tuple[str, ...]  # ("data", "augment", "crop_padding")
+    field: dataclasses.Field
+    hint: Any
+
+
+def _leaves(cls: type, path: tuple[str, ...] = ()) -> dict[str, Leaf]:
+    """Every setting of a config dataclass and of the dataclasses it holds, by its flat name (runtime fields left out)."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Leaf] = {}
+    for f in fields(cls):
+        if f.metadata.get("runtime"):
+            continue
+        if dataclasses.is_dataclass(hints[f.name]):
+            out.update(_leaves(hints[f.name], path + (f.name,)))
+        else:
+            out[f.metadata.get("key", f.name)] = Leaf(path + (f.name,), f, hints[f.name])
+    return out
+
+
+def _build(cls: type, tree: dict[str, Any]) -> Any:
+    """A config dataclass from a tree of its values; absent values keep their defaults."""
+    hints = typing.get_type_hints(cls)
+    nested = {name: _build(hints[name], value) for name, value in tree.items() if dataclasses.is_dataclass(hints[name])}
+    return cls(**{**tree, **nested})
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        obj = getattr(obj, name)
+    return obj
+
+
+FIELDS: dict[str, Leaf] = _leaves(TrainConfig)
+FIELD_NAMES = tuple(FIELDS)
 
 
 # -------------------------------------------------------------------- loading recipes and merging
-FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
 
 
 def normalise_keys(values: dict[str, Any], origin: str = "config") -> dict[str, Any]:
@@ -325,6 +323,30 @@ def normalise_keys(values: dict[str, Any], origin: str = "config") -> dict[str, 
     return out
 
 
+class RecipeLoader(yaml.SafeLoader):
+    """YAML as recipes may write it: a key given twice is an error, not the last one silently winning, and
+    aliases (&name / *name) are refused, so a few lines cannot expand into gigabytes ("billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.events.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "recipes may not use YAML aliases (*name); write the "
+                                              "value out", mark)  # fmt: skip
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (lines {lines[key]} and {line}); keep one", key_node.start_mark
+                )
+            lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """A recipe file as a dict of config keys (validated only for key names here)."""
     path = Path(path)
@@ -333,7 +355,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except OSError as err:
         raise CnnzooError(f"cannot read config file {path}: {err.strerror or err}") from None
     try:
-        values = yaml.safe_load(text)
+        values = yaml.load(text, Loader=RecipeLoader)
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         at = f" at line {where.line + 1}" if where is not None else ""
@@ -362,6 +384,40 @@ def load_config_file(ref: str | Path) -> dict[str, Any]:
     return values
 
 
+def recipe_values(config: str | Path | None, flags: dict[str, Any], model_options: dict[str, Any]) -> dict[str, Any]:
+    """defaults < recipe < flags, as the command line gives them: the recipe is `config`'s (a packaged name or a
+    file), else the model's own for its dataset (`recipe: none` in the flags: no recipe); -o options add to the
+    recipe's `model_options`.
+    """
+    flags = dict(flags)
+    values: dict[str, Any] = {}
+    if config:
+        values = load_config_file(config)
+    elif str(flags.get("recipe", "")).lower() == "none":
+        flags["recipe"] = None  # --recipe none: the plain defaults, not the model's recipe
+    elif "model" in flags and "recipe" not in flags:
+        values = _model_recipe_values(flags["model"], flags.get("data"), model_options)
+    values.update(flags)
+    if model_options:
+        base = values.get("model_options") or {}
+        if not isinstance(base, dict):
+            raise CnnzooError(f"model_options in {config} must be a mapping of KEY: VALUE, got {base!r}")
+        values["model_options"] = {**base, **model_options}
+    return values
+
+
+def _model_recipe_values(model: str, data: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The model's own recipe, where it names one for this dataset (a CIFAR-10 recipe says nothing about digits)."""
+    path = model_recipe(model, options)
+    if path is None:
+        return {}
+    values = load_yaml(path)
+    if data is not None and data != values.get("data"):
+        return {}
+    values["recipe"] = recipe_label(path)
+    return values
+
+
 def resolve_config(source: TrainConfig | dict | str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """defaults < the source (a config, a dict, a YAML path or a packaged recipe's name) < overrides."""
     if isinstance(source, TrainConfig):
@@ -375,14 +431,13 @@ def resolve_config(source: TrainConfig | dict | str | Path, overrides: dict[str,
 
 
 # -------------------------------------------------------------------- coercion (YAML and CLI strings)
-_HINTS = typing.get_type_hints(TrainConfig)
 
 
 def coerce(key: str, value: Any) -> Any:
     """Turn YAML/CLI values into the field's type: '1e-3' → 0.001, 'true' → True, '5' → 5 (or 0.5 → fraction)."""
     if key == "compile" and (isinstance(value, bool) or str(value).lower() in ("true", "false")):
         return "default" if str(value).lower() == "true" else "none"  # recipes and checkpoints from before modes
-    return _coerce(key, _HINTS[key], value)
+    return _coerce(key, FIELDS[key].hint, value)
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:
@@ -403,13 +458,7 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
             return value.lower() in ("true", "yes", "on", "1")
         raise CnnzooError(f"{key} must be true or false, got {value!r}")
     if hint is int:
-        try:
-            number = float(value) if isinstance(value, str) else value
-            if isinstance(number, bool) or not float(number).is_integer():
-                raise ValueError
-            return int(number)
-        except (TypeError, ValueError, OverflowError):
-            raise CnnzooError(f"{key} must be an integer, got {value!r}") from None
+        return _integer(key, value)
     if hint is float:
         try:
             if isinstance(value, bool):
@@ -434,6 +483,21 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     raise TypeError(f"no coercion for field {key} of type {hint}")  # a bug in this module, not user input
 
 
+def _integer(key: str, value: Any) -> int:
+    """'42', 42, 42.0 or '1e3' as an int; digits are read as digits, so 2**53 + 1 keeps its last bit."""
+    try:
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                value = float(value)  # '1e3', '64000.0'
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise CnnzooError(f"{key} must be an integer, got {value!r}") from None
+
+
 def _count_or_fraction(key: str, value: Any) -> int | float:
     """'5000' or 5000 → a count (int); '0.1', '1e-1' or 0.1 → a fraction (float): as written, not by size."""
     if isinstance(value, str):
@@ -447,65 +511,20 @@ def _count_or_fraction(key: str, value: Any) -> int | float:
     raise CnnzooError(f"{key} must be an image count such as 5000 or a fraction such as 0.1, got {value!r}")
 
 
-def _check_val_size(value: int | float) -> None:
-    """A count is >= 0; a fraction is in (0, 1), or 0.0 for none; 1.0 could mean either and is refused."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CnnzooError(f"val_size must be an image count such as 5000 or a fraction such as 0.1, got {value!r}")
-    if isinstance(value, int):
-        if value < 0:
-            raise CnnzooError(f"val_size must be an image count >= 0 (0: no validation), got {value}")
-        return
-    if math.isfinite(value) and value >= 1 and value.is_integer():
-        n = int(value)
-        raise CnnzooError(
-            f"val_size {value} is ambiguous: write {n} for {n} image{'s' if n > 1 else ''} or a fraction below 1 "
-            "such as 0.1"
-        )
-    if not (0 <= value < 1):
-        raise CnnzooError(f"val_size must be a fraction in (0, 1) such as 0.1, or a whole image count, got {value}")
-
-
-class ScheduleWarning(UserWarning):
-    """The run will train, but not as its schedule suggests (see `TrainConfig.schedule_warnings`)."""
+class SettingWarning(UserWarning):
+    """The run will train, but not as its settings suggest (see `TrainConfig.run_warnings`)."""
 
 
 # (field, lowest, highest) of every integer field; None values (optional fields) are not checked.
 _INT_RANGES: tuple[tuple[str, int, int], ...] = (
     ("epochs", 1, MAX_EPOCHS),
     ("max_steps", 1, MAX_STEPS),
-    ("batch_size", 1, MAX_BATCH_SIZE),
     ("accumulate", 1, MAX_BATCH_SIZE),
-    ("eval_batch_size", 1, MAX_BATCH_SIZE),
     ("lr_base_batch", 1, MAX_BATCH_SIZE),
-    ("workers", 0, 256),
     ("log_every", 1, MAX_STEPS),
     ("checkpoint_every", 1, MAX_EPOCHS),
-    ("crop_padding", 0, MAX_PIXELS),
-    ("cutout", 0, MAX_PIXELS),
-    ("image_size", 1, MAX_PIXELS),
     ("warmup_steps", 0, MAX_STEPS),
-    ("train_limit", 1, MAX_STEPS),
-    ("eval_limit", 1, MAX_STEPS),
     ("patience", 1, MAX_EPOCHS),
     ("seed", 0, MAX_SEED),
+    ("num_classes", 1, 100_000),  # ImageNet-21k has 21,841
 )
-
-
-def _int_in(name: str, value: int, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CnnzooError(f"{name} must be an integer, got {value!r}")
-    if value < low:
-        raise CnnzooError(f"{name} must be at least {low}, got {value}")
-    if value > high:
-        raise CnnzooError(f"{name} must be at most {high:,}, got {value:,}")
-
-
-def _in_range(
-    name: str, value: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
-) -> None:
-    ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not math.isfinite(value):  # nan and inf are never a setting
-        raise CnnzooError(f"{name} must be a finite number, got {value}")
-    if not ok:
-        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise CnnzooError(f"{name} must be in {lo}{low}, {high}{hi}, got {value}")

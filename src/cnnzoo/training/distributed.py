@@ -121,11 +121,16 @@ def wrap(model: nn.Module, device: torch.device, sync_bn: bool = False) -> nn.Mo
     if not active():
         return model
     if sync_bn:
-        if device.type != "cuda":  # PyTorch's DDP accepts SyncBatchNorm only in GPU modules
-            raise CnnzooError("--sync-bn needs CUDA; on the CPU drop it (each process normalises its own shard)")
+        check_sync_bn(device)
         for name, child in list(model.named_children()):
             setattr(model, name, nn.SyncBatchNorm.convert_sync_batchnorm(child))
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def check_sync_bn(device: torch.device) -> None:
+    """PyTorch's DDP accepts SyncBatchNorm only in GPU modules: on the CPU it is an error, said before launching."""
+    if device.type != "cuda":
+        raise CnnzooError("--sync-bn needs CUDA; on the CPU drop it (each process normalises its own shard)")
 
 
 def barrier() -> None:

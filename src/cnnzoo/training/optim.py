@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.training.config import TrainConfig
+from cnnzoo.training.finetune import head_lr_groups
 
 NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 
@@ -43,7 +44,7 @@ def scaled_lr(cfg: TrainConfig) -> float:
     linear: lr × batch / base (Goyal et al. 2017, with warm-up for large batches); sqrt: lr × √(batch / base)
     (Krizhevsky 2014, often better for adaptive optimisers); none: lr as given.
     """
-    ratio = cfg.batch_size / cfg.lr_base_batch
+    ratio = cfg.data.batch_size / cfg.lr_base_batch
     return cfg.lr * {"none": 1.0, "linear": ratio, "sqrt": math.sqrt(ratio)}[cfg.lr_scaling]
 
 
@@ -55,6 +56,8 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, *, graphs: bool = False)
     """
     groups = param_groups(model, cfg.weight_decay, cfg.decay_bn_bias)
     lr = scaled_lr(cfg)
+    if cfg.lr_head_mult != 1.0:  # fine-tuning: the new classifier learns faster (or slower) than the features
+        groups = head_lr_groups(groups, model, cfg.model, dict(cfg.model_options), lr, cfg.lr_head_mult)
     if cfg.optimizer == "sgd":
         nesterov = cfg.nesterov and cfg.momentum > 0
         extra = {"foreach": True} if graphs else {}

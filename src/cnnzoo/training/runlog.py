@@ -64,6 +64,15 @@ def default_run_dir(runs_root: str | Path, model: str, data: str) -> Path:
     return path
 
 
+def run_holding(weights: Path) -> RunDir | None:
+    """The run directory a weights file belongs to (RUN/model.safetensors, RUN/checkpoints/x.pt), or None."""
+    for candidate in (weights.parent, weights.parent.parent):
+        run = RunDir(candidate)
+        if run.config.is_file() and run.checkpoints.is_dir():
+            return run
+    return None
+
+
 class RunDir:
     """Paths and writers of one run directory."""
 
@@ -204,12 +213,23 @@ class RunDir:
         atomic_write(self.results, lambda f: f.write(text.encode()))
 
     def read_results(self) -> dict | None:
-        """results.json, or None when the run has not finished (or the file is not readable JSON)."""
+        """results.json, or None when the run has not finished; a damaged file is an error, not a missing one."""
         try:
-            results = json.loads(self.results.read_text())
-        except (OSError, ValueError):
+            text = self.results.read_text()
+        except FileNotFoundError:
             return None
-        return results if isinstance(results, dict) else None
+        except OSError as err:
+            raise CnnzooError(f"cannot read {self.results}: {err.strerror or err}") from None
+        try:
+            results = json.loads(text)
+        except ValueError:
+            results = None
+        if not isinstance(results, dict):
+            raise CnnzooError(
+                f"{self.results} is not a results record (truncated or not JSON); restore it, or delete it to "
+                f"test the run again with: cnnzoo train --resume {self.path}"
+            )
+        return results
 
     def plot_curves(self, history: list[dict]) -> None:
         """curves.png: loss (train, val) and accuracy (train, val top-1) per epoch."""

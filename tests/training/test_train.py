@@ -20,9 +20,11 @@ import yaml
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models.registry import _REGISTRY, CIFAR_CFG, register_model
-from cnnzoo.training import engine
+from cnnzoo.training import loop, train as train_module
+from cnnzoo.training.progress import EpochProgress
 from cnnzoo.training.checkpoint import read_checkpoint
-from cnnzoo.training.engine import TrainingDiverged, compute_loss, train
+from cnnzoo.training.loop import TrainingDiverged, compute_loss
+from cnnzoo.training.train import train
 
 
 
@@ -98,7 +100,7 @@ def test_unwritable_run_dir_fails_before_any_data_or_training(tmp_path, tiny, mo
     def no_loading(*args, **kwargs):
         raise AssertionError("data was loaded before the run directory was checked")
 
-    monkeypatch.setattr(engine, "make_loaders", no_loading)
+    monkeypatch.setattr(train_module, "make_loaders", no_loading)
     with pytest.raises(CnnzooError, match="is not writable") as err:
         train(_config(tmp_path, tiny, run_dir=str(blocker / "run")))
     assert "\n" not in str(err.value)
@@ -107,7 +109,7 @@ def test_unwritable_run_dir_fails_before_any_data_or_training(tmp_path, tiny, mo
 def test_existing_run_is_not_overwritten(tmp_path, tiny, monkeypatch):
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     (tmp_path / "run" / "checkpoints" / "last.pt").write_bytes(b"x")
-    monkeypatch.setattr(engine, "make_loaders", lambda *a, **k: pytest.fail("loaded data"))
+    monkeypatch.setattr(train_module, "make_loaders", lambda *a, **k: pytest.fail("loaded data"))
     with pytest.raises(CnnzooError, match="already holds a run; continue it with --resume"):
         train(_config(tmp_path, tiny))
 
@@ -142,7 +144,7 @@ def test_best_checkpoint_and_early_stopping_follow_validation_and_test_runs_once
     """Val top-1 goes 0.5, 0.6, 0.55, 0.55: best is epoch 2, patience 2 stops after epoch 4, test uses epoch 2."""
     val_scores = iter([0.5, 0.6, 0.55, 0.55])
     calls = []
-    real_evaluate = engine.evaluate
+    real_evaluate = loop.evaluate
 
     def fake_evaluate(model, loader, num_classes, device, precision="fp32", *, confusion=True, **options):
         result = real_evaluate(model, loader, num_classes, device, precision, confusion=confusion, **options)
@@ -152,7 +154,7 @@ def test_best_checkpoint_and_early_stopping_follow_validation_and_test_runs_once
         calls.append(("val", None))
         return {**result, "top1": next(val_scores)}
 
-    monkeypatch.setattr(engine, "evaluate", fake_evaluate)
+    monkeypatch.setattr(loop, "evaluate", fake_evaluate)
     results = train(_config(tmp_path, tiny, epochs=10, patience=2), quiet=True)
     assert [kind for kind, _ in calls] == ["val"] * 4 + ["test"]
     assert results["epochs"] == 4 and results["stopped_early"] is True
@@ -177,7 +179,7 @@ def test_full_train_has_no_validation_and_tests_the_last_weights(tmp_path, tiny)
 def test_public_api_is_the_engine_and_loader():
     """`cnnzoo.train` and `cnnzoo.load` are the functions; the modules live in `cnnzoo.training`, unshadowed."""
     import cnnzoo
-    import cnnzoo.training.engine as engine_module
+    import cnnzoo.training.train as engine_module
     from cnnzoo.predict import load
 
     assert cnnzoo.train is train is engine_module.train
@@ -247,7 +249,7 @@ _ROW = {"epoch": 1, "step": 10, "lr": 0.1, "train_loss": 0.5, "train_acc": 0.8, 
 
 
 def test_progress_is_one_plain_line_per_epoch_off_a_terminal(capsys):
-    progress = engine.Progress(quiet=False, epochs=3, steps_per_epoch=10)
+    progress = EpochProgress(quiet=False, epochs=3, steps_per_epoch=10)
     assert not progress.live  # pytest's stderr is not a terminal
     progress.epoch_start(0)
     progress.refresh(5, 0.5, 0.8, 640.0, 0.1)
@@ -263,14 +265,14 @@ def test_progress_is_one_plain_line_per_epoch_off_a_terminal(capsys):
 
 def test_progress_draws_a_bar_on_a_terminal_and_nothing_when_quiet(capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    progress = engine.Progress(quiet=False, epochs=3, steps_per_epoch=10)
+    progress = EpochProgress(quiet=False, epochs=3, steps_per_epoch=10)
     progress.epoch_start(0)
     progress.refresh(5, 0.5, 0.8, 640.0, 0.1)
     progress.epoch_done(_ROW, improved=False)
     out, err = capsys.readouterr()
     assert "epoch 1/3" in err and "acc=80.00%" in err  # the tqdm bar with live loss/accuracy
     assert out.startswith("epoch 1/3") and "*" not in out
-    quiet = engine.Progress(quiet=True, epochs=3, steps_per_epoch=10)
+    quiet = EpochProgress(quiet=True, epochs=3, steps_per_epoch=10)
     quiet.epoch_start(0)
     quiet.epoch_done(_ROW, improved=True)
     assert capsys.readouterr() == ("", "")
@@ -281,14 +283,14 @@ def test_resume_restores_ema_and_optimizer_state_exactly(tmp_path, tiny, monkeyp
     config = dict(epochs=3, ema=True, ema_decay=0.9, optimizer="adamw", lr=1e-2, deterministic=True)
     straight = train(_config(tmp_path / "a", tiny, **config), quiet=True)
 
-    real_epoch = engine.train_one_epoch
+    real_epoch = loop.train_one_epoch
 
     def crash_in_epoch_2(*args, epoch, **kwargs):
         if epoch == 1:
             raise KeyboardInterrupt
         return real_epoch(*args, epoch=epoch, **kwargs)
 
-    monkeypatch.setattr(engine, "train_one_epoch", crash_in_epoch_2)
+    monkeypatch.setattr(loop, "train_one_epoch", crash_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         train(_config(tmp_path / "b", tiny, **config), quiet=True)
     monkeypatch.undo()
@@ -315,7 +317,7 @@ def test_a_full_disk_mid_run_keeps_last_pt_and_the_run_resumes(tmp_path, tiny, m
 
     monkeypatch.setattr(torch, "save", disk_fills_in_epoch_2)
     run = tmp_path / "run"
-    with pytest.raises(engine.RunWriteFailed) as err:
+    with pytest.raises(train_module.RunWriteFailed) as err:
         train(_config(tmp_path, tiny, epochs=3), quiet=True)
     monkeypatch.undo()
     message = str(err.value)
@@ -345,7 +347,7 @@ def test_results_record_the_validation_split_and_one_test_evaluation(tmp_path, t
 
 def test_resuming_a_finished_run_does_not_test_again(tmp_path, tiny, monkeypatch):
     first = train(_config(tmp_path, tiny, epochs=1, max_steps=2), quiet=True)
-    monkeypatch.setattr(engine, "evaluate", lambda *a, **k: pytest.fail("the test set was evaluated again"))
+    monkeypatch.setattr(loop, "evaluate", lambda *a, **k: pytest.fail("the test set was evaluated again"))
     again = train(resume=tmp_path / "run", quiet=True)
     assert again == json.loads((tmp_path / "run" / "results.json").read_text())
     assert again["test"] == first["test"] and again["test_evaluations"] == 1
@@ -357,7 +359,7 @@ def test_an_interrupt_names_the_run_to_resume(tmp_path, tiny, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "fit", interrupted)
+    monkeypatch.setattr(train_module, "fit", interrupted)
     with pytest.raises(Interrupted) as err:
         train(_config(tmp_path, tiny), quiet=True)
     assert err.value.run_dir == str(tmp_path / "run") and err.value.signal_number == signal.SIGINT
@@ -369,13 +371,13 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, tiny, monkeyp
     source = tmp_path / "a" / "run" / "checkpoints" / "last.pt"
     trained = read_checkpoint(source)["model"]
     started_with = {}
-    real_fit = engine.fit
+    real_fit = train_module.fit
 
     def spy(model, *args, **kwargs):
         started_with.update({k: v.clone() for k, v in model.state_dict().items()})
         return real_fit(model, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "fit", spy)
+    monkeypatch.setattr(train_module, "fit", spy)
     results = train(_config(tmp_path / "b", tiny, epochs=1, max_steps=1, lr=0.01, init_from=str(source)), quiet=True)
     assert started_with.keys() == trained.keys()
     assert all(torch.equal(started_with[k], trained[k]) for k in trained)
@@ -429,8 +431,8 @@ def test_auto_precision_runs_bf16_autocast_when_the_cpu_has_it(tiny, tmp_path, m
 # -------------------------------------------------------------------- checkpoint interval (speedruns)
 def test_checkpoints_every_n_epochs_keep_the_best_weights_and_resume(tiny, tmp_path, monkeypatch):
     written = []
-    real = engine.save_checkpoint
-    monkeypatch.setattr(engine, "save_checkpoint", lambda path, payload: (written.append((path.name, payload["epoch"])),
+    real = loop.save_checkpoint
+    monkeypatch.setattr(loop, "save_checkpoint", lambda path, payload: (written.append((path.name, payload["epoch"])),
                                                                             real(path, payload))[1])
     config = _config(tmp_path, tiny, epochs=5, device="cpu", deterministic=True)
     results = train({**config, "checkpoint_every": 2}, quiet=True)

@@ -15,9 +15,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch._dynamo.testing import CompileCounter
 
-from cnnzoo.training.engine import evaluate
+from cnnzoo.training.loop import evaluate
 from cnnzoo.training.optim import ModelEMA
-from cnnzoo.training.step import EvalForward, TrainStep, compute_loss
+from cnnzoo.training.loop import EvalForward, TrainStep, compute_loss
 
 CPU = torch.device("cpu")
 LRS = [0.1, 0.5, 0.0, 0.02, 1.0, 0.3]  # very different lrs, one of them 0: a baked-in lr would show
@@ -154,7 +154,7 @@ def test_compiled_step_falls_back_to_an_eager_update_with_the_grad_scaler():
 @pytest.mark.slow
 def test_every_fit_in_a_process_runs_compiled(monkeypatch):
     """Past torch's recompile limit (8) a shared cache would run eagerly: each TrainStep compiles its graphs."""
-    from cnnzoo.training import step as step_module
+    from cnnzoo.training import loop as step_module
 
     torch.compiler.reset()
     monkeypatch.setattr(step_module, "_compiled_fits", 0)
@@ -174,7 +174,7 @@ def test_every_fit_in_a_process_runs_compiled(monkeypatch):
 
 def test_consecutive_fits_keep_the_compile_caches_until_they_would_overflow(monkeypatch):
     """Resetting before every fit re-traced everything compiled before it; now only before the limit's reach."""
-    from cnnzoo.training import step as step_module
+    from cnnzoo.training import loop as step_module
 
     resets = []
     monkeypatch.setattr(torch.compiler, "reset", lambda: resets.append(step_module._compiled_fits))
@@ -205,7 +205,7 @@ def test_inductor_step_matches_eager_within_tolerance(monkeypatch):
     """The real compiler on CPU (C++ kernels), default mode; reduce-overhead differs only by CUDA graphs."""
     from torch._dynamo.utils import counters
 
-    from cnnzoo.training import step as step_module
+    from cnnzoo.training import loop as step_module
 
     torch.compiler.reset()
     monkeypatch.setattr(step_module, "_compiled_fits", 0)  # no reset between this test's two fits
@@ -262,7 +262,7 @@ def test_compiled_evaluation_pads_the_last_batch_and_compiles_once():
 def test_a_compiled_fit_trains_like_an_eager_one(tmp_path):
     """train() with compile default (inductor, CPU) against compile none: same losses per epoch, same test."""
     from cnnzoo.models.registry import _REGISTRY, CIFAR_CFG, register_model
-    from cnnzoo.training.engine import train
+    from cnnzoo.training.train import train
 
     @register_model(CIFAR_CFG, builds=_Net)
     def tiny_step_net(num_classes: int = 10, in_chans: int = 1) -> nn.Module:
