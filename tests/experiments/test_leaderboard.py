@@ -131,5 +131,5 @@ def test_an_interrupted_leaderboard_says_to_run_the_same_command_again(tmp_path,
     with pytest.raises(SystemExit) as info:
         main(["leaderboard", "--budget", "quick", "--models", "resnet20", "--out", str(tmp_path / "o")])
     assert info.value.code == 128 + 15
-    assert capsys.readouterr().err == ("cnnzoo: interrupted; run the same command again to resume: finished runs are "
-                                       "reused and the interrupted one resumes from its last checkpoint\n")
+    assert capsys.readouterr().err == ("cnnzoo: interrupted; rerun the same command to resume: finished runs are "
+                                       "reused, the interrupted one resumed\n")

@@ -8,10 +8,9 @@ import contextlib
 import math
 import re
 import signal
-import sys
 from collections.abc import Iterator
 
-from cnnzoo.errors import CnnzooError
+from cnnzoo.errors import CnnzooError, Interrupted
 
 # argparse reads a word that starts with '-' as an option unless it looks like a negative number, so `--input
 # -3x32x32` would fail with "expected one argument". Parsers that take shapes read such words as values too,
@@ -61,13 +60,10 @@ def add_experiment_args(p: argparse.ArgumentParser, device_default: str | None, 
 
 @contextlib.contextmanager
 def rerun_to_resume() -> Iterator[None]:
-    """An experiment (leaderboard, reproduce) stopped by Ctrl-C or SIGTERM: one line saying that the same command
-    resumes it all (finished runs reused, the interrupted one resumed), not `train --resume` of one of its runs;
-    the exit status is 128 + the signal number, as for every interrupted command."""
+    """An experiment (leaderboard, reproduce) stopped by Ctrl-C or SIGTERM says that the same command resumes it
+    all, not `train --resume` of the one run it was training (cnnzoo.errors.Interrupted's hint)."""
     try:
         yield
     except KeyboardInterrupt as err:
-        signal_number = getattr(err, "signal_number", signal.SIGINT)
-        print("cnnzoo: interrupted; run the same command again to resume: finished runs are reused and the "
-              "interrupted one resumes from its last checkpoint", file=sys.stderr)
-        raise SystemExit(128 + signal_number) from None
+        hint = "rerun the same command to resume: finished runs are reused, the interrupted one resumed"
+        raise Interrupted(getattr(err, "signal_number", signal.SIGINT), getattr(err, "run_dir", None), hint) from None
