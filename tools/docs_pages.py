@@ -104,8 +104,9 @@ FAMILIES: dict[str, Family] = {
 @functools.lru_cache(maxsize=1)
 def _model_rows() -> tuple[tuple, ...]:
     from cnnzoo.cli.models_cmd import model_rows
+    from cnnzoo.models import list_models
 
-    return tuple(model_rows())
+    return tuple(model_rows(list_models()))
 
 
 def family_models(family: str) -> list[tuple]:

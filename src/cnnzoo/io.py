@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cnnzoo.errors import CnnzooError
+
 
 def plain_file_mode() -> int:
     """The mode a plain `open` gives a new file (0666 less the umask): mkstemp's 0600 would hide runs and caches."""
@@ -107,3 +109,25 @@ def signals_deferred() -> Iterator[None]:
                 handler(caught[0], None)  # e.g. Python's KeyboardInterrupt, or the CLI's SIGTERM handler
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(caught[0])
+
+
+def check_output_folder(folder: str | Path, option: str = "--out") -> Path:
+    """`folder`, made sure before any work that it can be made and written into (it is created when written).
+
+    A file in its place or above it, a read-only folder or disk is a one-line error naming `option`, not a
+    traceback after all the training. The check writes and removes a temporary file in the folder, or in the
+    nearest folder above it that exists; it creates nothing.
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p.is_symlink())
+    if not existing.is_dir():
+        where = "is" if existing == folder else f"cannot be made: {existing} is"
+        raise CnnzooError(f"{option} {folder} {where} a file, not a folder; give a folder to write into")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        reason = (err.strerror or type(err).__name__).lower()
+        raise CnnzooError(f"cannot write into {option} {folder} ({reason} in {existing}); give a folder you can "
+                          "write to") from None
+    return folder

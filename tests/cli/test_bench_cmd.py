@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cnnzoo.bench import mfu, throughput
-from cnnzoo.bench.throughput import BenchModel, Variant
+from cnnzoo.experiments.bench import mfu, throughput
+from cnnzoo.experiments.bench.throughput import BenchModel, Variant
 
 
 @pytest.fixture

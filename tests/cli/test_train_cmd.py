@@ -491,3 +491,15 @@ def test_the_result_line_shows_the_test_time_augmentation(tmp_path, capsys):
     assert main(_short_run(tmp_path / "run", "--epochs", "1", "--max-steps", "2", "--flip", "--tta", "flip")) == 0
     out = capsys.readouterr().out
     assert "with tta flip: top-1 " in out
+
+
+def test_exported_files_given_to_evaluate_or_init_from_are_named_for_what_they_are(tmp_path, capsys):
+    """evaluate model.onnx said "pass --model NAME"; --init-from model.onnx said "116 tensors are missing"."""
+    run_dir, exported = tmp_path / "run", tmp_path / "model.torchscript.pt"
+    assert main(_short_run(run_dir, "--epochs", "1", "--max-steps", "2")) == 0
+    assert main(["export", str(run_dir), "--format", "torchscript", "--output", str(exported)]) == 0
+    capsys.readouterr()
+    err = _fails_with(capsys, ["evaluate", str(exported)])
+    assert "is an exported TorchScript file, which carries no training config" in err
+    err = _fails_with(capsys, _short_run(tmp_path / "run2", "--epochs", "1", "--init-from", str(exported)))
+    assert "is an exported TorchScript file, made for other runtimes" in err

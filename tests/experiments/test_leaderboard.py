@@ -86,7 +86,7 @@ def test_quick_budgets_load_data_that_is_not_an_image_folder():
 def test_quick_budgets_shorten_each_recipes_schedule_without_a_warning():
     """Issue 20: quick's four steps were all warm-up (42 warnings naming --warmup-epochs, which leaderboard lacks)
     and reproduce's milestones 32000/48000 fell after its last step: the schedule now shrinks with the run."""
-    from cnnzoo.reproduce import common
+    from cnnzoo.experiments.reproduce import common
     from cnnzoo.training.config import TrainConfig
 
     quick = leaderboard.BUDGETS["quick"]

@@ -8,7 +8,8 @@ import pytest
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.experiments import leaderboard
-from cnnzoo.experiments.report import check_output_folder, read_results, schema_problem
+from cnnzoo.experiments.report import read_results, schema_problem
+from cnnzoo.io import check_output_folder
 
 
 @pytest.fixture

@@ -229,7 +229,8 @@ def test_a_full_disk_inside_torch_save_is_an_oserror_naming_the_file(tmp_path, m
     [
         ("truncated", "its zip archive is incomplete or damaged"),
         ("text", "it is not a file torch.save wrote"),
-        ("pickle", "it holds Python objects, which weights-only loading refuses to unpickle"),
+        ("pickle", "it holds Python objects that weights-only loading refuses to unpickle (loading them could run code)"),
+        ("zip of objects", "it holds Python objects that weights-only loading refuses to unpickle (loading them could run code)"),  # was "damaged"
         ("empty", "the file is empty"),
     ],
 )
@@ -244,6 +245,8 @@ def test_unreadable_checkpoints_are_one_complete_sentence(tmp_path, content, rea
         import pickle
 
         path.write_bytes(pickle.dumps(Image.new("L", (2, 2)), protocol=2))
+    elif content == "zip of objects":  # torch.save of a foreign class: a whole zip whose pickle names it
+        torch.save({"payload": Image.new("L", (2, 2))}, path)
     else:
         path.write_bytes(b"")
     with pytest.raises(CnnzooError) as err:

@@ -1,4 +1,4 @@
-"""`cnnzoo bench throughput | time-to-accuracy | mfu`: the benchmark suite (cnnzoo.bench).
+"""`cnnzoo bench throughput | time-to-accuracy | mfu`: the benchmark suite (cnnzoo.experiments.bench).
 
 Each mode starts from its GPU setting, or from its CPU smoke setting with `--smoke`; the flags given replace
 single values of it. Results go to `--out` (default runs/bench) as `<mode>_<device>.json` and `.md`, with the
@@ -22,7 +22,7 @@ COMMITTED_RESULTS = "benchmarks/results"  # the checkout's measured results, whi
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add `bench` and its three modes."""
-    from cnnzoo.bench import BENCH_PRECISIONS
+    from cnnzoo.experiments.bench import BENCH_PRECISIONS
     from cnnzoo.training.config import COMPILE_MODES
 
     bench = sub.add_parser(
@@ -93,7 +93,7 @@ def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnzoo.bench import mfu, throughput, time_to_accuracy
+    from cnnzoo.experiments.bench import mfu, throughput, time_to_accuracy
 
     if args.mode == "throughput":
         module, base = throughput, (throughput.SMOKE if args.smoke else throughput.default_setting(args.device))
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     setting = replace(base, **changes)
     extra = {"progress": _progress} if module is throughput else {}
     record = module.run(setting, smoke=args.smoke, command=command_line(args), out_dir=out, **extra)
-    from cnnzoo.bench.report import table
+    from cnnzoo.experiments.bench.report import table
 
     print(table(record))
     for item in record["skipped"]:

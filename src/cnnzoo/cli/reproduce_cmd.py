@@ -9,7 +9,7 @@ from cnnzoo.cli.args import add_experiment_args, positive_int, rerun_to_resume
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add reproduce."""
-    from cnnzoo.reproduce import REPRODUCTIONS
+    from cnnzoo.experiments.reproduce import REPRODUCTIONS
 
     p = sub.add_parser(
         "reproduce",
@@ -37,7 +37,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     from cnnzoo.errors import CnnzooError, check_choice
-    from cnnzoo.reproduce import reproduce
+    from cnnzoo.experiments.reproduce import reproduce
     from cnnzoo.data.spec import NORMALIZATIONS
 
     options = {

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice, unknown_choice
-from cnnzoo.experiments.report import Point, check_output_folder, errorbar_plot, write_report
+from cnnzoo.experiments.report import Point, errorbar_plot, write_report
+from cnnzoo.io import check_output_folder
 from cnnzoo.experiments.runs import experiment_run_dir, model_recipe, run_seeds
 from cnnzoo.stats import format_mean_std
 

@@ -1,15 +1,14 @@
 """Report folders of experiments: report.md (a header, the setting, tables), results.json and PNG plots.
 
 Plots are drawn with matplotlib's Agg canvas directly (no pyplot state), one point per row with error bars,
-as the run directory's curves are. A folder is checked before any work (`check_output_folder`), and a
-results.json is checked when it is read back (`read_results`), for the leaderboard, the reproductions and the
-benchmarks alike.
+as the run directory's curves are. A folder is checked before any work (`cnnzoo.io.check_output_folder`), and
+a results.json is checked when it is read back (`read_results`), for the leaderboard, the reproductions and
+the benchmarks alike.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,28 +84,6 @@ def write_report(folder: str | Path, *, title: str, setting: dict[str, Any], col
 
 
 # ---------------------------------------------------------------- before the work, and reading back
-def check_output_folder(folder: str | Path, option: str = "--out") -> Path:
-    """`folder`, made sure before any work that it can be made and written into (it is created when written).
-
-    A file in its place or above it, a read-only folder or disk is a one-line error naming `option`, not a
-    traceback after all the training. The check writes and removes a temporary file in the folder, or in the
-    nearest folder above it that exists; it creates nothing.
-    """
-    folder = Path(folder)
-    existing = next(p for p in (folder, *folder.parents) if p.exists() or p.is_symlink())
-    if not existing.is_dir():
-        where = "is" if existing == folder else f"cannot be made: {existing} is"
-        raise CnnzooError(f"{option} {folder} {where} a file, not a folder; give a folder to write into")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as err:
-        reason = (err.strerror or type(err).__name__).lower()
-        raise CnnzooError(f"cannot write into {option} {folder} ({reason} in {existing}); give a folder you can "
-                          "write to") from None
-    return folder
-
-
 def read_results(path: str | Path, schema: Any = dict, *, fix: str) -> dict[str, Any]:
     """A results.json read back and checked against `schema` (see `schema_problem`) before anything uses it.
 

@@ -58,10 +58,10 @@ def unreadable_reason(path: Path, err: Exception) -> str:
         return os_err.strerror or "the file cannot be opened"
     if not head:
         return "the file is empty"
+    if isinstance(err, pickle.UnpicklingError) and head[:1] in (b"\x80", b"P"):  # a pickle, bare or zipped
+        return "it holds Python objects that weights-only loading refuses to unpickle (loading them could run code)"
     if head == b"PK\x03\x04":
         return "its zip archive is incomplete or damaged"
-    if isinstance(err, pickle.UnpicklingError) and head[:1] == b"\x80":
-        return "it holds Python objects, which weights-only loading refuses to unpickle"
     return "it is not a file torch.save wrote"
 
 

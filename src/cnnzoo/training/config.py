@@ -235,12 +235,12 @@ class TrainConfig:
         if self.data.batch_size > train_size:
             messages.append(
                 f"batch_size {self.data.batch_size} is larger than the {train_size} training images: each epoch is one "
-                f"step of {train_size} images; lower --batch-size"
+                f"step of {train_size} images; lower the batch size"
             )
         if warmup and warmup >= total_steps:
             messages.append(
                 f"the warm-up ({warmup} steps) lasts the whole run ({total_steps} steps): the lr only rises and "
-                "the schedule never decays it; shorten --warmup-epochs/--warmup-steps or train longer"
+                "the schedule never decays it; shorten the warm-up (warmup_epochs or warmup_steps) or train longer"
             )
         if self.schedule == "multistep" and self.milestones:
             per = steps_per_epoch if self.milestone_unit == "epochs" else 1

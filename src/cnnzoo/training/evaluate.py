@@ -14,7 +14,7 @@ import torch
 
 from cnnzoo.device import choose_speed, resolve_device
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.predict import LoadedModel, load
+from cnnzoo.predict import EXPORTED_KINDS, LoadedModel, describe_kind, file_kind, load
 from cnnzoo.training.config import TrainConfig, coerce
 from cnnzoo.training.loop import evaluate
 from cnnzoo.training.runlog import RunDir, run_holding
@@ -40,6 +40,12 @@ def evaluate_run(
     """
     check_choice("split", split, SPLITS)
     device = resolve_device(device)
+    kind = file_kind(checkpoint) if Path(checkpoint).is_file() else "run"
+    if kind in EXPORTED_KINDS:  # its metadata holds the preprocessing, not the training config and data
+        raise CnnzooError(
+            f"{checkpoint} is {describe_kind(kind)}, which carries no training config; evaluate the run directory or "
+            f"checkpoint it was exported from, or classify images with `cnnzoo predict {checkpoint} IMAGES`"
+        )
     loaded = load(checkpoint, device=device)
     if not loaded.config:
         raise CnnzooError(f"{loaded.path} holds no training config; evaluate a run directory or a .pt checkpoint")

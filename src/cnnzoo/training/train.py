@@ -197,8 +197,13 @@ def load_initial_weights(model: nn.Module, source: str, cfg: TrainConfig, loader
     input channels (an RGB checkpoint for grey digits) adapts the first layer's filters (finetune.py). Returns
     the file the weights came from, which config.yaml records, and what was changed, in words.
     """
-    from cnnzoo.predict import load
+    from cnnzoo.predict import EXPORTED_KINDS, describe_kind, file_kind, load
+    from cnnzoo.training.checkpoint import find_checkpoint
 
+    kind = file_kind(find_checkpoint(source)) if not Path(source).is_dir() else "run"
+    if kind in EXPORTED_KINDS:  # not "116 of the model's tensors are missing"
+        raise CnnzooError(f"--init-from {source} is {describe_kind(kind)}, made for other runtimes; give the run "
+                          "directory, checkpoint or model.safetensors it was exported from")  # fmt: skip
     loaded = load(source)
     theirs = (loaded.model_name, loaded.model_options)
     if theirs != (cfg.model, dict(cfg.model_options)):

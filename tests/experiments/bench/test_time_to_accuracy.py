@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from cnnzoo.bench import time_to_accuracy
+from cnnzoo.experiments.bench import time_to_accuracy
 from cnnzoo.data import load_split
 from cnnzoo.errors import CnnzooError
 from cnnzoo.training.recipes import find_recipe, recipes_dir

@@ -12,7 +12,7 @@ import pytest
 from png_checks import assert_png
 
 from cnnzoo.errors import CnnzooError
-from cnnzoo.reproduce import common, reproduce
+from cnnzoo.experiments.reproduce import common, reproduce
 
 PERCENT = r"\d+\.\d\d ± \d+\.\d\d"
 # Smaller still than the quick budget, for the reproductions that train five or two heavier networks.
@@ -73,7 +73,7 @@ def test_the_paper_and_short_budgets_subtract_the_per_pixel_mean():
 
 
 def test_the_normalize_flag_reaches_every_run_and_a_bad_one_is_a_one_line_error(tmp_path, monkeypatch, capsys):
-    import cnnzoo.reproduce as registry
+    import cnnzoo.experiments.reproduce as registry
     from cnnzoo.cli import main
 
     calls = []
@@ -101,7 +101,7 @@ def test_training_options_on_a_reproduction_that_trains_nothing_are_one_line_err
 
 
 def test_missing_and_unknown_reproductions_are_one_line_errors(tmp_path, monkeypatch):
-    from cnnzoo import reproduce as registry
+    from cnnzoo.experiments import reproduce as registry
 
     monkeypatch.setitem(registry.REPRODUCTIONS, "later", "not_yet_written")  # as flops before its module arrives
     with pytest.raises(CnnzooError, match="reproduction 'later' is not part of this cnnzoo"):
@@ -227,7 +227,7 @@ def test_counting_reproductions_write_their_report_folder_and_rebuild_it(name, f
 
 
 def test_an_output_that_cannot_be_a_folder_is_refused_before_any_work(tmp_path, monkeypatch):
-    from cnnzoo.reproduce import flops
+    from cnnzoo.experiments.reproduce import flops
 
     def worked(*args, **kwargs):
         raise AssertionError("worked before refusing")

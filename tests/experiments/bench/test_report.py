@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
-from cnnzoo.bench import report
+from cnnzoo.experiments.bench import report
 from cnnzoo.cli import build_parser
 from cnnzoo.cli.bench_cmd import command_line
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _record(mode: str = "mfu") -> dict:

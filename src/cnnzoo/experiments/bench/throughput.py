@@ -30,7 +30,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from cnnzoo.bench import BENCH_PRECISIONS, report
+from cnnzoo.experiments.bench import BENCH_PRECISIONS, report
 from cnnzoo.data import Augment, DeviceLoader, ImageArrays, Loaders
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs, count_params

@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 
-from cnnzoo.bench import BENCH_PRECISIONS, report
-from cnnzoo.bench.throughput import BenchModel, ThroughputSetting, matmul_peak, measure_model
+from cnnzoo.experiments.bench import BENCH_PRECISIONS, report
+from cnnzoo.experiments.bench.throughput import BenchModel, ThroughputSetting, matmul_peak, measure_model
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models import create_model, get_model_config

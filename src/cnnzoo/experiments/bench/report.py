@@ -88,7 +88,7 @@ def start(mode: str, title: str, setting: Any, *, smoke: bool, command: str, col
     `out_dir` is checked first: a folder that cannot take the result files fails now, not after the measuring.
     A `gpu_setting` (the sizes a GPU benchmark runs at) on a CPU is warned about before it starts.
     """
-    from cnnzoo.experiments.report import check_output_folder
+    from cnnzoo.io import check_output_folder
 
     check_output_folder(out_dir)
     device = resolve_device(setting.device)

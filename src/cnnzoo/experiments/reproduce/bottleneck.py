@@ -29,7 +29,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from cnnzoo.bench.throughput import timed_passes
+from cnnzoo.experiments.bench.throughput import timed_passes
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import check_choice
 from cnnzoo.experiments.report import bar_chart

@@ -8,7 +8,7 @@ import pytest
 from png_checks import assert_png
 
 from cnnzoo.errors import CnnzooError
-from cnnzoo.reproduce import flops
+from cnnzoo.experiments.reproduce import flops
 
 QUICK_LABELS = ["AlexNet", "VGG-16", "GoogLeNet", "ResNet-18", "ResNet-50", "ResNet-20 (CIFAR)", "ResNet-56 (CIFAR)"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cnnzoo.reproduce import common
+from cnnzoo.experiments.reproduce import common
 
 TRAINS = True
 OPTIONS = ("aux_weight",)

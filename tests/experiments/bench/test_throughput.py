@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnzoo.bench import throughput
-from cnnzoo.bench.throughput import BenchModel, ThroughputSetting, counterpart, measure_model
+from cnnzoo.experiments.bench import throughput
+from cnnzoo.experiments.bench.throughput import BenchModel, ThroughputSetting, counterpart, measure_model
 from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_params
 from cnnzoo.models import create_model

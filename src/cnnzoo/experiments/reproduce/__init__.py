@@ -28,7 +28,7 @@ from typing import Any
 
 from cnnzoo.errors import CnnzooError, unknown_choice
 
-# name -> module under cnnzoo.reproduce
+# name -> module under cnnzoo.experiments.reproduce
 REPRODUCTIONS: dict[str, str] = {
     "degradation": "degradation",
     "cifar-resnets": "cifar_resnets",
@@ -74,8 +74,8 @@ def reproduce(
     `config` holds config values for every run, laid over the budget (e.g. a smaller train_limit for a check).
     """
     from cnnzoo.experiments.leaderboard import warn_if_on_cpu
-    from cnnzoo.experiments.report import check_output_folder
-    from cnnzoo.reproduce import common
+    from cnnzoo.io import check_output_folder
+    from cnnzoo.experiments.reproduce import common
 
     module = load(name)
     if budget not in common.BUDGET_NAMES:
@@ -120,7 +120,7 @@ def reproduce(
 def write_report_folder(name: str, module: ModuleType, results: dict[str, Any], out: Path) -> Path:
     """OUT/report.md (title, setting, the module's body, figures, data note), its report.html twin, results.json, figures."""
     from cnnzoo.experiments.report import setting_lines
-    from cnnzoo.reproduce.common import DATA_NOTE
+    from cnnzoo.experiments.reproduce.common import DATA_NOTE
     from cnnzoo.io import atomic_write
     from cnnzoo.visual.report_html import markdown_twin
 
@@ -158,7 +158,7 @@ def _setting(name: str, budget: str, seeds: int, results: dict[str, Any], data_d
              runs_root: str | Path, seconds: float, trains: bool) -> dict[str, str]:
     """The report's header lines: budget, data, seeds, hardware, versions, wall-clock (and the runs' own)."""
     from cnnzoo.experiments.leaderboard import count_status, data_note
-    from cnnzoo.reproduce.common import describe_budget
+    from cnnzoo.experiments.reproduce.common import describe_budget
     from cnnzoo.training.runlog import environment
 
     entries = list(results.get("entries", {}).values())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnnzoo.reproduce import common
+from cnnzoo.experiments.reproduce import common
 
 TRAINS = True
 OPTIONS = ("depths",)

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from cnnzoo.bench import mfu
+from cnnzoo.experiments.bench import mfu
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models import create_model
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from cnnzoo.bench import report
+from cnnzoo.experiments.bench import report
 from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.training.config import COMPILE_MODES, resolve_config
 from cnnzoo.training.train import train
