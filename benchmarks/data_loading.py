@@ -50,7 +50,7 @@ def timed(batches: Iterable, images: int, sync: bool) -> tuple[int, float]:
     iterator = iter(batches)
     next(iterator)  # warm-up: worker start-up, first allocations
     count, start = 0, time.perf_counter()
-    for x, y in iterator:
+    for _, y in iterator:
         count += len(y)
         if count >= images:
             break

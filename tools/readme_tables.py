@@ -108,7 +108,7 @@ def regenerate(text: str) -> str:
     for name, make in SECTIONS.items():
         pattern = re.compile(rf"(<!-- BEGIN {re.escape(name)} -->\n)(.*?)(<!-- END {re.escape(name)} -->)", re.S)
         if pattern.search(text):
-            text = pattern.sub(lambda m: m.group(1) + make().rstrip("\n") + "\n" + m.group(3), text)
+            text = pattern.sub(lambda m, make=make: m.group(1) + make().rstrip("\n") + "\n" + m.group(3), text)
     return text
 
 

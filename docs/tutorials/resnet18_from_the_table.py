@@ -29,7 +29,7 @@ def bn(c: int) -> int:
 count = conv(7, 3, 64) + bn(64)  # conv1
 c_in = 64
 for c, units in STAGES:
-    for unit in range(units):
+    for _ in range(units):
         count += conv(3, c_in, c) + bn(c) + conv(3, c, c) + bn(c)  # the two 3×3 convolutions of a basic unit
         if c_in != c:  # where the channels change, the shortcut is a 1×1 projection with its BatchNorm
             count += conv(1, c_in, c) + bn(c)

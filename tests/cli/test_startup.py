@@ -108,7 +108,7 @@ def test_the_lazy_names_resolve_to_their_definitions():
 
 def test_a_commands_warnings_are_one_line_each(monkeypatch, capsys):
     def run(args):
-        warnings.warn("cnnzoo's own warning", UserWarning)
+        warnings.warn("cnnzoo's own warning", UserWarning, stacklevel=2)
         warnings.warn_explicit("a library's warning\n  on two lines", RuntimeWarning, "/site-packages/lib.py", 7)
         return 0
 
@@ -135,7 +135,7 @@ def write_folder_with_a_corrupt_image(root: Path) -> Path:
 
 @pytest.mark.slow  # a real training run in a fresh interpreter: torch's import and one epoch, ~6 s
 def test_skip_corrupt_warns_in_one_line(tmp_path):
-    broken = write_folder_with_a_corrupt_image(tmp_path / "folder")
+    write_folder_with_a_corrupt_image(tmp_path / "folder")
     proc = python(
         "-m", "cnnzoo", "train", "--model", "resnet20", "--data", "imagefolder", "--data-dir", "folder",
         "--skip-corrupt", "--epochs", "1", "--batch-size", "4", "--full-train", "--device", "cpu", "--run-dir", "run",

@@ -135,3 +135,14 @@ def test_a_models_own_defaults_apply_however_it_is_built():
         plain = plain20()
     assert direct.conv1.kernel_size == registered.conv1.kernel_size == (3, 3)
     assert not plain.layer1[0].residual
+
+
+def test_class_and_channel_counts_are_bounded_by_what_they_mean():
+    """num_classes=10**12 asked for a classifier of terabytes before failing in the allocator."""
+    from cnnzoo.models import create_model
+
+    with pytest.raises(CnnzooError, match="num_classes"):
+        create_model("resnet20", num_classes=10**12)
+    with pytest.raises(CnnzooError, match="in_chans"):
+        create_model("resnet20", in_chans=10_000)
+    assert create_model("resnet20", num_classes=21_841).fc.out_features == 21_841  # ImageNet-21k still fits

@@ -147,3 +147,17 @@ def test_cifar10_weights_fine_tuned_on_four_cifar_classes(imported, cifar10_jpeg
     print(f"akamaster resnet20 fine-tuned on 4 CIFAR-10 classes: test top-1 {result['test']['top1']:.4f}")
     assert result.model.fc.weight.shape == (4, 64)
     assert result["test"]["top1"] > 0.7  # chance is 0.25
+
+
+@pytest.mark.slow
+def test_explain_an_imported_akamaster_resnet20(imported, cifar10_jpeg_dir, tmp_path):
+    """Grad-CAM, the first layer's filters and the feature maps of the field's weights, on two test images."""
+    from cnnzoo.visual.explain import explain
+
+    images = [cifar10_jpeg_dir / "test" / "cat" / "0000.jpg", cifar10_jpeg_dir / "test" / "airplane" / "0000.jpg"]
+    result = explain(imported["resnet20-12fca82f.th"], images, tmp_path / "explain", topk=2)
+    names = sorted(p.name for p in (tmp_path / "explain").iterdir())
+    assert names == ["airplane_0000_gradcam.png", "cat_0000_features.png", "cat_0000_gradcam.png", "filters.png"]
+    assert result.layer == "layer3"  # the last stage: 8x8 maps of a CIFAR ResNet
+    with Image.open(result.filters) as grid:  # conv1's 16 filters of 3x3
+        assert grid.width > 0 and grid.height > 0

@@ -26,7 +26,7 @@ def folder(digits_run, tmp_path_factory) -> Path:
 @pytest.fixture
 def offline_cache(tmp_path, monkeypatch):
     """An empty hub cache, offline: nothing may come from the network."""
-    hub = pytest.importorskip("huggingface_hub")
+    pytest.importorskip("huggingface_hub")
     constants = pytest.importorskip("huggingface_hub.constants")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)

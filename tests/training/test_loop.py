@@ -233,7 +233,7 @@ def test_bf16_on_the_cpu_takes_the_cuda_paths_and_stays_finite():
         step = TrainStep(model, _optimizer(model, "sgd", graphs=compile != "none"), CPU, ema=ModelEMA(model, 0.9),
                          precision="bf16", grad_clip=2.0, compile=compile)
         seen = []
-        model.register_forward_hook(lambda m, i, o: seen.append((torch.is_autocast_enabled("cpu"), o.dtype)))
+        model.register_forward_hook(lambda m, i, o, seen=seen: seen.append((torch.is_autocast_enabled("cpu"), o.dtype)))
         losses = [step(x.to(memory_format=torch.channels_last), y).item() for x, y in _batches()]
         results[compile] = losses
         assert all(map(math.isfinite, losses)), (compile, losses)

@@ -95,10 +95,11 @@ class Option:
 # An option its registration does not declare (a model registered outside cnnzoo): passed on unchecked.
 UNDECLARED = Option(object, "not declared by the model's registration; passed on unchecked")
 
-# num_classes and in_chans, which every model takes; checked like the options.
+# num_classes and in_chans, which every model takes; checked like the options. Their bounds are what they mean:
+# ImageNet-21k has 21,841 classes (10**12 asked for a classifier of terabytes); images have a few channels.
 COMMON_OPTIONS: dict[str, Option] = {
-    "num_classes": Option(int, "number of classes of the classifier", low=1),
-    "in_chans": Option(int, "number of input channels", low=1),
+    "num_classes": Option(int, "number of classes of the classifier", low=1, high=100_000),
+    "in_chans": Option(int, "number of input channels", low=1, high=64),
 }
 
 

@@ -110,7 +110,7 @@ def _units(model: nn.Module) -> dict[str, str]:
             units[name] = f"auxiliary classifier ({name})"
         elif isinstance(model, nin.NiN) and name.count(".") == 1 and isinstance(module, nn.Sequential):
             units[name] = "mlpconv"
-    for name, module in model.named_children():  # ResNet's stages, named as in its Table 1
+    for name, _ in model.named_children():  # ResNet's stages, named as in its Table 1
         if name.startswith("layer") and any(unit.startswith(name + ".") for unit in units):
             units[name] = f"conv{int(name[5:]) + 1}_x"
     return units

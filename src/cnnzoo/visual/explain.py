@@ -231,7 +231,8 @@ def explain(checkpoint_or_run_dir: str | Path, images: list[str | Path], out_dir
     model = _without_inplace(loaded.model.float().eval())
     k = min(topk, len(loaded.classes))
     overlays, first = [], None
-    for path in images:
+    names = file_names(images)
+    for path, name in zip(images, names):
         x = loaded.preprocess(path).unsqueeze(0).to(next(model.parameters()).device)
         first = x if first is None else first
         layer = layer or default_layer(model, x)
@@ -239,9 +240,18 @@ def explain(checkpoint_or_run_dir: str | Path, images: list[str | Path], out_dir
         values, classes = probs.topk(k)
         heats = grad_cam(model, x, classes.tolist(), layer).cpu()
         titles = [f"{loaded.classes[c]} ({100 * v:.1f}%)" for v, c in zip(values.tolist(), classes.tolist())]
-        name = Path(path).stem
         overlays.append(overlay_figure(display_image(loaded, x[0]), heats, titles, out / f"{name}_gradcam.png", name))
     grid = filters_grid(model)
     filters = save_image(grid, out / "filters.png") if grid is not None else None
-    maps = feature_maps_figure(model, first, out / f"{Path(images[0]).stem}_features.png") if first is not None else None
+    maps = feature_maps_figure(model, first, out / f"{names[0]}_features.png") if first is not None else None
     return Explained(overlays, filters, maps, layer or "")
+
+
+def file_names(images: list[str | Path]) -> list[str]:
+    """A name per image for its output files: its stem, or folder_stem where stems repeat (cat/0000.jpg and
+    airplane/0000.jpg would otherwise write over each other's overlays)."""
+    stems = [Path(p).stem for p in images]
+    if len(set(stems)) == len(stems):
+        return stems
+    names = [f"{Path(p).parent.name}_{Path(p).stem}" for p in images]
+    return names if len(set(names)) == len(names) else [f"{i}_{stem}" for i, stem in enumerate(stems)]

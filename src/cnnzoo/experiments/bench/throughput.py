@@ -492,7 +492,7 @@ def dense_peaks(device: torch.device) -> dict[str, float]:
         a, b = (torch.randn(2048, 2048, device=device, dtype=dtype, generator=gen) for _ in range(2))
         x = torch.randn(128, 256, 16, 16, device=device, dtype=dtype, generator=gen).to(memory_format=torch.channels_last)
         w = torch.randn(256, 256, 3, 3, device=device, dtype=dtype, generator=gen).to(memory_format=torch.channels_last)
-        kernels = [(lambda: a @ b, 2 * 2048**3), (lambda: torch.nn.functional.conv2d(x, w, padding=1),
+        kernels = [(lambda a=a, b=b: a @ b, 2 * 2048**3), (lambda x=x, w=w: torch.nn.functional.conv2d(x, w, padding=1),
                                                   2 * 128 * 256 * 16 * 16 * 256 * 9)]
         peaks[name] = max(flops / _best_seconds(kernel, device) for kernel, flops in kernels)
     return peaks
