@@ -87,9 +87,9 @@ def test_an_undeclared_option_of_a_model_registered_elsewhere_is_passed_on_unche
         ("resnet18", {"shortcut": "D"}, "invalid shortcut 'D'; valid choices: 'A', 'B', 'C', 'none'"),
         ("resnet18", {"shortcut": 1}, "resnet18: option shortcut must be one of 'A', 'B', 'C', 'none', got 1"),
         ("googlenet", {"layout": None}, "option layout must be one of 'paper', 'torchvision', got None"),
-        ("resnet18", {"num_classes": "10"}, "resnet18: option num_classes must be an integer >= 1, got '10'"),
-        ("resnet18", {"in_chans": 0}, "resnet18: option in_chans must be an integer >= 1, got 0"),
-        ("resnet18", {"num_classes": True}, "option num_classes must be an integer >= 1, got True"),
+        ("resnet18", {"num_classes": "10"}, "resnet18: option num_classes must be an integer in [1, 100000], got '10'"),
+        ("resnet18", {"in_chans": 0}, "resnet18: option in_chans must be an integer in [1, 64], got 0"),
+        ("resnet18", {"num_classes": True}, "option num_classes must be an integer in [1, 100000], got True"),
     ],
 )
 def test_option_values_are_checked_in_one_line(name, options, message):
