@@ -133,7 +133,7 @@ def test_help_describes_every_flag_with_an_example(path, cli):
         (["summary", "vgg11", "-o", "small_input=maybe"], "option small_input must be true or false, got 'maybe'"),
         (["arch", "resnet20", "-o", "shortcut=D"], "invalid shortcut 'D'"),
         (["compare", "resnet20", "--device", "cpu", "-o", "zero_init_residual=2"], "must be true or false, got 2"),
-        (["summary", "resnet20", "--num-classes", "0"], "option num_classes must be an integer >= 1, got 0"),
+        (["summary", "resnet20", "--num-classes", "0"], "option num_classes must be an integer in [1, 100000], got 0"),
         (["summary", "resnet20", "--batch-size", "100000000"], "at most 65536"),
     ],
 )
