@@ -29,9 +29,11 @@ def _entry_point(name: str):
 
     cfg = _models.get_model_config(name)
     build.__name__ = build.__qualname__ = name
-    build.__doc__ = (f"cnnzoo's {name} ({cfg.paper}); input {'x'.join(map(str, cfg.input_size))}, "
-                     f"{cfg.num_classes} classes by default. Options: num_classes, in_chans, "
-                     f"{', '.join(_models.model_options(name))}.")
+    build.__doc__ = (
+        f"cnnzoo's {name} ({cfg.paper}); input {'x'.join(map(str, cfg.input_size))}, "
+        f"{cfg.num_classes} classes by default. Options: num_classes, in_chans, "
+        f"{', '.join(_models.model_options(name))}."
+    )
     return build
 
 

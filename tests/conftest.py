@@ -39,7 +39,6 @@ def cifar10_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cifar10-cache")
 
 
-
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory) -> Path:
     """One short trained run (ResNet-20 on the 8×8 digits, 3 epochs) for the tests that read a run:
@@ -47,8 +46,20 @@ def digits_run(tmp_path_factory) -> Path:
     from cnnzoo import train
 
     run = tmp_path_factory.mktemp("digits") / "run"
-    train({"model": "resnet20", "data": "digits", "epochs": 3, "batch_size": 64, "lr": 0.1, "schedule": "cosine",
-           "precision": "fp32", "tensorboard": False, "run_dir": str(run)}, quiet=True)
+    train(
+        {
+            "model": "resnet20",
+            "data": "digits",
+            "epochs": 3,
+            "batch_size": 64,
+            "lr": 0.1,
+            "schedule": "cosine",
+            "precision": "fp32",
+            "tensorboard": False,
+            "run_dir": str(run),
+        },
+        quiet=True,
+    )
     return run
 
 

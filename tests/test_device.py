@@ -68,8 +68,11 @@ def test_auto_precision_on_a_cpu_is_bf16_exactly_where_it_is_native(monkeypatch,
     speed = choose_speed(torch.device("cpu"))
     assert (speed.precision, speed.channels_last) == expected
     native = [name for name, on in (("AVX512_BF16", avx512_bf16), ("AMX", amx)) if on]
-    assert speed.why == (f"auto: this CPU has native bf16 ({native[0]})" if native
-                         else "auto: this CPU has no native bf16 (AVX512_BF16 or AMX), so fp32 is faster")
+    assert speed.why == (
+        f"auto: this CPU has native bf16 ({native[0]})"
+        if native
+        else "auto: this CPU has no native bf16 (AVX512_BF16 or AMX), so fp32 is faster"
+    )
 
 
 def test_auto_precision_without_the_probes_is_fp32(monkeypatch):

@@ -118,8 +118,9 @@ def test_a_loaded_onnx_file_gives_the_checkpoints_top_k(grey, which):
     from_checkpoint = load(grey["checkpoint"]).predict(files, topk=3)
     from_onnx = load(grey[which]).predict(files, topk=3)  # 4 images: the fixed-batch file runs them one by one
     assert [[c for c, _ in row] for row in from_onnx] == [[c for c, _ in row] for row in from_checkpoint]
-    assert np.allclose([[p for _, p in row] for row in from_onnx], [[p for _, p in row] for row in from_checkpoint],
-                       atol=1e-5)
+    assert np.allclose(
+        [[p for _, p in row] for row in from_onnx], [[p for _, p in row] for row in from_checkpoint], atol=1e-5
+    )
 
 
 def test_predict_accepts_an_onnx_file(grey, capsys):
@@ -128,8 +129,9 @@ def test_predict_accepts_an_onnx_file(grey, capsys):
     expected = json.loads(capsys.readouterr().out)
     assert main(["predict", str(grey["fixed"]), *argv]) == 0
     got = json.loads(capsys.readouterr().out)
-    assert [[p["class"] for p in item["predictions"]] for item in got] == \
-        [[p["class"] for p in item["predictions"]] for item in expected]
+    assert [[p["class"] for p in item["predictions"]] for item in got] == [
+        [p["class"] for p in item["predictions"]] for item in expected
+    ]
     assert len(got) == 4
 
 
@@ -174,8 +176,9 @@ def test_torchscript_and_exported_programs_load_with_their_metadata(grey, tmp_pa
     assert (loaded.classes, loaded.in_chans, loaded.image_size) == (CLASSES, 1, (8, 8))
     got = loaded.predict(files, topk=3)
     assert [[c for c, _ in row] for row in got] == [[c for c, _ in row] for row in from_checkpoint]
-    assert np.allclose([[p for _, p in row] for row in got], [[p for _, p in row] for row in from_checkpoint],
-                       atol=1e-5)
+    assert np.allclose(
+        [[p for _, p in row] for row in got], [[p for _, p in row] for row in from_checkpoint], atol=1e-5
+    )
 
 
 def _run_with_checkpoint(root: Path) -> Path:
@@ -199,8 +202,9 @@ def test_export_never_overwrites_the_runs_own_checkpoints(tmp_path, capsys, forc
     best = _run_with_checkpoint(tmp_path)
     before = best.read_bytes()
     for target in (best, best.parent / "best.pt"):
-        err = _error(["export", str(best.parent.parent), "--format", "torchscript", "--output", str(target), *force],
-                     capsys)
+        err = _error(
+            ["export", str(best.parent.parent), "--format", "torchscript", "--output", str(target), *force], capsys
+        )
         assert err.startswith(f"cnnzoo: error: --output {target} is the run's own checkpoint")
     assert best.read_bytes() == before
     assert load(best.parent.parent).classes == CLASSES  # the run still evaluates
@@ -221,7 +225,6 @@ def test_export_overwrites_an_existing_file_only_with_force(tmp_path, capsys):
 
 
 def test_an_exported_file_is_not_exported_again(grey, tmp_path, capsys):
-    err = _error(["export", str(grey["fixed"]), "--format", "torchscript", "--output", str(tmp_path / "x.pt")],
-                 capsys)
+    err = _error(["export", str(grey["fixed"]), "--format", "torchscript", "--output", str(tmp_path / "x.pt")], capsys)
     assert err.startswith(f"cnnzoo: error: {grey['fixed']} is an exported ONNX file, made for other runtimes")
     assert not (tmp_path / "x.pt").exists()

@@ -20,7 +20,8 @@ def test_hub_load_from_a_local_clone_builds_the_model():
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 7)
     googlenet = torch.hub.load(str(REPO), "googlenet", source="local", small_input=True, aux_logits=False)
     assert sum(p.numel() for p in googlenet.parameters()) == sum(
-        p.numel() for p in cnnzoo.create_model("googlenet", small_input=True, aux_logits=False).parameters())
+        p.numel() for p in cnnzoo.create_model("googlenet", small_input=True, aux_logits=False).parameters()
+    )
 
 
 def test_entry_points_are_the_registry():

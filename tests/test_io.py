@@ -30,6 +30,7 @@ def test_a_torch_save_interrupted_by_sigterm_leaves_a_readable_checkpoint(tmp_pa
     terminated = []
     previous = signal.signal(signal.SIGTERM, lambda number, frame: terminated.append(number))
     try:
+
         def write(f):
             os.kill(os.getpid(), signal.SIGTERM)
             torch.save({"weights": torch.arange(100_000)}, f)

@@ -64,7 +64,9 @@ def graph() -> dict[str, set[str]]:
     files = {module_name(p): p for p in (SRC / "cnnzoo").rglob("*.py")}
     package = {name: name if p.name == "__init__.py" else name.rsplit(".", 1)[0] for name, p in files.items()}
     names = set(files)
-    return {name: {m for m in imports_of(p, package[name], names) if m in files and m != name} for name, p in files.items()}
+    return {
+        name: {m for m in imports_of(p, package[name], names) if m in files and m != name} for name, p in files.items()
+    }
 
 
 @pytest.mark.parametrize("importer, imported", FORBIDDEN)

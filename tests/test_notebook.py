@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,7 +67,9 @@ def test_summary_and_arch_tables_display_as_markdown_tables():
 def test_train_keywords_result_object_and_probability_array(tmp_path):
     result = cnnzoo.train(model="resnet20", data="digits", epochs=1, batch_size=64, precision="fp32",
                           tensorboard=False, plots=False, run_dir=str(tmp_path / "run"), quiet=True)  # fmt: skip
-    assert result.run_dir == tmp_path / "run" and result.results == json.loads((tmp_path / "run" / "results.json").read_text())
+    assert result.run_dir == tmp_path / "run" and result.results == json.loads(
+        (tmp_path / "run" / "results.json").read_text()
+    )
     assert result["test"]["top1"] == result.results["test"]["top1"]  # still the dict it always was
     assert type(result.model).__name__ == "ResNet" and not result.model.training
     assert "test top-1" in result._repr_markdown_() and len(repr(result)) < 300

@@ -26,8 +26,11 @@ def test_no_module_reads_files_beside_the_source_tree():
 
 @pytest.mark.slow
 def test_the_wheel_ships_recipes_types_and_licence(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(tmp_path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("cnnzoo-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
+from cnnzoo import predict
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models import create_model
-from cnnzoo import predict
 from cnnzoo.training import checkpoint as ckpt
 
 MEAN, STD = 0.25, 0.5
@@ -147,8 +147,11 @@ def test_a_run_trained_with_image_size_crops_like_training(tmp_path, rgb_model):
     assert not (_pixels(rgb_model.preprocess(path)) == trained_on).all()  # without it: stretched, not cropped
 
 
-@pytest.mark.parametrize("image", [torch.zeros(1, 0, 0), np.zeros((0, 5), dtype=np.uint8), torch.zeros(3, 4, 0)],
-                         ids=["0x0-tensor", "0x5-array", "4x0-tensor"])
+@pytest.mark.parametrize(
+    "image",
+    [torch.zeros(1, 0, 0), np.zeros((0, 5), dtype=np.uint8), torch.zeros(3, 4, 0)],
+    ids=["0x0-tensor", "0x5-array", "4x0-tensor"],
+)
 def test_an_empty_image_is_refused(grey_model, image):
     with pytest.raises(CnnzooError, match=r"is \d+x\d+ pixels, an empty image; pass an image of at least 1x1"):
         grey_model.predict(image)

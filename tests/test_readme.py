@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_readme_tables_are_regenerated_from_code():
-    proc = subprocess.run([sys.executable, "tools/readme_tables.py", "--check"], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "tools/readme_tables.py", "--check"], cwd=REPO, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -23,14 +23,26 @@ def digits_runs(tmp_path_factory) -> list[Path]:
 
     root = tmp_path_factory.mktemp("runs")
     for seed in (0, 1):
-        train({"model": "resnet20", "data": "digits", "epochs": 1, "seed": seed, "run_dir": str(root / f"run-seed{seed}"),
-               "tensorboard": False, "plots": False, "recipe": "recipes/resnet20_cpu.yaml"}, quiet=True)
+        train(
+            {
+                "model": "resnet20",
+                "data": "digits",
+                "epochs": 1,
+                "seed": seed,
+                "run_dir": str(root / f"run-seed{seed}"),
+                "tensorboard": False,
+                "plots": False,
+                "recipe": "recipes/resnet20_cpu.yaml",
+            },
+            quiet=True,
+        )
     return [root / "run-seed0", root / "run-seed1"]
 
 
 def _record(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "tools/record_result.py", *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "tools/record_result.py", *map(str, args)], cwd=REPO, capture_output=True, text=True
+    )
 
 
 def test_unrecorded_targets_read_not_yet_measured(tmp_path):
@@ -42,10 +54,17 @@ def test_a_recorded_run_fills_its_row(digits_runs, tmp_path):
     proc = _record(digits_runs[0], "--into", tmp_path)
     assert proc.returncode == 0, proc.stderr
     record = tmp_path / "resnet20_cpu"
-    assert sorted(p.name for p in (record / "seed0").iterdir()) == ["config.yaml", "env.json", "metrics.csv", "results.json"]
+    assert sorted(p.name for p in (record / "seed0").iterdir()) == [
+        "config.yaml",
+        "env.json",
+        "metrics.csv",
+        "results.json",
+    ]
     top1 = json.loads((record / "seed0" / "results.json").read_text())["test"]["top1"]
     row = next(line for line in readme_tables.cifar10_results(tmp_path).splitlines() if "2-core CPU" in line)
-    assert f"| {100 * top1:.2f}% | 1 |" in row and "±" not in row and "not yet measured" not in row and " cores |" in row
+    assert (
+        f"| {100 * top1:.2f}% | 1 |" in row and "±" not in row and "not yet measured" not in row and " cores |" in row
+    )
 
 
 def test_seeds_are_recorded_together_as_mean_and_std(digits_runs, tmp_path):
@@ -70,15 +89,30 @@ def test_the_gpu_check_runs_every_cuda_path_with_commands_that_parse(tmp_path):
     """tools/gpu_check.sh waits for a GPU: until then its commands are checked here, as the parser reads them."""
     from cnnzoo.cli import build_parser
 
-    proc = subprocess.run(["bash", "tools/gpu_check.sh"], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "GPU_CHECK_DRY_RUN": "1", "OUT": str(tmp_path)})
+    proc = subprocess.run(
+        ["bash", "tools/gpu_check.sh"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GPU_CHECK_DRY_RUN": "1", "OUT": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr
     commands = [line.strip("\0").split("\0") for line in proc.stdout.splitlines() if line.strip("\0")]
     words = [" ".join(c) for c in commands]
-    for needed in ("--compile reduce-overhead", "--precision bf16", "--channels-last", "--ema", "--precision fp16",
-                   "--tta flip-translate", "--loader device", "predict", "--device cuda", "bench throughput",
-                   "bench time-to-accuracy"):
+    for needed in (
+        "--compile reduce-overhead",
+        "--precision bf16",
+        "--channels-last",
+        "--ema",
+        "--precision fp16",
+        "--tta flip-translate",
+        "--loader device",
+        "predict",
+        "--device cuda",
+        "bench throughput",
+        "bench time-to-accuracy",
+    ):
         assert any(needed in w for w in words), needed
     for command in commands:
-        args = command[command.index("-m") + 2:] if "-m" in command else command[2:]  # cnnzoo's own arguments
+        args = command[command.index("-m") + 2 :] if "-m" in command else command[2:]  # cnnzoo's own arguments
         build_parser().parse_args(args)  # exits (fails the test) on any argument the CLI does not take

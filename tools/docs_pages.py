@@ -64,40 +64,109 @@ UNIT_CAPTIONS = {
 }
 
 FAMILIES: dict[str, Family] = {
-    "alexnet": Family("AlexNet", "cnnzoo.models.alexnet", (("alexnet",), ("alexnet", "-o", "small_input=true")), (
-        Diagram("alexnet", "alexnet", "AlexNet (torchvision's single tower) at 224×224"),
-        Diagram("alexnet-small", "alexnet", "small_input=true: the 32×32 variant", options={"small_input": True}),
-    )),
-    "vgg": Family("VGG", "cnnzoo.models.vgg", (("vgg16",),), (
-        Diagram("vgg16-stages", "vgg16", "VGG-16 (configuration D) as Table 1's blocks", level="stages"),
-        Diagram("vgg11-small", "vgg11_bn", "VGG-11-BN with the small head, for CIFAR-10 (the course's network)",
-                level="stages", options={"small_input": True}),
-    )),
-    "nin": Family("Network in Network", "cnnzoo.models.nin", (("nin",),), (
-        Diagram("nin-stages", "nin", "NiN for CIFAR-10: four mlpconv blocks, global average pooling", level="stages"),
-        Diagram("nin-block", "nin", "one mlpconv block: a 3×3 convolution and two 1×1 ones (the per-pixel MLP)",
-                level="layers", module="features.0"),
-    )),
-    "googlenet": Family("GoogLeNet", "cnnzoo.models.googlenet", (("googlenet",),), (
-        Diagram("googlenet-stages", "googlenet", "GoogLeNet (paper layout): stem, nine inception modules",
-                level="stages"),
-        Diagram("inception3a", "googlenet", "inception (3a) with its 1×1 reductions (fig. 2(b))",
-                module="inception3a"),
-    )),
-    "resnet": Family("ResNet", "cnnzoo.models.resnet", (
-        ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"), ("resnet56",)), (
-        Diagram("resnet34-stages", "resnet34", "ResNet-34 by stages (Table 1's column)", level="stages"),
-        Diagram("resnet20", "resnet20", "ResNet-20 for CIFAR-10: solid shortcuts are identities, dotted ones "
-                "zero-pad the new channels (option A)"),
-        Diagram("resnet20-B", "resnet20", "shortcut=B: dashed 1×1 projections where the shape changes",
-                options={"shortcut": "B"}, level="stages"),
-        Diagram("basic-unit", "resnet34", "a basic unit with a projection shortcut (fig. 5 left)",
-                level="layers", module="layer2.0"),
-        Diagram("bottleneck-unit", "resnet50", "a bottleneck unit with a projection shortcut (fig. 5 right)",
-                level="layers", module="layer2.0"),
-        *(Diagram(f"unit-{unit}", "resnet110", caption, level="layers", module="layer1.1",
-                  options={"residual_unit": unit}) for unit, caption in UNIT_CAPTIONS.items()),
-    )),
+    "alexnet": Family(
+        "AlexNet",
+        "cnnzoo.models.alexnet",
+        (("alexnet",), ("alexnet", "-o", "small_input=true")),
+        (
+            Diagram("alexnet", "alexnet", "AlexNet (torchvision's single tower) at 224×224"),
+            Diagram("alexnet-small", "alexnet", "small_input=true: the 32×32 variant", options={"small_input": True}),
+        ),
+    ),
+    "vgg": Family(
+        "VGG",
+        "cnnzoo.models.vgg",
+        (("vgg16",),),
+        (
+            Diagram("vgg16-stages", "vgg16", "VGG-16 (configuration D) as Table 1's blocks", level="stages"),
+            Diagram(
+                "vgg11-small",
+                "vgg11_bn",
+                "VGG-11-BN with the small head, for CIFAR-10 (the course's network)",
+                level="stages",
+                options={"small_input": True},
+            ),
+        ),
+    ),
+    "nin": Family(
+        "Network in Network",
+        "cnnzoo.models.nin",
+        (("nin",),),
+        (
+            Diagram(
+                "nin-stages", "nin", "NiN for CIFAR-10: four mlpconv blocks, global average pooling", level="stages"
+            ),
+            Diagram(
+                "nin-block",
+                "nin",
+                "one mlpconv block: a 3×3 convolution and two 1×1 ones (the per-pixel MLP)",
+                level="layers",
+                module="features.0",
+            ),
+        ),
+    ),
+    "googlenet": Family(
+        "GoogLeNet",
+        "cnnzoo.models.googlenet",
+        (("googlenet",),),
+        (
+            Diagram(
+                "googlenet-stages",
+                "googlenet",
+                "GoogLeNet (paper layout): stem, nine inception modules",
+                level="stages",
+            ),
+            Diagram(
+                "inception3a", "googlenet", "inception (3a) with its 1×1 reductions (fig. 2(b))", module="inception3a"
+            ),
+        ),
+    ),
+    "resnet": Family(
+        "ResNet",
+        "cnnzoo.models.resnet",
+        (("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"), ("resnet56",)),
+        (
+            Diagram("resnet34-stages", "resnet34", "ResNet-34 by stages (Table 1's column)", level="stages"),
+            Diagram(
+                "resnet20",
+                "resnet20",
+                "ResNet-20 for CIFAR-10: solid shortcuts are identities, dotted ones "
+                "zero-pad the new channels (option A)",
+            ),
+            Diagram(
+                "resnet20-B",
+                "resnet20",
+                "shortcut=B: dashed 1×1 projections where the shape changes",
+                options={"shortcut": "B"},
+                level="stages",
+            ),
+            Diagram(
+                "basic-unit",
+                "resnet34",
+                "a basic unit with a projection shortcut (fig. 5 left)",
+                level="layers",
+                module="layer2.0",
+            ),
+            Diagram(
+                "bottleneck-unit",
+                "resnet50",
+                "a bottleneck unit with a projection shortcut (fig. 5 right)",
+                level="layers",
+                module="layer2.0",
+            ),
+            *(
+                Diagram(
+                    f"unit-{unit}",
+                    "resnet110",
+                    caption,
+                    level="layers",
+                    module="layer1.1",
+                    options={"residual_unit": unit},
+                )
+                for unit, caption in UNIT_CAPTIONS.items()
+            ),
+        ),
+    ),
 }
 
 
@@ -125,8 +194,10 @@ def _options_section(models: list[str]) -> str:
     parts = []
     for rows, names in groups.items():
         shown = ", ".join(f"`{n}`" for n in names)
-        parts.append(f"{shown}: give them as `-o KEY=VALUE` or `create_model(name, KEY=VALUE)`; every model also "
-                     "takes `num_classes` and `in_chans`.\n\n" + render_table(OPTION_COLUMNS, list(rows), "markdown"))
+        parts.append(
+            f"{shown}: give them as `-o KEY=VALUE` or `create_model(name, KEY=VALUE)`; every model also "
+            "takes `num_classes` and `in_chans`.\n\n" + render_table(OPTION_COLUMNS, list(rows), "markdown")
+        )
     return "\n\n".join(parts)
 
 
@@ -141,8 +212,10 @@ def _recipes_section(models: list[str]) -> str:
         header = [line[1:].strip() for line in path.read_text().splitlines() if line.startswith("#")]
         takers = [m for m in models if get_model_config(m).recipe == name]
         used = f" (the recipe of {', '.join(f'`{m}`' for m in takers)})" if takers else ""
-        parts.append(f"**`recipes/{name}.yaml`**{used}: `cnnzoo train --config {name}`\n\n"
-                     + "\n".join(f"> {line}" for line in header))
+        parts.append(
+            f"**`recipes/{name}.yaml`**{used}: `cnnzoo train --config {name}`\n\n"
+            + "\n".join(f"> {line}" for line in header)
+        )
     return "\n\n".join(parts)
 
 
@@ -157,8 +230,8 @@ def _measured(models: list[str]) -> list[tuple[str, list[dict]]]:
 
 
 def _results_section(models: list[str]) -> str:
-    from cnnzoo.stats import format_mean_std, mean_std
     from cnnzoo.inspect.render import render_table
+    from cnnzoo.stats import format_mean_std, mean_std
 
     rows = []
     for recipe, runs in _measured(models):
@@ -166,13 +239,25 @@ def _results_section(models: list[str]) -> str:
         top1s = [r["test"]["top1"] for r in runs]
         top1 = (format_mean_std(*mean_std(top1s)) if len(top1s) > 1 else f"{100 * top1s[0]:.2f}") + "%"
         hardware = env["device_name"] if env["device"].startswith("cuda") else f"{env['cpu']}, {env['cpu_count']} cores"
-        rows.append((runs[0]["model"], f"`recipes/{recipe}.yaml`", runs[0]["data"], top1, len(runs), runs[0]["epochs"],
-                     f"{runs[0]['wall_time_s'] / 60:.1f} min", hardware))
+        rows.append(
+            (
+                runs[0]["model"],
+                f"`recipes/{recipe}.yaml`",
+                runs[0]["data"],
+                top1,
+                len(runs),
+                runs[0]["epochs"],
+                f"{runs[0]['wall_time_s'] / 60:.1f} min",
+                hardware,
+            )
+        )
     if not rows:
         return "Not yet measured: no run of this family is recorded under `docs/results/`."
     columns = ("model", "recipe", "data", "test top-1", "seeds", "epochs", "training time", "hardware")
-    return ("Recorded runs (`docs/results/`, copied from their run directories by `tools/record_result.py`):\n\n"
-            + render_table(columns, rows, "markdown"))
+    return (
+        "Recorded runs (`docs/results/`, copied from their run directories by `tools/record_result.py`):\n\n"
+        + render_table(columns, rows, "markdown")
+    )
 
 
 def _as_markdown(docstring: str) -> str:
@@ -195,15 +280,41 @@ def family_page(key: str) -> str:
     models = [row[0] for row in rows]
     papers = sorted({get_model_config(m).paper for m in models})
     doc = _as_markdown(inspect.getdoc(importlib.import_module(family.module)) or "")
-    parts = [f"# {family.title}", "", HEADER, "", f"**Paper{'s' if len(papers) > 1 else ''}:** {'; '.join(papers)}. "
-             f"**Code:** `{family.module.replace('.', '/')}.py`.", "", doc, "", "## Models", "",
-             "Parameters and multiply-adds of one forward pass at each model's default input (`cnnzoo models`):", "",
-             render_table(("model", "input", "classes", "params", ("gmacs", "GMACs")),
-                          [(r[0], r[2], r[3], r[4], f"{r[5]:.3f}") for r in rows], "markdown"),
-             "", "## Options", "", _options_section(models), "", "## Architecture", ""]
+    parts = [
+        f"# {family.title}",
+        "",
+        HEADER,
+        "",
+        f"**Paper{'s' if len(papers) > 1 else ''}:** {'; '.join(papers)}. "
+        f"**Code:** `{family.module.replace('.', '/')}.py`.",
+        "",
+        doc,
+        "",
+        "## Models",
+        "",
+        "Parameters and multiply-adds of one forward pass at each model's default input (`cnnzoo models`):",
+        "",
+        render_table(
+            ("model", "input", "classes", "params", ("gmacs", "GMACs")),
+            [(r[0], r[2], r[3], r[4], f"{r[5]:.3f}") for r in rows],
+            "markdown",
+        ),
+        "",
+        "## Options",
+        "",
+        _options_section(models),
+        "",
+        "## Architecture",
+        "",
+    ]
     parts += [cli_output("arch", *args, "--format", "markdown")() + "\n" for args in family.arch]
-    parts += ["## Diagrams", "", "Drawn from the built model by `cnnzoo draw` (see [Seeing inside](../visual.md)); "
-              "sizes on the edges are H×W×C.", ""]
+    parts += [
+        "## Diagrams",
+        "",
+        "Drawn from the built model by `cnnzoo draw` (see [Seeing inside](../visual.md)); "
+        "sizes on the edges are H×W×C.",
+        "",
+    ]
     for d in family.diagrams:
         parts += [f"**{d.caption}** (`{d.command()}`)", "", f"![{d.caption}](../diagrams/{d.file}.svg)", ""]
     parts += ["## Recipes", "", _recipes_section(models), "", "## Measured results", "", _results_section(models)]

@@ -47,8 +47,8 @@ def cli_output(*argv: str, fence: str | None = None) -> Callable[[], str]:
 
 def cifar10_results(results_dir: Path = RESULTS) -> str:
     """The measured CIFAR-10 rows (mean ± std over the recorded seeds), or 'not yet measured'."""
-    from cnnzoo.stats import format_mean_std, mean_std
     from cnnzoo.inspect.render import render_table
+    from cnnzoo.stats import format_mean_std, mean_std
 
     rows = []
     for label, recipe, target in CIFAR10_TARGETS:
@@ -62,9 +62,19 @@ def cifar10_results(results_dir: Path = RESULTS) -> str:
         top1 = (format_mean_std(*mean_std(top1s)) if len(top1s) > 1 else f"{100 * top1s[0]:.2f}") + "%"  # no ± of one
         minutes = [r["wall_time_s"] / 60 for r in results]
         hardware = env["device_name"] if env["device"].startswith("cuda") else f"{env['cpu']}, {env['cpu_count']} cores"
-        rows.append((label, f"`{recipe}`", f"{target:.1f}%", top1, len(results), results[0]["epochs"],
-                     f"{min(minutes):.1f}–{max(minutes):.1f} min" if len(results) > 1 else f"{minutes[0]:.1f} min",
-                     hardware, env.get("torch", "")))
+        rows.append(
+            (
+                label,
+                f"`{recipe}`",
+                f"{target:.1f}%",
+                top1,
+                len(results),
+                results[0]["epochs"],
+                f"{min(minutes):.1f}–{max(minutes):.1f} min" if len(results) > 1 else f"{minutes[0]:.1f} min",
+                hardware,
+                env.get("torch", ""),
+            )
+        )
     columns = ("model", "recipe", "target", "test top-1", "seeds", "epochs", "training time", "hardware", "torch")
     return render_table(columns, rows, "markdown")
 
@@ -84,13 +94,25 @@ def included(path: str) -> Callable[[], str]:
 SECTIONS: dict[str, Callable[[], str]] = {
     "models": cli_output("models", "--format", "markdown"),
     "summary": cli_output("summary", "resnet18", "--depth", "1", "--format", "markdown"),
-    "arch-resnet": cli_output("arch", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "--format", "markdown"),
+    "arch-resnet": cli_output(
+        "arch", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "--format", "markdown"
+    ),
     "arch-cifar": cli_output("arch", "resnet56", "--format", "markdown"),
     "arch-googlenet": cli_output("arch", "googlenet", "--format", "markdown"),
-    "cost-conv": cli_output("cost", "conv", "--in", "14x14x480", "--kernel", "5", "--out", "48", "--format", "markdown"),
+    "cost-conv": cli_output(
+        "cost", "conv", "--in", "14x14x480", "--kernel", "5", "--out", "48", "--format", "markdown"
+    ),
     "cost-inception": cli_output(
-        "cost", "inception", "--in", "28x28x256", "--branches", "1x1:128,3x3:192,5x5:96,pool",
-        "--reduce", "3x3:96,5x5:16,pool:32", "--format", "markdown",
+        "cost",
+        "inception",
+        "--in",
+        "28x28x256",
+        "--branches",
+        "1x1:128,3x3:192,5x5:96,pool",
+        "--reduce",
+        "3x3:96,5x5:16,pool:32",
+        "--format",
+        "markdown",
     ),
     "cifar10-results": cifar10_results,
     "data-benchmark": included("benchmarks/results/data_loading_cpu.md"),

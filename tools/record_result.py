@@ -21,11 +21,20 @@ RECORDED = ("results.json", "env.json", "config.yaml", "metrics.csv")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
-                        help="finished run directories (each has results.json): one recipe, one run per seed")
+    parser.add_argument(
+        "run_dirs",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="finished run directories (each has results.json): one recipe, one run per seed",
+    )
     parser.add_argument("--name", help="the record's name (default: the stem of the runs' recipe)")
-    parser.add_argument("--into", type=Path, default=ROOT / "docs" / "results",
-                        help="where records live (default: docs/results; the README is regenerated only then)")
+    parser.add_argument(
+        "--into",
+        type=Path,
+        default=ROOT / "docs" / "results",
+        help="where records live (default: docs/results; the README is regenerated only then)",
+    )
     args = parser.parse_args()
     runs = []
     for run_dir in args.run_dirs:

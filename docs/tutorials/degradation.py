@@ -17,17 +17,31 @@ import cnnzoo
 runs = tempfile.mkdtemp(prefix="degradation-")
 history = {}
 for model in ("plain32", "resnet32"):
-    results = cnnzoo.train({"model": model, "data": "digits", "epochs": 2, "batch_size": 64, "lr": 0.1,
-                            "schedule": "cosine", "tensorboard": False, "plots": False,
-                            "run_dir": f"{runs}/{model}", "seed": 0}, quiet=True)
+    results = cnnzoo.train(
+        {
+            "model": model,
+            "data": "digits",
+            "epochs": 2,
+            "batch_size": 64,
+            "lr": 0.1,
+            "schedule": "cosine",
+            "tensorboard": False,
+            "plots": False,
+            "run_dir": f"{runs}/{model}",
+            "seed": 0,
+        },
+        quiet=True,
+    )
     import json
     from pathlib import Path
 
     rows = [json.loads(line) for line in Path(runs, model, "metrics.jsonl").read_text().splitlines()]
     history[model] = rows
-    print(f"{model}: training error per epoch "
-          + ", ".join(f"{100 * (1 - r['train_acc']):.1f}%" for r in rows)
-          + f"; test error {100 * (1 - results['test']['top1']):.1f}%")
+    print(
+        f"{model}: training error per epoch "
+        + ", ".join(f"{100 * (1 - r['train_acc']):.1f}%" for r in rows)
+        + f"; test error {100 * (1 - results['test']['top1']):.1f}%"
+    )
 assert all(len(rows) == 2 for rows in history.values())
 
 # %% [markdown]

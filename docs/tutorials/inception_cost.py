@@ -22,8 +22,9 @@ assert naive.out_shape == (28, 28, 128 + 192 + 96 + 256)  # the pool passes all 
 # 32-channel projection after the pool.
 
 # %%
-reduced = inception_cost((28, 28, 256), {"1x1": 128, "3x3": 192, "5x5": 96, "pool": None},
-                         reduce={"3x3": 96, "5x5": 16, "pool": 32})
+reduced = inception_cost(
+    (28, 28, 256), {"1x1": 128, "3x3": 192, "5x5": 96, "pool": None}, reduce={"3x3": 96, "5x5": 16, "pool": 32}
+)
 for layer in reduced.layers:
     macs = layer.cost.macs if layer.cost is not None else 0
     print(f"{layer.branch:>4}  {layer.label:<32} {macs:>13,}")

@@ -75,5 +75,10 @@ for name, model in [("course_resnet18", course), ("resnet18, small_input=True", 
 from cnnzoo.visual.draw import diagram, to_dot
 
 drawn = diagram("course_resnet18", "stages")
-assert [n.label.split("\n")[0] for n in drawn.nodes if n.kind == "stage"] == ["conv2_x", "conv3_x", "conv4_x", "conv5_x"]
+assert [n.label.split("\n")[0] for n in drawn.nodes if n.kind == "stage"] == [
+    "conv2_x",
+    "conv3_x",
+    "conv4_x",
+    "conv5_x",
+]
 to_dot(drawn)  # in Jupyter this shows the picture

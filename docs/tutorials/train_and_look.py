@@ -12,9 +12,20 @@ from pathlib import Path
 import cnnzoo
 
 work = Path(tempfile.mkdtemp(prefix="look-"))
-results = cnnzoo.train({"model": "resnet20", "data": "digits", "epochs": 3, "batch_size": 64, "lr": 0.1,
-                        "schedule": "cosine", "tensorboard": False, "run_dir": str(work / "run"), "seed": 0},
-                       quiet=True)
+results = cnnzoo.train(
+    {
+        "model": "resnet20",
+        "data": "digits",
+        "epochs": 3,
+        "batch_size": 64,
+        "lr": 0.1,
+        "schedule": "cosine",
+        "tensorboard": False,
+        "run_dir": str(work / "run"),
+        "seed": 0,
+    },
+    quiet=True,
+)
 print(f"test top-1 {100 * results['test']['top1']:.2f}%")
 assert results["test"]["top1"] > 0.9
 
@@ -37,7 +48,8 @@ print(f"Grad-CAM of {explained.layer}:", *[p.name for p in explained.overlays])
 assert explained.layer == "layer3" and len(explained.overlays) == 4
 
 # %%
-from IPython.display import Image as Show, display
+from IPython.display import Image as Show
+from IPython.display import display
 
 for path in explained.overlays:
     display(Show(filename=str(path)))

@@ -43,14 +43,13 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # type checkers and IDEs see the names as if imported eagerly
+    from cnnzoo.export import export_model
     from cnnzoo.inspect.archtable import arch_tables
     from cnnzoo.inspect.summary import summary
     from cnnzoo.models import ModelConfig, get_model_config, list_models, model_options
-    from cnnzoo.pretrained import create_model
     from cnnzoo.predict import load
+    from cnnzoo.pretrained import create_model, load_pretrained, push_to_hub, save_pretrained
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.export import export_model
-    from cnnzoo.pretrained import load_pretrained, push_to_hub, save_pretrained
     from cnnzoo.training.evaluate import evaluate_run
     from cnnzoo.training.train import train
 

@@ -69,8 +69,11 @@ def choose_speed(device: torch.device, precision: str = "auto", channels_last: b
         if device.type == "cpu":
             native = cpu_bf16_instructions()
             precision = "bf16" if native else "fp32"
-            why = (f"auto: this CPU has native bf16 ({', '.join(native)})" if native
-                   else "auto: this CPU has no native bf16 (AVX512_BF16 or AMX), so fp32 is faster")
+            why = (
+                f"auto: this CPU has native bf16 ({', '.join(native)})"
+                if native
+                else "auto: this CPU has no native bf16 (AVX512_BF16 or AMX), so fp32 is faster"
+            )
         elif device.type == "cuda" and torch.cuda.is_bf16_supported():
             precision, why = "bf16", "auto: this GPU computes in bf16"
         else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-
 MAX_MESSAGE = 600  # characters: a message quoting a huge value is cut in its middle, not printed whole
 
 

@@ -68,8 +68,10 @@ def export_model(
     source = find_checkpoint(checkpoint_or_run_dir)
     kind = file_kind(source)
     if kind in EXPORTED_KINDS:
-        raise CnnzooError(f"{source} is {describe_kind(kind)}, made for other runtimes; export from the run "
-                          "directory or the checkpoint it was made from")
+        raise CnnzooError(
+            f"{source} is {describe_kind(kind)}, made for other runtimes; export from the run "
+            "directory or the checkpoint it was made from"
+        )
     run_dir = source.parent.parent if source.parent.name == "checkpoints" else None
     path = Path(output) if output else (run_dir or source.parent) / FORMATS[format]
     check_output(path, source, run_dir, force)
@@ -86,8 +88,11 @@ def export_model(
         got = run_exported(path, format)(check)
     diff = float((got - expected).abs().max())
     if diff > TOLERANCE:
-        warnings.warn(f"{path} differs from the PyTorch model by up to {diff:.3g} on a random batch (more than "
-                      f"{TOLERANCE:g}); check it before deploying it", stacklevel=2)
+        warnings.warn(
+            f"{path} differs from the PyTorch model by up to {diff:.3g} on a random batch (more than "
+            f"{TOLERANCE:g}); check it before deploying it",
+            stacklevel=2,
+        )
     return ExportResult(path=path, format=format, max_abs_diff=diff, check_batch=len(check))
 
 
@@ -100,8 +105,10 @@ def check_output(path: Path, source: Path, run_dir: Path | None, force: bool) ->
         return
     own = [source, *(run_dir / "checkpoints").glob("*"), run_dir / "model.safetensors"] if run_dir else [source]
     if any(path.resolve() == mine.resolve() for mine in own if mine.exists()):
-        raise CnnzooError(f"--output {path} is the run's own checkpoint, which the export would destroy; give "
-                          "another path, e.g. the default (leave --output out)")
+        raise CnnzooError(
+            f"--output {path} is the run's own checkpoint, which the export would destroy; give "
+            "another path, e.g. the default (leave --output out)"
+        )
     if not force:
         raise CnnzooError(f"{path} exists; pass --force to overwrite it, or give another --output")
 
@@ -115,8 +122,14 @@ def export_metadata(loaded: LoadedModel) -> dict[str, str]:
 
 
 # -------------------------------------------------------------------- writers
-def _write_onnx(model: nn.Module, example: torch.Tensor, path: Path, metadata: dict[str, str], dynamic_batch: bool,
-                opset: int | None) -> None:
+def _write_onnx(
+    model: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    metadata: dict[str, str],
+    dynamic_batch: bool,
+    opset: int | None,
+) -> None:
     onnx = require_optional("onnx", "onnxscript")
     latest = onnx.defs.onnx_opset_version()
     if opset is not None and not MIN_OPSET <= opset <= latest:
@@ -124,8 +137,17 @@ def _write_onnx(model: nn.Module, example: torch.Tensor, path: Path, metadata: d
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on its internals, not the user's business
-        program = torch.onnx.export(model, (example,), None, dynamo=True, opset_version=opset, verbose=False,
-                                    input_names=["input"], output_names=["logits"], dynamic_shapes=dynamic_shapes)
+        program = torch.onnx.export(
+            model,
+            (example,),
+            None,
+            dynamo=True,
+            opset_version=opset,
+            verbose=False,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_shapes=dynamic_shapes,
+        )
     proto = program.model_proto
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
@@ -133,16 +155,28 @@ def _write_onnx(model: nn.Module, example: torch.Tensor, path: Path, metadata: d
     atomic_write(path, lambda f: f.write(proto.SerializeToString()))
 
 
-def _write_torchscript(model: nn.Module, example: torch.Tensor, path: Path, metadata: dict[str, str],
-                       dynamic_batch: bool, opset: int | None) -> None:
+def _write_torchscript(
+    model: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    metadata: dict[str, str],
+    dynamic_batch: bool,
+    opset: int | None,
+) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation: TorchScript was asked for by name
         traced = torch.jit.trace(model, example)
         atomic_write(path, lambda f: torch.jit.save(traced, f, _extra_files=metadata))
 
 
-def _write_exported_program(model: nn.Module, example: torch.Tensor, path: Path, metadata: dict[str, str],
-                            dynamic_batch: bool, opset: int | None) -> None:
+def _write_exported_program(
+    model: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    metadata: dict[str, str],
+    dynamic_batch: bool,
+    opset: int | None,
+) -> None:
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
     program = torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes)
     atomic_write(path, lambda f: torch.export.save(program, f, extra_files=metadata))

@@ -128,6 +128,7 @@ def check_output_folder(folder: str | Path, option: str = "--out") -> Path:
             pass
     except OSError as err:
         reason = (err.strerror or type(err).__name__).lower()
-        raise CnnzooError(f"cannot write into {option} {folder} ({reason} in {existing}); give a folder you can "
-                          "write to") from None
+        raise CnnzooError(
+            f"cannot write into {option} {folder} ({reason} in {existing}); give a folder you can write to"
+        ) from None
     return folder

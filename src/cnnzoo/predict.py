@@ -15,10 +15,10 @@ import os
 import textwrap
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,7 +27,14 @@ import torch.nn as nn
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models import create_model
-from cnnzoo.training.checkpoint import META_KEYS, find_checkpoint, fit_weights, model_meta, read_checkpoint, read_safetensors
+from cnnzoo.training.checkpoint import (
+    META_KEYS,
+    find_checkpoint,
+    fit_weights,
+    model_meta,
+    read_checkpoint,
+    read_safetensors,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -78,8 +85,10 @@ class LoadedModel:
 
     def __repr__(self) -> str:  # the dataclass's own would print the whole network and every class name
         h, w = self.image_size
-        return (f"LoadedModel({self.model_name!r}, {len(self.classes)} classes, input {self.in_chans}x{h}x{w}, "
-                f"from {self.path})")
+        return (
+            f"LoadedModel({self.model_name!r}, {len(self.classes)} classes, input {self.in_chans}x{h}x{w}, "
+            f"from {self.path})"
+        )
 
     @property
     def stats(self) -> tuple[tuple[float, ...] | torch.Tensor, tuple[float, ...]]:
@@ -144,7 +153,9 @@ class LoadedModel:
         return self.classify(torch.stack(batch), topk, probs=probs)
 
     @torch.no_grad()
-    def classify(self, batch: torch.Tensor, topk: int = 5, *, probs: bool = False) -> list[list[tuple[str, float]]] | np.ndarray:
+    def classify(
+        self, batch: torch.Tensor, topk: int = 5, *, probs: bool = False
+    ) -> list[list[tuple[str, float]]] | np.ndarray:
         """Top-k (class name, probability) for a batch that `preprocess` made (N×C×H×W), most probable first;
         with `probs=True` the N×classes array of probabilities."""
         param = next(self.model.parameters(), None)  # an onnxruntime session's module has none
@@ -197,8 +208,9 @@ def _as_8bit_image(image: Any) -> Image.Image:
             "image, an array or a tensor"
         )
     if image.width < 1 or image.height < 1:  # nothing to classify: resizing it would make up pixels
-        raise CnnzooError(f"an image is {image.width}x{image.height} pixels, an empty image; pass an image of at "
-                          "least 1x1 pixel")
+        raise CnnzooError(
+            f"an image is {image.width}x{image.height} pixels, an empty image; pass an image of at least 1x1 pixel"
+        )
     return to_8bit(image)
 
 
@@ -210,8 +222,13 @@ def not_a_file(path: Path) -> str | None:
         return f"a broken symbolic link to {os.readlink(path)}"
     if not path.exists():
         return "no such file"
-    kinds = (("is_dir", "a folder"), ("is_fifo", "a FIFO (named pipe)"), ("is_socket", "a socket"),
-             ("is_char_device", "a device"), ("is_block_device", "a device"))
+    kinds = (
+        ("is_dir", "a folder"),
+        ("is_fifo", "a FIFO (named pipe)"),
+        ("is_socket", "a socket"),
+        ("is_char_device", "a device"),
+        ("is_block_device", "a device"),
+    )
     return next((f"{what}, not a file" for test, what in kinds if getattr(path, test)()), "not a regular file")
 
 
@@ -249,8 +266,10 @@ def check_meta(meta: Any, path: str | Path) -> dict:
     """The model metadata a file carries, checked before anything is built from it; a broken field is one line."""
     problem = _meta_problem(meta)
     if problem:
-        raise CnnzooError(f"{path} carries broken model metadata: {problem}; load a file that cnnzoo wrote "
-                          "(a run's checkpoints/best.pt, model.safetensors or an export of them)")
+        raise CnnzooError(
+            f"{path} carries broken model metadata: {problem}; load a file that cnnzoo wrote "
+            "(a run's checkpoints/best.pt, model.safetensors or an export of them)"
+        )
     return meta
 
 
@@ -267,8 +286,11 @@ def _meta_problem(meta: Any) -> str | None:
         ("model_options", isinstance(meta["model_options"], dict), "a mapping"),
         ("classes", isinstance(meta["classes"], (list, tuple)) and len(meta["classes"]) > 0, "a list of class names"),
         ("in_chans", _whole(channels), "a positive integer"),
-        ("image_size", isinstance(size, (list, tuple)) and len(size) == 2 and all(map(_whole, size)),
-         "two positive integers [height, width]"),
+        (
+            "image_size",
+            isinstance(size, (list, tuple)) and len(size) == 2 and all(map(_whole, size)),
+            "two positive integers [height, width]",
+        ),
         ("mean", _numbers(mean, channels), "1 or in_chans finite numbers"),
         ("std", _numbers(std, channels) and all(v > 0 for v in std), "1 or in_chans positive numbers"),
     ]
@@ -283,8 +305,11 @@ def _meta_problem(meta: Any) -> str | None:
 
 def _numbers(values: Any, count: int, ones: bool = True) -> bool:
     """Whether `values` is a list of `count` finite numbers (or of one, with `ones`: a value for every channel)."""
-    return (isinstance(values, (list, tuple)) and (len(values) == count or ones and len(values) == 1)
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
+    return (
+        isinstance(values, (list, tuple))
+        and (len(values) == count or ones and len(values) == 1)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    )
 
 
 def _whole(value: Any) -> bool:
@@ -326,7 +351,9 @@ def load(checkpoint_or_run_dir: str | Path, device: str | torch.device = "cpu") 
     return _loaded(meta, weights, config, path, device)
 
 
-def _loaded(meta: dict, weights: dict[str, torch.Tensor], config: dict, path: Path, device: torch.device) -> LoadedModel:
+def _loaded(
+    meta: dict, weights: dict[str, torch.Tensor], config: dict, path: Path, device: torch.device
+) -> LoadedModel:
     """The model the metadata names (checked first), with these weights, in eval mode on `device`."""
     model = build_model_from_meta(check_meta(meta, path))
     fit_weights(model, weights, path, f"model {meta['model_name']!r} that its metadata names")
@@ -423,8 +450,9 @@ def _parsed_metadata(path: Path, strings: dict[str, str]) -> dict[str, Any]:
         raise CnnzooError(f"{path} carries cnnzoo metadata that is not JSON; export it again") from None
 
 
-def _read_torch_export(path: Path, format: str, extra_files: dict[str, str],
-                       device: torch.device | str = "cpu") -> nn.Module:
+def _read_torch_export(
+    path: Path, format: str, extra_files: dict[str, str], device: torch.device | str = "cpu"
+) -> nn.Module:
     """The module of a TorchScript or ExportedProgram file; `extra_files` is filled with the file's metadata."""
     try:
         with warnings.catch_warnings(), open(path, "rb") as f:  # a file object: torch.export warns about names
@@ -434,8 +462,10 @@ def _read_torch_export(path: Path, format: str, extra_files: dict[str, str],
             return torch.export.load(f, extra_files=extra_files).module().to(device)
     except Exception as err:  # a damaged archive, a newer format: torch's messages run to paragraphs
         reason = textwrap.shorten(str(err), 150, placeholder=" ...")
-        raise CnnzooError(f"cannot read {path} as {describe_kind(format)} ({type(err).__name__}: {reason}); "
-                          "export it again with `cnnzoo export`") from None
+        raise CnnzooError(
+            f"cannot read {path} as {describe_kind(format)} ({type(err).__name__}: {reason}); "
+            "export it again with `cnnzoo export`"
+        ) from None
 
 
 def load_exported(path: str | Path, kind: str, device: str | torch.device = "cpu") -> LoadedModel:
@@ -536,5 +566,7 @@ def require_optional(*names: str) -> Any:
         try:
             modules.append(importlib.import_module(name))
         except ImportError:
-            raise CnnzooError(f"ONNX files need the {name} package; install it with: pip install 'cnnzoo[export]'") from None
+            raise CnnzooError(
+                f"ONNX files need the {name} package; install it with: pip install 'cnnzoo[export]'"
+            ) from None
     return modules[0]

@@ -31,8 +31,9 @@ def _refused(cli, argv: list[str]) -> str:
     (["--image-size", "100000"], "training resnet50 at 100000x100000 in batches of 4 keeps"),
     (["--batch-size", "100000000"], "training resnet50 at 32x32 in batches of 100000000 keeps"),
 ])  # fmt: skip
-def test_mfu_sizes_that_would_exhaust_memory_are_refused_naming_the_flag(cli, nothing_measured, tmp_path, flags,
-                                                                          message):
+def test_mfu_sizes_that_would_exhaust_memory_are_refused_naming_the_flag(
+    cli, nothing_measured, tmp_path, flags, message
+):
     err = _refused(cli, ["bench", "mfu", "--smoke", "--out", str(tmp_path), *flags])
     assert err.startswith(f"cnnzoo: error: {message}")
 
@@ -42,7 +43,7 @@ def test_an_output_that_cannot_be_a_folder_is_refused_before_measuring(cli, noth
     taken.write_text("")
     for out in (taken, taken / "below"):
         err = _refused(cli, ["bench", "mfu", "--smoke", "--out", str(out)])
-        assert err.startswith(f"cnnzoo: error: ") and str(taken) in err
+        assert err.startswith("cnnzoo: error: ") and str(taken) in err
 
 
 def test_committed_results_change_only_when_asked(cli, monkeypatch, tmp_path):
@@ -50,8 +51,13 @@ def test_committed_results_change_only_when_asked(cli, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
     written = []
-    monkeypatch.setattr(mfu, "run", lambda setting, *, smoke, command, out_dir: written.append(str(out_dir)) or
-                        {"columns": [], "rows": [], "skipped": []})
+    monkeypatch.setattr(
+        mfu,
+        "run",
+        lambda setting, *, smoke, command, out_dir: (
+            written.append(str(out_dir)) or {"columns": [], "rows": [], "skipped": []}
+        ),
+    )
     for argv in ([], ["--update-results"], ["--out", "benchmarks/results"], ["--out", "elsewhere"]):
         status, out, _ = cli(["bench", "mfu", "--smoke", *argv])
         assert status == 0 and out.endswith(f"results written to {written[-1]}/\n")
@@ -62,8 +68,15 @@ def test_committed_results_change_only_when_asked(cli, monkeypatch, tmp_path):
 
 def test_the_cpu_grid_reports_progress_on_stderr(cli, monkeypatch, tmp_path):
     """`bench throughput` on a CPU runs for minutes: it must say what it measures while it does (issue 20)."""
-    tiny = throughput.ThroughputSetting(models=(BenchModel("resnet20"),), batch_size=2, steps=1, epochs=1,
-                                        device="cpu", inference=False, variants=(Variant("fp32", False, threads=1),))
+    tiny = throughput.ThroughputSetting(
+        models=(BenchModel("resnet20"),),
+        batch_size=2,
+        steps=1,
+        epochs=1,
+        device="cpu",
+        inference=False,
+        variants=(Variant("fp32", False, threads=1),),
+    )
     monkeypatch.setattr(throughput, "CPU", tiny)
     status, out, err = cli(["bench", "throughput", "--device", "cpu", "--out", str(tmp_path)])
     assert status == 0 and "train images/s" in out
@@ -75,8 +88,11 @@ def test_the_cpu_grid_reports_progress_on_stderr(cli, monkeypatch, tmp_path):
 def test_a_gpu_setting_on_a_cpu_warns_before_it_starts(cli, monkeypatch, tmp_path):
     monkeypatch.setattr(mfu, "matmul_peak", lambda *a: 1e12)
     monkeypatch.setattr(mfu, "measure_model", lambda *a: ([], []))
-    status, _, err = cli(["bench", "mfu", "--device", "cpu", "--out", str(tmp_path), "--image-size", "32",
-                          "--batch-size", "2"])
+    status, _, err = cli(
+        ["bench", "mfu", "--device", "cpu", "--out", str(tmp_path), "--image-size", "32", "--batch-size", "2"]
+    )
     assert status == 0
-    assert err == "cnnzoo: warning: `cnnzoo bench mfu` runs its GPU setting on the CPU: sized for a GPU, it may " \
-                  "take hours here; add --smoke for the CPU smoke setting\n"
+    assert (
+        err == "cnnzoo: warning: `cnnzoo bench mfu` runs its GPU setting on the CPU: sized for a GPU, it may "
+        "take hours here; add --smoke for the CPU smoke setting\n"
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnzoo.cli import build_parser, main
+from cnnzoo.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 def test_summary(cli):
     code, out, _ = cli(["summary", "resnet20", "--depth", "1"])
     assert code == 0
-    for text in ("Conv2d (conv1): 1-1", "Sequential (layer3): 1-6", "Total params: 269,722", "Forward/backward pass size (MB)"):
+    for text in (
+        "Conv2d (conv1): 1-1",
+        "Sequential (layer3): 1-6",
+        "Total params: 269,722",
+        "Forward/backward pass size (MB)",
+    ):
         assert text in out
 
 
@@ -61,8 +66,18 @@ def test_cost_conv(cli):
 def test_cost_inception_naive_and_reduced(cli):
     code, out, _ = cli(["cost", "inception", "--in", "28x28x256", "--branches", "1x1:128,3x3:192,5x5:96,pool"])
     assert code == 0 and "854,196,224" in out and "854M multiply-adds" in out and "28x28x672" in out
-    argv = ["cost", "inception", "--in", "28x28x192", "--branches", "1x1:64,3x3:128,5x5:32,pool",
-            "--reduce", "3x3:96,5x5:16,pool:32", "--format", "markdown"]
+    argv = [
+        "cost",
+        "inception",
+        "--in",
+        "28x28x192",
+        "--branches",
+        "1x1:64,3x3:128,5x5:32,pool",
+        "--reduce",
+        "3x3:96,5x5:16,pool:32",
+        "--format",
+        "markdown",
+    ]
     code, out, _ = cli(argv)
     assert code == 0
     assert "| with 1x1 reductions | 28x28x256 | 163,328 | 163,696 | 128,049,152 |" in out
@@ -70,8 +85,20 @@ def test_cost_inception_naive_and_reduced(cli):
 
 
 def test_compare(cli):
-    argv = ["compare", "resnet20", "--input", "3x8x8", "--device", "cpu", "--batch-size", "1", "--seconds", "0.01",
-            "--format", "json"]
+    argv = [
+        "compare",
+        "resnet20",
+        "--input",
+        "3x8x8",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "1",
+        "--seconds",
+        "0.01",
+        "--format",
+        "json",
+    ]
     code, out, _ = cli(argv)
     (row,) = json.loads(out)
     assert code == 0 and row["model"] == "resnet20" and row["input"] == "3x8x8"
@@ -86,7 +113,9 @@ def _subparser(path: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
-@pytest.mark.parametrize("path", [["summary"], ["arch"], ["cost"], ["cost", "conv"], ["cost", "inception"], ["compare"]])
+@pytest.mark.parametrize(
+    "path", [["summary"], ["arch"], ["cost"], ["cost", "conv"], ["cost", "inception"], ["compare"]]
+)
 def test_help_describes_every_flag_with_an_example(path, cli):
     parser = _subparser(path)
     assert parser.description and "examples:" in (parser.epilog or "")
@@ -146,8 +175,13 @@ def test_bad_arguments_are_one_line_errors_with_status_2(argv, message, cli):
 
 @pytest.mark.parametrize(
     "argv",
-    [["summary"], ["cost", "conv", "--kernel", "3", "--out", "8"], ["summary", "resnet20", "--format", "html"],
-     ["cost", "conv", "--in", "8x8x3", "--kernel", "three", "--out", "8"], ["cost"]],
+    [
+        ["summary"],
+        ["cost", "conv", "--kernel", "3", "--out", "8"],
+        ["summary", "resnet20", "--format", "html"],
+        ["cost", "conv", "--in", "8x8x3", "--kernel", "three", "--out", "8"],
+        ["cost"],
+    ],
 )
 def test_argparse_errors_exit_2_without_traceback(argv, cli):
     code, _, err = cli(argv)
@@ -169,14 +203,20 @@ def test_compare_with_endless_seconds_fails_at_once_instead_of_hanging(seconds, 
 
 def test_a_seconds_typo_is_refused_before_torch_is_imported():
     """`compare --seconds nan` took 5 s to fail: the import of torch came before the check."""
-    code = ("import sys\nfrom cnnzoo.cli import main\ntry:\n    main(['compare', 'resnet20', '--seconds', 'nan'])\n"
-            "except SystemExit as done:\n    print(done.code, 'torch' in sys.modules)")
+    code = (
+        "import sys\nfrom cnnzoo.cli import main\ntry:\n    main(['compare', 'resnet20', '--seconds', 'nan'])\n"
+        "except SystemExit as done:\n    print(done.code, 'torch' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.stdout == "2 False\n", proc.stderr
 
 
 def test_errors_through_a_real_process():
-    proc = subprocess.run([sys.executable, "-m", "cnnzoo", "summary", "resnet20", "--input", "3x32"], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnzoo", "summary", "resnet20", "--input", "3x32"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr == "cnnzoo: error: malformed shape '3x32': expected 3 numbers as CxHxW, e.g. 3x32x32\n"

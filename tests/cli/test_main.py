@@ -35,15 +35,19 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly():
 
 def test_a_broken_pipe_elsewhere_is_still_an_error_to_see():
     """Only stdout's reader leaving is quiet: a pipe to a worker or socket that breaks shows its traceback."""
-    code = ("import sys, cnnzoo.cli.models_cmd as m\n"
-            "def broken(args): raise BrokenPipeError(32, 'a worker went away')\n"
-            "m.run = broken\n"
-            "from cnnzoo.cli import main; sys.exit(main(['models']))")
+    code = (
+        "import sys, cnnzoo.cli.models_cmd as m\n"
+        "def broken(args): raise BrokenPipeError(32, 'a worker went away')\n"
+        "m.run = broken\n"
+        "from cnnzoo.cli import main; sys.exit(main(['models']))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "BrokenPipeError: [Errno 32] a worker went away" in proc.stderr
 
 
-def _parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def _parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Every parser of the command tree with its command path: ("cost", "conv"), ..."""
     yield path, parser
     for action in parser._actions:
@@ -70,7 +74,16 @@ JSON_COMMANDS = [
     ["arch", "resnet20", "resnet18", "googlenet", "alexnet"],
     ["cost", "conv", "--in", "28x28x256", "--kernel", "3", "--out", "192"],
     ["cost", "inception", "--in", "28x28x256", "--branches", "1x1:128,3x3:192,5x5:96,pool"],
-    ["cost", "inception", "--in", "28x28x192", "--branches", "1x1:64,3x3:128,5x5:32,pool", "--reduce", "3x3:96,5x5:16,pool:32"],
+    [
+        "cost",
+        "inception",
+        "--in",
+        "28x28x192",
+        "--branches",
+        "1x1:64,3x3:128,5x5:32,pool",
+        "--reduce",
+        "3x3:96,5x5:16,pool:32",
+    ],
     ["compare", "resnet20", "--input", "3x8x8", "--device", "cpu", "--batch-size", "1", "--seconds", "0.01"],
 ]
 
@@ -84,8 +97,9 @@ def test_json_output_is_one_document_with_snake_case_keys_and_numbers_as_numbers
 
 def test_models_and_compare_give_gmacs_and_params_under_one_key_and_type(cli):
     _, models_out, _ = cli(["models", "resnet20", "--format", "json"])
-    _, compare_out, _ = cli(["compare", "resnet20", "--device", "cpu", "--batch-size", "1", "--seconds", "0.01",
-                             "--format", "json"])
+    _, compare_out, _ = cli(
+        ["compare", "resnet20", "--device", "cpu", "--batch-size", "1", "--seconds", "0.01", "--format", "json"]
+    )
     listed, (compared,) = json.loads(models_out), json.loads(compare_out)
     for key, kind in (("gmacs", float), ("params", int)):
         assert type(listed[key]) is kind and type(compared[key]) is kind and listed[key] == compared[key], key
@@ -105,8 +119,16 @@ def test_parameters_and_multiply_adds_have_one_key_in_every_command(cli):
         assert summary["totals"][f"total_{key}"] == sum(layer[key] or 0 for layer in summary["layers"]), key
     conv = run("cost", "conv", "--in", "14x14x480", "--kernel", "5", "--out", "48")
     assert conv["params"] == conv["weights"] + conv["biases"] and conv["macs"] == 14 * 14 * conv["weights"]
-    inception = run("cost", "inception", "--in", "28x28x256", "--branches", "1x1:128,3x3:192,5x5:96,pool",
-                    "--reduce", "3x3:96,5x5:16,pool:32")
+    inception = run(
+        "cost",
+        "inception",
+        "--in",
+        "28x28x256",
+        "--branches",
+        "1x1:128,3x3:192,5x5:96,pool",
+        "--reduce",
+        "3x3:96,5x5:16,pool:32",
+    )
     (googlenet,) = run("arch", "googlenet")
     for rows in (inception["layers"], googlenet["rows"]):
         *parts, total = rows

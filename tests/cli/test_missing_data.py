@@ -47,8 +47,7 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_missing_cifar10_names_the_path_and_data_dir_never_the_loader(command, offline, tmp_path, monkeypatch,
-                                                                       capsys):
+def test_missing_cifar10_names_the_path_and_data_dir_never_the_loader(command, offline, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO)  # bench finds its recipes relative to the repository
     argv = COMMANDS[command](tmp_path)
     capsys.readouterr()

@@ -134,7 +134,9 @@ def test_a_fifo_or_a_broken_link_is_no_missing_image(checkpoint, tmp_path, capsy
     os.mkfifo(fifo)
     link.symlink_to(tmp_path / "gone.png")
     assert _exit_code(["predict", str(checkpoint), str(fifo)]) == 2
-    assert capsys.readouterr().err == f"cnnzoo: error: {fifo} is a FIFO (named pipe), not a file; give image " \
-                                      "files or folders of them\n"
+    assert (
+        capsys.readouterr().err == f"cnnzoo: error: {fifo} is a FIFO (named pipe), not a file; give image "
+        "files or folders of them\n"
+    )
     assert _exit_code(["predict", str(checkpoint), str(link)]) == 2
     assert capsys.readouterr().err.startswith(f"cnnzoo: error: {link} is a broken symbolic link to ")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 import re
 import subprocess
 import sys
@@ -38,7 +37,9 @@ def test_version_names_cnnzoo_torch_and_torchvision(capsys):
         main(["--version"])
     assert exit.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"cnnzoo {cnnzoo.__version__} (torch {version('torch')}, torchvision {version('torchvision')}, ")
+    assert out.startswith(
+        f"cnnzoo {cnnzoo.__version__} (torch {version('torch')}, torchvision {version('torchvision')}, "
+    )
     assert out.count("\n") == 1
 
 
@@ -90,8 +91,8 @@ def test_the_parser_does_not_import_torch(args, status):
 def test_the_lazy_names_resolve_to_their_definitions():
     from cnnzoo.inspect.summary import summary
     from cnnzoo.models import ModelConfig
-    from cnnzoo.pretrained import create_model
     from cnnzoo.predict import load
+    from cnnzoo.pretrained import create_model
     from cnnzoo.training.config import TrainConfig
     from cnnzoo.training.train import train
 

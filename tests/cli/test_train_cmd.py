@@ -192,7 +192,8 @@ def test_resume_refuses_to_change_the_config(capsys, tmp_path):
 
 
 def test_diverged_training_exits_1_with_one_line(capsys, monkeypatch):
-    from cnnzoo.training import loop, train as engine
+    from cnnzoo.training import loop
+    from cnnzoo.training import train as engine
 
     def diverge(*args, **kwargs):
         raise loop.TrainingDiverged("loss became NaN in epoch 2 (by step 30); training stopped, keep last.pt")
@@ -327,8 +328,10 @@ def test_train_seeds_format_json_prints_one_document_with_every_run(tmp_path, ca
     argv = [arg for arg in _short_run(tmp_path / "run", "--epochs", "1", "--max-steps", "1") if arg != "-q"]
     assert main([*argv, "--seeds", "2", "--format", "json"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["seeds"] == [0, 1] and [Path(run["run_dir"]).name for run in record["runs"]] == ["run-seed0",
-                                                                                                  "run-seed1"]
+    assert record["seeds"] == [0, 1] and [Path(run["run_dir"]).name for run in record["runs"]] == [
+        "run-seed0",
+        "run-seed1",
+    ]
     top1 = [run["test"]["top1"] for run in record["runs"]]
     assert record["top1_mean"] == pytest.approx(sum(top1) / 2)
 
@@ -425,8 +428,26 @@ def test_evaluate_on_larger_images_resizes_them_and_does_not_count_as_the_runs_t
     the run's own test set; now they are resized as --image-size resizes, and only the run's own split counts."""
     run_dir = tmp_path / "run"
     small = _folder(tmp_path / "small", 8)
-    argv = ["train", "--model", "resnet20", "--data", "imagefolder", "--data-dir", str(small), "--val-size", "0",
-            "--batch-size", "8", "--epochs", "1", "--no-tensorboard", "--no-plots", "-q", "--run-dir", str(run_dir)]
+    argv = [
+        "train",
+        "--model",
+        "resnet20",
+        "--data",
+        "imagefolder",
+        "--data-dir",
+        str(small),
+        "--val-size",
+        "0",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "1",
+        "--no-tensorboard",
+        "--no-plots",
+        "-q",
+        "--run-dir",
+        str(run_dir),
+    ]
     assert main(argv) == 0
     big = _folder(tmp_path / "big", 64)
     capsys.readouterr()
@@ -484,7 +505,10 @@ def test_interrupting_train_seeds_says_to_rerun_the_same_command(tmp_path, capsy
         main(_short_run(tmp_path / "run", "--epochs", "1", "--seeds", "2"))
     assert exit_info.value.code == 130
     err = capsys.readouterr().err
-    assert err == "cnnzoo: interrupted; rerun the same command to resume: finished seeds are reused, the interrupted one resumed\n"
+    assert (
+        err
+        == "cnnzoo: interrupted; rerun the same command to resume: finished seeds are reused, the interrupted one resumed\n"
+    )
 
 
 def test_the_result_line_shows_the_test_time_augmentation(tmp_path, capsys):

@@ -44,8 +44,15 @@ def test_report_writes_one_self_contained_page(digits_run, tmp_path, cli):
     code, stdout, err = cli(["report", str(digits_run), "--output", str(out), "--worst", "3"])
     assert code == 0, err
     page = out.read_text()
-    for heading in ("Training curves", "Confusion matrix (test)", "Per-class accuracy (test)",
-                    "The test images it got most wrong", "Results", "Config", "Environment"):
+    for heading in (
+        "Training curves",
+        "Confusion matrix (test)",
+        "Per-class accuracy (test)",
+        "The test images it got most wrong",
+        "Results",
+        "Config",
+        "Environment",
+    ):
         assert f"<h2>{heading}</h2>" in page
     sources = re.findall(r'<img[^>]* src="([^"]*)"', page)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)  # nothing to fetch

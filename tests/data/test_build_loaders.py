@@ -54,15 +54,15 @@ def test_cifar10_given_as_a_folder_compares_its_splits_too(tmp_path, cache_dir, 
 
 # -------------------------------------------------------------------- the splits' image size and channels
 @BOTH_LOADERS
-def test_test_images_of_another_size_are_refused_or_resized_like_training(
-    tmp_path, cache_dir, make_folder, loader
-):
+def test_test_images_of_another_size_are_refused_or_resized_like_training(tmp_path, cache_dir, make_folder, loader):
     root, other = tmp_path / "root", tmp_path / "other"
     make_folder(root)
     make_folder(other, size=(12, 10))
     shutil.rmtree(root / "test")
     shutil.copytree(other / "test", root / "test")
-    with pytest.raises(CnnzooError, match=r"test images of .*root are 12×10 but the train images 8×8; pass --image-size"):
+    with pytest.raises(
+        CnnzooError, match=r"test images of .*root are 12×10 but the train images 8×8; pass --image-size"
+    ):
         build_loaders(_spec(root, cache_dir, loader=loader))
     loaders = build_loaders(_spec(root, cache_dir, loader=loader, image_size=6))
     assert _images(loaders.test).shape == (6, 3, 6, 6) and _images(loaders.train).shape[1:] == (3, 6, 6)
@@ -123,7 +123,9 @@ def test_training_on_all_black_images_keeps_a_finite_loss(tmp_path):
 def test_a_folder_too_large_for_memory_is_refused_naming_its_size_and_the_flags(tiny_folder, cache_dir, monkeypatch):
     root, _ = tiny_folder
     monkeypatch.setattr(base, "physical_memory", lambda device="cpu": 2000)  # 24 images × 192 bytes = 4.5 KiB
-    with pytest.raises(CnnzooError, match=r"would take 4\.5 KiB, more than the 1000 bytes .*--image-size N.*--loader stream"):
+    with pytest.raises(
+        CnnzooError, match=r"would take 4\.5 KiB, more than the 1000 bytes .*--image-size N.*--loader stream"
+    ):
         build_loaders(_spec(root, cache_dir, loader="device"))
     assert not (cache_dir / "tensors").exists()  # refused before decoding anything
     assert build_loaders(_spec(root, cache_dir)).kind == "stream"  # "auto" streams it instead

@@ -27,7 +27,6 @@ from cnnzoo.data.datasets import (
 from cnnzoo.errors import CnnzooError
 
 
-
 def test_digits_is_a_fixed_stratified_1497_300_split():
     from sklearn.datasets import load_digits
 
@@ -336,8 +335,10 @@ def test_a_data_dir_that_does_not_exist_is_an_error_never_a_download_into_it(tmp
 
 def test_a_long_download_error_is_shortened_at_a_word_not_in_one(tmp_path, cache_dir, monkeypatch):
     """torchvision's MNIST error lists every mirror it tried; cut at 200 characters it ended '..., g); pass'."""
-    tried = "".join(f"Tried {url}, got:\n<urlopen error [Errno -3] Temporary failure in name resolution>\n"
-                    for url in ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"))
+    tried = "".join(
+        f"Tried {url}, got:\n<urlopen error [Errno -3] Temporary failure in name resolution>\n"
+        for url in ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+    )
 
     class Offline:
         def __init__(self, root, train=True, download=False):
@@ -349,5 +350,7 @@ def test_a_long_download_error_is_shortened_at_a_word_not_in_one(tmp_path, cache
     reason = str(info.value).split(" (RuntimeError: ", 1)[1].split("); pass --data-dir", 1)[0]
     words = " ".join(tried.split()).split()
     assert reason.endswith(" ...") and len(reason) <= 200
-    assert all(word in ["Error", "downloading", "train-images-idx3-ubyte.gz:", *words]
-               for word in reason.removesuffix(" ...").split())  # no word cut short
+    assert all(
+        word in ["Error", "downloading", "train-images-idx3-ubyte.gz:", *words]
+        for word in reason.removesuffix(" ...").split()
+    )  # no word cut short

@@ -207,7 +207,9 @@ def test_build_loaders_holds_out_limits_and_measures_the_train_split():
 
 
 def test_build_loaders_holds_array_datasets_in_memory_under_stream_and_rejects_unknown_loaders():
-    loaders = build_loaders(DataSpec("digits", batch_size=32, loader="stream", val_size=0))  # nothing to stream: in memory
+    loaders = build_loaders(
+        DataSpec("digits", batch_size=32, loader="stream", val_size=0)
+    )  # nothing to stream: in memory
     assert loaders.kind == "device" and loaders.test.num_samples == 300
     with pytest.raises(CnnzooError, match="invalid loader 'fast'"):
         build_loaders(DataSpec("digits", batch_size=32, loader="fast", val_size=0))

@@ -189,8 +189,7 @@ def test_an_onnx_export_carries_the_mean_image_and_predicts_the_same_top_k(pixel
     from PIL import Image
 
     from cnnzoo.export import export_model
-    from cnnzoo.predict import read_metadata
-    from cnnzoo.predict import load
+    from cnnzoo.predict import load, read_metadata
 
     run_dir, _, arrays = pixel_run
     checkpoint = load(run_dir)

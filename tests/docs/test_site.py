@@ -32,9 +32,14 @@ def test_every_page_is_in_the_navigation():
 
     nav = (REPO / "mkdocs.yml").read_text()
     yaml.safe_load(nav.replace("!", ""))  # the file is YAML
-    pages = {p.relative_to(REPO / "docs").as_posix() for p in (REPO / "docs").rglob("*.md")
-             if "results" not in p.parts and "screenshots" not in p.parts}
-    pages |= {p.relative_to(REPO / "docs").with_suffix(".md").as_posix() for p in (REPO / "docs" / "tutorials").glob("*.py")}
+    pages = {
+        p.relative_to(REPO / "docs").as_posix()
+        for p in (REPO / "docs").rglob("*.md")
+        if "results" not in p.parts and "screenshots" not in p.parts
+    }
+    pages |= {
+        p.relative_to(REPO / "docs").with_suffix(".md").as_posix() for p in (REPO / "docs" / "tutorials").glob("*.py")
+    }
     missing = sorted(page for page in pages if page not in nav)
     assert not missing, f"pages missing from mkdocs.yml's nav: {missing}"
 
@@ -46,8 +51,13 @@ def built_site(tmp_path_factory) -> Path:
     if shutil.which("dot") is None:
         pytest.fail("the site's diagrams need Graphviz's dot: apt-get install graphviz")
     site = tmp_path_factory.mktemp("site")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)], cwd=REPO,
-                          capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return site
 
@@ -93,8 +103,9 @@ def _open(url: str, screenshot: Path, full_page: bool = False) -> dict:
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
             page.goto(url)
             page.wait_for_load_state("networkidle")
-            images = page.evaluate("Array.from(document.images).map(i => [i.currentSrc.slice(0, 80), "
-                                   "i.complete && i.naturalWidth > 0])")
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.currentSrc.slice(0, 80), i.complete && i.naturalWidth > 0])"
+            )
             title = page.title()
             page.screenshot(path=str(screenshot), full_page=full_page)
         finally:

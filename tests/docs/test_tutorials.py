@@ -10,17 +10,21 @@ TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
 TRAINING = {"degradation", "train_and_look"}  # these train networks: a minute or two each on 2 cores
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(p.stem, marks=[pytest.mark.slow] if p.stem in TRAINING else [])
-    for p in sorted(TUTORIALS.glob("*.py"))
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(p.stem, marks=[pytest.mark.slow] if p.stem in TRAINING else [])
+        for p in sorted(TUTORIALS.glob("*.py"))
+    ],
+)
 def test_tutorial_runs_as_a_notebook(name, tmp_path):
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
     notebook = jupytext.read(TUTORIALS / f"{name}.py")
     assert sum(cell.cell_type == "code" for cell in notebook.cells) >= 2
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # a failing cell (an assert that does not hold) raises CellExecutionError here
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors

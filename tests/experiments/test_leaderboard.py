@@ -17,8 +17,20 @@ def test_default_models_are_registered_and_cover_every_family():
     from cnnzoo.models import get_model_config, list_models
 
     assert set(leaderboard.DEFAULT_MODELS) <= set(list_models())
-    assert {"resnet20", "resnet56", "resnet110", "preact_resnet110", "resnet18", "vgg11_bn", "vgg16_bn", "nin",
-            "googlenet", "alexnet", "course_resnet18", "course_resnet50_layer4"} <= set(leaderboard.DEFAULT_MODELS)
+    assert {
+        "resnet20",
+        "resnet56",
+        "resnet110",
+        "preact_resnet110",
+        "resnet18",
+        "vgg11_bn",
+        "vgg16_bn",
+        "nin",
+        "googlenet",
+        "alexnet",
+        "course_resnet18",
+        "course_resnet50_layer4",
+    } <= set(leaderboard.DEFAULT_MODELS)
     families = {get_model_config(name).family for name in list_models()}
     assert families == {get_model_config(name).family for name in leaderboard.DEFAULT_MODELS}
 
@@ -32,8 +44,12 @@ def test_model_values_use_the_small_stem_and_the_budget():
 @pytest.mark.slow
 def test_unknown_budget_and_model_are_one_line_errors(tmp_path):
     for args in (["--budget", "fast"], ["--models", "resnet21", "--budget", "quick"], ["--seeds", "x"]):
-        done = subprocess.run([sys.executable, "-m", "cnnzoo", "leaderboard", *args, "--out", str(tmp_path / "o")],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "cnnzoo", "leaderboard", *args, "--out", str(tmp_path / "o")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 2 and done.stderr.startswith("cnnzoo: error:") and done.stderr.count("\n") == 1
     assert not (tmp_path / "o").exists()
 
@@ -53,7 +69,11 @@ def test_quick_leaderboard_writes_the_report_and_reuses_its_runs(tmp_path, cifar
     assert len(rows) == 2
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", cells[1]) and cells[-1] == "1" and cells[-2] == "recipes/resnet20_fast.yaml"
+        assert (
+            re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", cells[1])
+            and cells[-1] == "1"
+            and cells[-2] == "recipes/resnet20_fast.yaml"
+        )
     assert "CIFAR-10, JPEG copy" in report and "quick" in report and "4 trained, 0 resumed, 0 reused" in report
 
     record = json.loads((tmp_path / "report" / "results.json").read_text())
@@ -108,11 +128,20 @@ def test_a_budget_sized_for_a_gpu_warns_on_a_cpu_before_training(tmp_path, monke
         raise AssertionError("trained")
 
     monkeypatch.setattr(leaderboard, "run_seeds", trained)
-    with pytest.warns(UserWarning, match="--budget full is sized for a GPU: on this CPU each run trains for many "
-                                         "hours; --budget quick checks the machinery in minutes"):
+    with pytest.warns(
+        UserWarning,
+        match="--budget full is sized for a GPU: on this CPU each run trains for many "
+        "hours; --budget quick checks the machinery in minutes",
+    ):
         with pytest.raises(AssertionError, match="trained"):
-            leaderboard.run_leaderboard(["resnet20"], seeds=1, budget="full", out=tmp_path / "o",
-                                        runs_root=tmp_path / "r", extra={"device": "cpu"})
+            leaderboard.run_leaderboard(
+                ["resnet20"],
+                seeds=1,
+                budget="full",
+                out=tmp_path / "o",
+                runs_root=tmp_path / "r",
+                extra={"device": "cpu"},
+            )
 
 
 def test_an_interrupted_leaderboard_says_to_run_the_same_command_again(tmp_path, monkeypatch, capsys):
@@ -131,5 +160,6 @@ def test_an_interrupted_leaderboard_says_to_run_the_same_command_again(tmp_path,
     with pytest.raises(SystemExit) as info:
         main(["leaderboard", "--budget", "quick", "--models", "resnet20", "--out", str(tmp_path / "o")])
     assert info.value.code == 128 + 15
-    assert capsys.readouterr().err == ("cnnzoo: interrupted; rerun the same command to resume: finished runs are "
-                                       "reused, the interrupted one resumed\n")
+    assert capsys.readouterr().err == (
+        "cnnzoo: interrupted; rerun the same command to resume: finished runs are reused, the interrupted one resumed\n"
+    )

@@ -27,8 +27,11 @@ def test_leaderboard_refuses_an_output_it_cannot_write_before_any_training(tmp_p
     taken.write_text("")
     for out, runs_root, message in [
         (taken, tmp_path / "runs", f"--out {taken} is a file, not a folder"),
-        (taken / "report", tmp_path / "runs",
-         f"--out {taken / 'report'} cannot be made: {taken} is a file, not a folder"),
+        (
+            taken / "report",
+            tmp_path / "runs",
+            f"--out {taken / 'report'} cannot be made: {taken} is a file, not a folder",
+        ),
         (tmp_path / "report", taken, f"--runs-root {taken} is a file, not a folder"),
     ]:
         with pytest.raises(CnnzooError, match=f"^{message}; give a folder to write into$"):
@@ -54,8 +57,11 @@ def test_read_results_says_missing_truncated_or_of_another_shape(tmp_path):
     with pytest.raises(CnnzooError, match=truncated):
         read_results(path, fix=fix)
     path.write_text('{"models": [{"label": 3}]}')
-    with pytest.raises(CnnzooError, match=r"is not the results expected here: it\['models'\]\[0\]\['label'\] is "
-                                          r"a integer \(3\), not text; measure it again$"):
+    with pytest.raises(
+        CnnzooError,
+        match=r"is not the results expected here: it\['models'\]\[0\]\['label'\] is "
+        r"a integer \(3\), not text; measure it again$",
+    ):
         read_results(path, {"models": [{"label": str}]}, fix=fix)
 
 
@@ -64,7 +70,9 @@ def test_schema_problems_name_the_first_misfit():
     good = {"n": 1, "x": 2, "rows": {"a": [{"t": [1.5, 2]}]}, "maybe": None, "more": "kept"}
     assert schema_problem(good, schema) is None
     assert schema_problem({**good, "n": True}, schema) == "it['n'] is a true/false (true), not integer"
-    assert schema_problem({**good, "rows": {"a": [{"t": "x"}]}}, schema) == \
-        "it['rows']['a'][0]['t'] is a text (\"x\"), not a list"
+    assert (
+        schema_problem({**good, "rows": {"a": [{"t": "x"}]}}, schema)
+        == "it['rows']['a'][0]['t'] is a text (\"x\"), not a list"
+    )
     assert schema_problem({}, schema) == "it has no 'n', 'x', 'rows', 'maybe'"
     assert schema_problem([], schema) == "it is a list ([]), not a mapping"

@@ -71,7 +71,9 @@ def test_finished_runs_are_reused_and_interrupted_ones_resumed(tmp_path, monkeyp
     assert epochs_trained == [0, 0, 1]  # seed 0 finished, seed 1 stopped in its second epoch
     assert (dirs[1] / "checkpoints" / "last.pt").is_file() and not (dirs[1] / "results.json").is_file()
 
-    monkeypatch.setattr(engine, "train_one_epoch", lambda *a, **k: (epochs_trained.append("again"), real_epoch(*a, **k))[1])
+    monkeypatch.setattr(
+        engine, "train_one_epoch", lambda *a, **k: (epochs_trained.append("again"), real_epoch(*a, **k))[1]
+    )
     runs = run_seeds(values, [0, 1], dirs, quiet=True)
     assert runs.status == [REUSED, RESUMED]
     assert epochs_trained[3:] == ["again"]  # only seed 1's missing epoch was trained
@@ -138,8 +140,10 @@ def test_runs_are_keyed_by_the_data_they_read_not_its_name(tmp_path):
     (copy / "README.md").write_text("# notes are not data\n")
     values = {**DIGITS, "data": "imagefolder", "val_size": 0.25, "eval_limit": None, "batch_size": 4}
     runs_root = tmp_path / "runs"
-    key = {name: experiment_run_dir(runs_root, {**values, "data_dir": str(folder)}, 0)
-           for name, folder in (("first", first), ("other", other), ("copy", copy))}
+    key = {
+        name: experiment_run_dir(runs_root, {**values, "data_dir": str(folder)}, 0)
+        for name, folder in (("first", first), ("other", other), ("copy", copy))
+    }
     assert key["first"] != key["other"] and key["first"] == key["copy"]
     assert run_key(DIGITS) == run_key({**DIGITS, "data_dir": None})  # runs without --data-dir keep their keys
     trained = run_seeds({**values, "data_dir": str(first)}, [0], [key["first"]], quiet=True)

@@ -19,14 +19,42 @@ BASIC = "[3×3, {0}; 3×3, {0}] ×{1}"
 BOTTLENECK = "[1×1, {0}; 3×3, {0}; 1×1, {2}] ×{1}"
 RESNET_TABLE_1 = [
     ["conv1", "112×112"] + ["7×7, 64, stride 2"] * 5,
-    ["conv2_x", "56×56", POOL + BASIC.format(64, 2), POOL + BASIC.format(64, 3), POOL + BOTTLENECK.format(64, 3, 256),
-     POOL + BOTTLENECK.format(64, 3, 256), POOL + BOTTLENECK.format(64, 3, 256)],
-    ["conv3_x", "28×28", BASIC.format(128, 2), BASIC.format(128, 4), BOTTLENECK.format(128, 4, 512),
-     BOTTLENECK.format(128, 4, 512), BOTTLENECK.format(128, 8, 512)],
-    ["conv4_x", "14×14", BASIC.format(256, 2), BASIC.format(256, 6), BOTTLENECK.format(256, 6, 1024),
-     BOTTLENECK.format(256, 23, 1024), BOTTLENECK.format(256, 36, 1024)],
-    ["conv5_x", "7×7", BASIC.format(512, 2), BASIC.format(512, 3), BOTTLENECK.format(512, 3, 2048),
-     BOTTLENECK.format(512, 3, 2048), BOTTLENECK.format(512, 3, 2048)],
+    [
+        "conv2_x",
+        "56×56",
+        POOL + BASIC.format(64, 2),
+        POOL + BASIC.format(64, 3),
+        POOL + BOTTLENECK.format(64, 3, 256),
+        POOL + BOTTLENECK.format(64, 3, 256),
+        POOL + BOTTLENECK.format(64, 3, 256),
+    ],
+    [
+        "conv3_x",
+        "28×28",
+        BASIC.format(128, 2),
+        BASIC.format(128, 4),
+        BOTTLENECK.format(128, 4, 512),
+        BOTTLENECK.format(128, 4, 512),
+        BOTTLENECK.format(128, 8, 512),
+    ],
+    [
+        "conv4_x",
+        "14×14",
+        BASIC.format(256, 2),
+        BASIC.format(256, 6),
+        BOTTLENECK.format(256, 6, 1024),
+        BOTTLENECK.format(256, 23, 1024),
+        BOTTLENECK.format(256, 36, 1024),
+    ],
+    [
+        "conv5_x",
+        "7×7",
+        BASIC.format(512, 2),
+        BASIC.format(512, 3),
+        BOTTLENECK.format(512, 3, 2048),
+        BOTTLENECK.format(512, 3, 2048),
+        BOTTLENECK.format(512, 3, 2048),
+    ],
     ["", "1×1"] + ["average pool, 1000-d fc, softmax"] * 5,
 ]
 RESNET_PAPER_FLOPS = [1.8, 3.6, 3.8, 7.6, 11.3]  # Table 1, last row, ×10^9
@@ -41,7 +69,15 @@ def resnet_table():
 
 @pytest.mark.slow
 def test_resnet_table_is_the_papers_table_1_in_all_five_columns(resnet_table):
-    assert resnet_table.columns == ["layer name", "output size", "18-layer", "34-layer", "50-layer", "101-layer", "152-layer"]
+    assert resnet_table.columns == [
+        "layer name",
+        "output size",
+        "18-layer",
+        "34-layer",
+        "50-layer",
+        "101-layer",
+        "152-layer",
+    ]
     assert resnet_table.rows[: len(RESNET_TABLE_1)] == RESNET_TABLE_1
 
 
@@ -199,7 +235,10 @@ def test_other_models_get_a_layer_table_whose_total_is_the_parameter_count():
 def test_formats():
     tables = arch_tables(["resnet20", "resnet18"])
     data = json.loads(render_tables(tables, "json"))
-    assert [t["title"] for t in data] == ["resnet20 (He et al. 2016, section 4.2)", "ResNet architectures (He et al. 2016, Table 1)"]
+    assert [t["title"] for t in data] == [
+        "resnet20 (He et al. 2016, section 4.2)",
+        "ResNet architectures (He et al. 2016, Table 1)",
+    ]
     assert data[1]["rows"][0] == {"layer_name": "conv1", "output_size": "112×112", "resnet18": "7×7, 64, stride 2"}
     assert data[1]["columns"] == {"layer_name": "layer name", "output_size": "output size", "resnet18": "18-layer"}
     flops = next(row for row in data[1]["rows"] if row["layer_name"] == "FLOPs")

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import cnnzoo
-from cnnzoo.errors import CnnzooError
 from cnnzoo.device import resolve_device
+from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.compare import COLUMNS, compare, measure_throughput
 from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.inspect.summary import summary

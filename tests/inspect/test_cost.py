@@ -30,7 +30,9 @@ def test_naive_inception_module_of_the_course_example_costs_854m():
     assert round(naive.macs / 1e6) == 854
     assert naive.out_shape == (28, 28, 128 + 192 + 96 + 256)
     module = _Branches(
-        nn.Conv2d(256, 128, 1), nn.Conv2d(256, 192, 3, padding=1), nn.Conv2d(256, 96, 5, padding=2),
+        nn.Conv2d(256, 128, 1),
+        nn.Conv2d(256, 192, 3, padding=1),
+        nn.Conv2d(256, 96, 5, padding=2),
         nn.MaxPool2d(3, 1, padding=1),
     )
     assert naive.macs == count_macs(module, (256, 28, 28))  # PyTorch's FLOP counter / 2: weights only
@@ -66,7 +68,9 @@ def test_conv_cost_matches_nn_conv2d(size, channels, kernel, out, stride, paddin
 
 
 def test_inception_3a_with_reductions_equals_the_googlenet_module():
-    reduced = inception_cost((28, 28, 192), parse_branches("1x1:64,3x3:128,5x5:32,pool"), parse_reductions("3x3:96,5x5:16,pool:32"))
+    reduced = inception_cost(
+        (28, 28, 192), parse_branches("1x1:64,3x3:128,5x5:32,pool"), parse_reductions("3x3:96,5x5:16,pool:32")
+    )
     with torch.device("meta"):
         model = cnnzoo.create_model("googlenet")  # layout="paper": convolutions with bias, no BatchNorm
     module = model.inception3a
@@ -74,8 +78,13 @@ def test_inception_3a_with_reductions_equals_the_googlenet_module():
     assert reduced.macs == count_macs(module, (192, 28, 28)) == 128_049_152
     assert reduced.out_shape == (28, 28, 256)
     assert [layer.label for layer in reduced.layers] == [
-        "1x1 conv, 64", "1x1 conv, 96 (reduce for 3x3)", "3x3 conv, 128", "1x1 conv, 16 (reduce for 5x5)",
-        "5x5 conv, 32", "3x3 max pool, stride 1", "1x1 conv, 32 (pool proj)",
+        "1x1 conv, 64",
+        "1x1 conv, 96 (reduce for 3x3)",
+        "3x3 conv, 128",
+        "1x1 conv, 16 (reduce for 5x5)",
+        "5x5 conv, 32",
+        "3x3 max pool, stride 1",
+        "1x1 conv, 32 (pool proj)",
     ]
 
 
@@ -103,8 +112,11 @@ def test_padding_words():
         (lambda: conv_cost((4, 4, 3), 3, -8), "output channels must be a positive"),
         (lambda: conv_cost((4, 4, 3), 3, 8, stride=0), "stride must be a positive"),
         (lambda: conv_cost((4, 4, 3), 3, 8, padding="full"), "padding must be"),
-        (lambda: conv_cost((8, 8, 3), 4, 8), r"padding 'same' keeps HxW only with an odd kernel; a 4x4 kernel .* "
-                                             r"--padding 1 \(7x7 out\) or 2 \(9x9 out\)"),
+        (
+            lambda: conv_cost((8, 8, 3), 4, 8),
+            r"padding 'same' keeps HxW only with an odd kernel; a 4x4 kernel .* "
+            r"--padding 1 \(7x7 out\) or 2 \(9x9 out\)",
+        ),
     ],
 )
 def test_bad_input_is_a_one_line_error(call, message):

@@ -14,10 +14,15 @@ from cnnzoo.inspect.counts import count_depth, count_macs, count_params
 @pytest.mark.parametrize(
     "name, depth",
     [
-        ("resnet18", 18), ("resnet50", 50), ("resnet152", 152),  # He et al. 2016, Table 1
-        ("resnet20", 20), ("resnet110", 110), ("plain56", 56),  # section 4.2: 6n+2
+        ("resnet18", 18),
+        ("resnet50", 50),
+        ("resnet152", 152),  # He et al. 2016, Table 1
+        ("resnet20", 20),
+        ("resnet110", 110),
+        ("plain56", 56),  # section 4.2: 6n+2
         ("preact_resnet164", 164),  # He et al. 2016b: 9n+2
-        ("vgg16", 16), ("vgg19_bn", 19),  # Simonyan & Zisserman 2015: weight layers
+        ("vgg16", 16),
+        ("vgg19_bn", 19),  # Simonyan & Zisserman 2015: weight layers
         ("googlenet", 22),  # Szegedy et al. 2015: "22 layers deep when counting only layers with parameters"
         ("alexnet", 8),  # Krizhevsky et al. 2012: five convolutional and three fully connected
         ("nin", 12),  # Lin et al. 2014: four mlpconv layers of three convolutions each

@@ -19,7 +19,8 @@ ROWS = [("a", 1234567, 0.5), ("b", 12, None)]
 def test_four_formats():
     assert FORMATS == ("table", "markdown", "json", "csv")
     assert json.loads(render_table(COLUMNS, ROWS, "json")) == [
-        {"model": "a", "params": 1234567, "gmacs": 0.5}, {"model": "b", "params": 12, "gmacs": None}
+        {"model": "a", "params": 1234567, "gmacs": 0.5},
+        {"model": "b", "params": 12, "gmacs": None},
     ]
     assert render_table(COLUMNS, ROWS, "csv").splitlines() == ["model,params,GMACs", "a,1234567,0.5", "b,12,"]
     markdown = render_table(COLUMNS, ROWS, "markdown", title="T").splitlines()

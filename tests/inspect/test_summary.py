@@ -27,15 +27,48 @@ def _meta_model(name: str, **options) -> nn.Module:
 
 
 def _torchinfo(model: nn.Module, size, mode: str = "eval", depth: int = 3, device: str = "meta"):
-    return torchinfo.summary(model, input_size=(1, *size), device=device, verbose=0, mode=mode, depth=depth,
-                             col_names=("kernel_size", "input_size", "output_size", "num_params", "mult_adds", "trainable"))
+    return torchinfo.summary(
+        model,
+        input_size=(1, *size),
+        device=device,
+        verbose=0,
+        mode=mode,
+        depth=depth,
+        col_names=("kernel_size", "input_size", "output_size", "num_params", "mult_adds", "trainable"),
+    )
 
 
 def _assert_same_as_torchinfo(ours, theirs) -> None:
-    mine = [(r.class_name, r.depth, r.depth_index, r.input_shape, r.output_shape, r.num_params, r.trainable_params,
-             r.macs if r.is_leaf else None, r.is_recursive, r.trainable) for r in ours.rows]
-    ref = [(r.class_name, r.depth, r.depth_index, r.input_size, r.output_size, r.num_params, r.trainable_params,
-            r.macs if r.is_leaf_layer else None, r.is_recursive, r.trainable) for r in theirs.summary_list]
+    mine = [
+        (
+            r.class_name,
+            r.depth,
+            r.depth_index,
+            r.input_shape,
+            r.output_shape,
+            r.num_params,
+            r.trainable_params,
+            r.macs if r.is_leaf else None,
+            r.is_recursive,
+            r.trainable,
+        )
+        for r in ours.rows
+    ]
+    ref = [
+        (
+            r.class_name,
+            r.depth,
+            r.depth_index,
+            r.input_size,
+            r.output_size,
+            r.num_params,
+            r.trainable_params,
+            r.macs if r.is_leaf_layer else None,
+            r.is_recursive,
+            r.trainable,
+        )
+        for r in theirs.summary_list
+    ]
     assert len(mine) == len(ref)
     for a, b in zip(mine, ref):
         assert a == b
@@ -176,7 +209,12 @@ def test_every_format_carries_rows_and_totals():
     markdown = ours.render("markdown")
     assert "| Layer (type (var_name):depth-idx) |" in markdown and "- Total params: 269,722" in markdown
     table = str(ours)
-    for text in ("Conv2d (conv1): 1-1", "Total mult-adds (G): 0.04", "Estimated Total Size (MB)", "Non-trainable params: 0"):
+    for text in (
+        "Conv2d (conv1): 1-1",
+        "Total mult-adds (G): 0.04",
+        "Estimated Total Size (MB)",
+        "Non-trainable params: 0",
+    ):
         assert text in table
 
 

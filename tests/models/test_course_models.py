@@ -23,8 +23,10 @@ def _conv_bn(cin: int, cout: int, k: int, bias: bool) -> int:
 
 def _stage_maps(model: nn.Module, size: int = 32) -> list[tuple[int, ...]]:
     shapes = []
-    hooks = [getattr(model, f"layer{i}").register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
-             for i in range(1, model.num_stages + 1)]
+    hooks = [
+        getattr(model, f"layer{i}").register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+        for i in range(1, model.num_stages + 1)
+    ]
     model.eval()(torch.randn(1, 3, size, size))
     for h in hooks:
         h.remove()
@@ -142,5 +144,7 @@ def test_course_models_learn_on_a_cifar10_subset(name, tmp_path, cifar10_jpeg_di
                  "seed": 0, "model_options": {"zero_init_residual": True}}  # fmt: skip
     results = train(resolve_config({}, overrides), quiet=True)
     epoch = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))[-1]
-    assert math.isfinite(float(epoch["train_loss"])) and float(epoch["train_loss"]) < math.log(10)  # below the uniform guess
+    assert math.isfinite(float(epoch["train_loss"])) and float(epoch["train_loss"]) < math.log(
+        10
+    )  # below the uniform guess
     assert results["test"]["count"] == 500 and results["test"]["top1"] > 0.12  # chance is 0.10

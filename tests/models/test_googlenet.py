@@ -60,7 +60,9 @@ def test_paper_layout_has_lrn_and_biases_and_batch_norm_replaces_them():
 
 
 @pytest.mark.parametrize("aux_logits, transform_input", [(True, False), (False, False), (True, True)])
-def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits(random_torchvision, aux_logits, transform_input):
+def test_torchvision_state_dict_loads_strictly_and_gives_the_same_logits(
+    random_torchvision, aux_logits, transform_input
+):
     options = {"aux_logits": aux_logits, "transform_input": transform_input}
     theirs = random_torchvision(torchvision.models.googlenet, init_weights=True, **options)
     ours = create_model("googlenet", layout="torchvision", **options).eval()

@@ -25,7 +25,12 @@ def test_blocks_follow_the_table(layout):
     assert len(convs) == 3 * len(NIN_LAYOUTS[layout].blocks)
     for row, (kxk, mlp1, mlp2) in zip(NIN_LAYOUTS[layout].blocks, zip(*[iter(convs)] * 3)):
         out = 7 if row.out_channels is None else row.out_channels
-        assert (kxk.out_channels, kxk.kernel_size[0], kxk.stride[0], kxk.padding[0]) == (out, row.kernel, row.stride, row.padding)
+        assert (kxk.out_channels, kxk.kernel_size[0], kxk.stride[0], kxk.padding[0]) == (
+            out,
+            row.kernel,
+            row.stride,
+            row.padding,
+        )
         assert mlp1.kernel_size == mlp2.kernel_size == (1, 1) and mlp1.out_channels == mlp2.out_channels == out
     # no fully connected layer: global average pooling of the last block's per-class maps gives the logits
     assert not any(isinstance(m, nn.Linear) for m in model.modules())
@@ -34,7 +39,8 @@ def test_blocks_follow_the_table(layout):
 
 
 @pytest.mark.parametrize(
-    "layout, side, maps", [("cifar", 32, [32, 16, 8, 4]), ("cifar", 28, [28, 14, 7, 3]), ("imagenet", 224, [54, 26, 12, 5])]
+    "layout, side, maps",
+    [("cifar", 32, [32, 16, 8, 4]), ("cifar", 28, [28, 14, 7, 3]), ("imagenet", 224, [54, 26, 12, 5])],
 )
 def test_spatial_sizes_of_the_four_blocks(layout, side, maps):
     model = create_model("nin", layout=layout).to("meta")  # shapes only, no arithmetic
@@ -83,8 +89,11 @@ def test_small_input_picks_the_layout_like_every_family():
 def test_square_1x1_convolutions_start_near_the_identity_unless_he_is_asked():
     torch.manual_seed(0)
     model = create_model("nin")
-    squares = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)
-               and m.in_channels == m.out_channels]
+    squares = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.in_channels == m.out_channels
+    ]
     assert len(squares) == 8  # two per mlpconv block, four blocks
     for conv in squares:
         weight = conv.weight[:, :, 0, 0]

@@ -211,7 +211,9 @@ def test_shortcut_pad_both_computes_akamasters_resnet20():
 
 @pytest.mark.parametrize("options", [{"shortcut": "B"}, {"shortcut": "none"}])
 def test_shortcut_pad_needs_option_a(options):
-    with pytest.raises(CnnzooError, match=r"shortcut_pad='both' places option A's zero channels; it needs shortcut='A'"):
+    with pytest.raises(
+        CnnzooError, match=r"shortcut_pad='both' places option A's zero channels; it needs shortcut='A'"
+    ):
         create_model("resnet20", shortcut_pad="both", **options)
     with pytest.raises(CnnzooError, match="needs shortcut='A', got 'B'"):
         create_model("resnet18", shortcut_pad="both")
@@ -265,7 +267,9 @@ def _eval_unit(unit: ResidualUnit) -> ResidualUnit:
 @pytest.mark.parametrize("residual_unit", RESIDUAL_UNITS)
 @pytest.mark.parametrize("block, channels, fig4", [(BasicBlock, 8, FIG4_BASIC), (Bottleneck, 16, FIG4_BOTTLENECK)])
 def test_residual_unit_computes_fig4(residual_unit, block, channels, fig4):
-    unit = _eval_unit(unit_class(block, residual_unit)(channels, channels // block.expansion, residual_unit=residual_unit))
+    unit = _eval_unit(
+        unit_class(block, residual_unit)(channels, channels // block.expansion, residual_unit=residual_unit)
+    )
     x = torch.randn(2, channels, 6, 6)
     x_before = x.clone()
     with torch.no_grad():

@@ -112,8 +112,10 @@ def _stage_outputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """The outputs of the stage modules as the full model's forward computes them (the first call of each)."""
     outputs: dict[str, torch.Tensor] = {}
     names = [stage["module"] for stage in model.feature_info]
-    hooks = [model.get_submodule(name).register_forward_hook(
-        lambda m, i, o, name=name: outputs.setdefault(name, o.clone())) for name in names]
+    hooks = [
+        model.get_submodule(name).register_forward_hook(lambda m, i, o, name=name: outputs.setdefault(name, o.clone()))
+        for name in names
+    ]
     with torch.no_grad():
         model(x)
     for h in hooks:

@@ -8,11 +8,11 @@ import re
 import numpy as np
 import torch
 from PIL import Image
+from pretrained_references import KuangliuPreActResNet18, chenyaofo_resnet20, save_kuangliu
 
 from cnnzoo.cli.pretrained_cmd import SOURCE_NETWORKS
 from cnnzoo.pretrained import SOURCES
 from cnnzoo.pretrained.sources import CIFAR10_CLASSES
-from pretrained_references import KuangliuPreActResNet18, chenyaofo_resnet20, save_kuangliu
 
 
 def test_the_help_lists_every_source_and_network(cli):
@@ -28,7 +28,9 @@ def test_import_then_predict_export_and_save_pretrained(tmp_path, cli):
     reference = chenyaofo_resnet20()
     torch.save(reference.state_dict(), tmp_path / "cifar10_resnet20-4118986f.pt")
     out_pt = tmp_path / "resnet20-chenyaofo.pt"
-    code, out, err = cli(["import", "chenyaofo", str(tmp_path / "cifar10_resnet20-4118986f.pt"), "--output", str(out_pt)])
+    code, out, err = cli(
+        ["import", "chenyaofo", str(tmp_path / "cifar10_resnet20-4118986f.pt"), "--output", str(out_pt)]
+    )
     assert code == 0, err
     assert "imported chenyaofo's resnet20 as cnnzoo resnet20 (shortcut='B'): 128 tensors" in out
     assert "claimed: 92.60% top-1 on the original CIFAR-10 test set" in out and "licence: BSD-3-Clause" in out
@@ -37,7 +39,7 @@ def test_import_then_predict_export_and_save_pretrained(tmp_path, cli):
     Image.fromarray(pixels).save(tmp_path / "image.png")
     code, out, err = cli(["predict", str(out_pt), str(tmp_path / "image.png"), "--topk", "1", "--format", "json"])
     assert code == 0, err
-    x = (torch.from_numpy(pixels).permute(2, 0, 1).float() / 255 - torch.tensor([0.4914, 0.4822, 0.4465])[:, None, None])
+    x = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255 - torch.tensor([0.4914, 0.4822, 0.4465])[:, None, None]
     x = x / torch.tensor([0.2023, 0.1994, 0.2010])[:, None, None]
     with torch.no_grad():
         probs = reference(x[None]).softmax(1)[0]
@@ -45,7 +47,9 @@ def test_import_then_predict_export_and_save_pretrained(tmp_path, cli):
     assert top["class"] == CIFAR10_CLASSES[int(probs.argmax())]  # the reference's class, normalised as chenyaofo
     assert abs(top["probability"] - float(probs.max())) < 1e-5
 
-    code, out, err = cli(["export", str(out_pt), "--format", "torchscript", "--output", str(tmp_path / "m.torchscript.pt")])
+    code, out, err = cli(
+        ["export", str(out_pt), "--format", "torchscript", "--output", str(tmp_path / "m.torchscript.pt")]
+    )
     assert code == 0 and "(ok)" in out, err
 
     code, out, err = cli(["save-pretrained", str(out_pt), str(tmp_path / "shared")])

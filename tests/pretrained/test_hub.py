@@ -85,7 +85,10 @@ def test_push_creates_the_repository_and_uploads_the_folder(folder, cli, monkeyp
     code, out, _ = cli(["push", str(folder), "someone/digits-resnet20", "--private"])
     assert code == 0 and "https://huggingface.co/someone/digits-resnet20" in out
     (create, created), (upload, uploaded) = _RecordingApi.calls
-    assert (create, created) == ("create_repo", {"repo_id": "someone/digits-resnet20", "private": True, "exist_ok": True})
+    assert (create, created) == (
+        "create_repo",
+        {"repo_id": "someone/digits-resnet20", "private": True, "exist_ok": True},
+    )
     assert upload == "upload_folder" and uploaded["folder_path"] == str(folder)
     assert uploaded["repo_id"] == "someone/digits-resnet20"
     assert set(uploaded["allow_patterns"]) == {"config.json", "model.safetensors", "README.md"}

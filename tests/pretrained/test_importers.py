@@ -10,18 +10,25 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from pretrained_references import (
+    ChenyaofoVGG11BN,
+    KuangliuPreActResNet18,
+    chenyaofo_resnet20,
+    kuangliu_resnet18,
+    randomise,
+    save_kuangliu,
+)
 from safetensors.torch import save_file
 
 import cnnzoo
 from cnnzoo.errors import CnnzooError
 from cnnzoo.pretrained import SOURCES, import_checkpoint, load_pretrained, write_imported
 from cnnzoo.pretrained.sources import CIFAR10_CLASSES
-from pretrained_references import (
-    ChenyaofoVGG11BN, KuangliuPreActResNet18, chenyaofo_resnet20, kuangliu_resnet18, randomise, save_kuangliu,
-)
 
 
-def imported_logits(tmp_path: Path, source: str, file: Path | str, x: torch.Tensor, **kwargs) -> tuple[torch.Tensor, dict]:
+def imported_logits(
+    tmp_path: Path, source: str, file: Path | str, x: torch.Tensor, **kwargs
+) -> tuple[torch.Tensor, dict]:
     """Import, write the .pt, load it back as any checkpoint is loaded, and run it."""
     payload = import_checkpoint(source, file, **kwargs)
     loaded = cnnzoo.load(write_imported(payload, tmp_path / "imported.pt"))
@@ -84,7 +91,12 @@ def test_kuangliu_resnet18_under_data_parallel_names(tmp_path):
     torch.testing.assert_close(logits, reference(x), rtol=0, atol=1e-4)
     assert (payload["model_name"], payload["model_options"]) == ("resnet18", {"small_input": True})
     record = payload["imported"]
-    assert (record["architecture"], record["acc"], record["epoch"], record["license"]) == ("ResNet18", 93.02, 187, "MIT")
+    assert (record["architecture"], record["acc"], record["epoch"], record["license"]) == (
+        "ResNet18",
+        93.02,
+        187,
+        "MIT",
+    )
 
 
 def test_kuangliu_preact_resnet_has_no_cnnzoo_equivalent(tmp_path):

@@ -13,9 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
+from cnnzoo import io as cio
+from cnnzoo import predict
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models import create_model
-from cnnzoo import io as cio, predict
 from cnnzoo.training import checkpoint as ckpt
 
 
@@ -229,8 +230,14 @@ def test_a_full_disk_inside_torch_save_is_an_oserror_naming_the_file(tmp_path, m
     [
         ("truncated", "its zip archive is incomplete or damaged"),
         ("text", "it is not a file torch.save wrote"),
-        ("pickle", "it holds Python objects that weights-only loading refuses to unpickle (loading them could run code)"),
-        ("zip of objects", "it holds Python objects that weights-only loading refuses to unpickle (loading them could run code)"),  # was "damaged"
+        (
+            "pickle",
+            "it holds Python objects that weights-only loading refuses to unpickle (loading them could run code)",
+        ),
+        (
+            "zip of objects",
+            "it holds Python objects that weights-only loading refuses to unpickle (loading them could run code)",
+        ),  # was "damaged"
         ("empty", "the file is empty"),
     ],
 )

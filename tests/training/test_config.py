@@ -173,8 +173,26 @@ def test_a_sound_schedule_gives_no_warning(recwarn):
 )
 def test_train_refuses_endless_or_ambiguous_values_at_once(flags, tmp_path):
     """--epochs 1e30 used to train forever: the time limit fails this test, not the suite."""
-    argv = [sys.executable, "-m", "cnnzoo", "train", "--model", "resnet20", "--data", "digits", "--device", "cpu",
-            "--run-dir", str(tmp_path / "run"), "--train-limit", "20", "--eval-limit", "20", "-q", *flags]
+    argv = [
+        sys.executable,
+        "-m",
+        "cnnzoo",
+        "train",
+        "--model",
+        "resnet20",
+        "--data",
+        "digits",
+        "--device",
+        "cpu",
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--train-limit",
+        "20",
+        "--eval-limit",
+        "20",
+        "-q",
+        *flags,
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("cnnzoo: error: ") and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from ddp_runner import TinyNoBN, register  # tests/training/ddp_runner.py (pytest puts this folder on sys.path)
 
 from cnnzoo.cli import main
 from cnnzoo.data import DataSpec
@@ -21,11 +22,10 @@ from cnnzoo.data.base import shard_range
 from cnnzoo.data.datasets import ImageArrays
 from cnnzoo.data.device_loader import DeviceLoader
 from cnnzoo.errors import CnnzooError
-from cnnzoo.training import distributed
 from cnnzoo.models.registry import _REGISTRY
+from cnnzoo.training import distributed
 from cnnzoo.training.checkpoint import read_checkpoint
 from cnnzoo.training.train import train
-from ddp_runner import TinyNoBN, register  # tests/training/ddp_runner.py (pytest puts this folder on sys.path)
 
 TIMEOUT_S = 240  # a hang (a rank waiting on a dead one) fails the test instead of the suite
 RUNNER = Path(__file__).with_name("ddp_runner.py")  # cnnzoo with the BatchNorm-free tiny_ddp_net registered

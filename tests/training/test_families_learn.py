@@ -15,8 +15,8 @@ import math
 import pytest
 
 from cnnzoo.training.config import resolve_config
-from cnnzoo.training.train import train
 from cnnzoo.training.recipes import model_recipe
+from cnnzoo.training.train import train
 
 # One model per registered small-input family, as its recipe trains it; (train images, epochs) each, enough
 # optimiser steps for the recipe's lr and warm-up to leave chance (27 steps left even ResNet-20 there).

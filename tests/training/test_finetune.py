@@ -22,7 +22,10 @@ from cnnzoo.training.optim import build_optimizer
 def test_classifier_and_input_tensors_are_found_in_every_family():
     assert tensors_sized_by("resnet20", {}, "num_classes") == {"fc.weight", "fc.bias"}
     assert tensors_sized_by("resnet20", {}, "in_chans") == {"conv1.weight"}
-    assert tensors_sized_by("vgg11", {"small_input": True}, "num_classes") == {"classifier.6.weight", "classifier.6.bias"}
+    assert tensors_sized_by("vgg11", {"small_input": True}, "num_classes") == {
+        "classifier.6.weight",
+        "classifier.6.bias",
+    }
     head = tensors_sized_by("googlenet", {}, "num_classes")
     assert {"fc.weight", "aux1.fc2.weight", "aux2.fc2.weight"} <= head and len(head) == 6
 
@@ -47,8 +50,10 @@ def test_input_filters_are_summed_into_grey_and_spread_over_rgb():
     torch.testing.assert_close(grey.conv1.weight, rgb.conv1.weight.sum(1, keepdim=True))
     assert notes == ["conv1.weight: filters for 3 input channel(s) summed into 1"]
     x = torch.rand(2, 1, 8, 8)  # a grey image gives what its RGB copy gave the RGB filters
-    torch.testing.assert_close(torch.nn.functional.conv2d(x, grey.conv1.weight, padding=1),
-                               torch.nn.functional.conv2d(x.expand(-1, 3, -1, -1), rgb.conv1.weight, padding=1))
+    torch.testing.assert_close(
+        torch.nn.functional.conv2d(x, grey.conv1.weight, padding=1),
+        torch.nn.functional.conv2d(x.expand(-1, 3, -1, -1), rgb.conv1.weight, padding=1),
+    )
     torch.testing.assert_close(adapt_input_channels(grey.conv1.weight, 3), grey.conv1.weight.repeat(1, 3, 1, 1) / 3)
     with pytest.raises(CnnzooError, match="cannot adapt first-layer filters from 3 to 2 input channels"):
         adapt_input_channels(rgb.conv1.weight, 2)
@@ -83,7 +88,7 @@ def digit_folder(root: Path, digits: tuple[int, ...], train: int, test: int) -> 
     data = load_digits()
     for digit in digits:
         images = data.images[data.target == digit]
-        for split, part in (("train", images[:train]), ("test", images[train:train + test])):
+        for split, part in (("train", images[:train]), ("test", images[train : train + test])):
             (root / split / str(digit)).mkdir(parents=True, exist_ok=True)
             for i, image in enumerate(part):
                 Image.fromarray(np.uint8(image * 255 / 16)).save(root / split / str(digit) / f"{i}.png")

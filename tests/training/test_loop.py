@@ -15,9 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch._dynamo.testing import CompileCounter
 
-from cnnzoo.training.loop import evaluate
+from cnnzoo.training.loop import EvalForward, TrainStep, compute_loss, evaluate
 from cnnzoo.training.optim import ModelEMA
-from cnnzoo.training.loop import EvalForward, TrainStep, compute_loss
 
 CPU = torch.device("cpu")
 LRS = [0.1, 0.5, 0.0, 0.02, 1.0, 0.3]  # very different lrs, one of them 0: a baked-in lr would show
@@ -189,8 +188,14 @@ def test_consecutive_fits_keep_the_compile_caches_until_they_would_overflow(monk
 def test_the_ema_copy_is_a_static_input_of_the_compiled_update():
     """CUDA graphs skip an update whose mutated inputs are not static: every tensor the blend touches is marked."""
     model = _Net()
-    step = TrainStep(model, _optimizer(model, "sgd", graphs=True), CPU, ema=ModelEMA(model), compile="reduce-overhead",
-                     backend=CompileCounter())
+    step = TrainStep(
+        model,
+        _optimizer(model, "sgd", graphs=True),
+        CPU,
+        ema=ModelEMA(model),
+        compile="reduce-overhead",
+        backend=CompileCounter(),
+    )
     ema_float, _, ema_other, _ = step._ema_pairs
     assert len(ema_float) == len([t for t in model.state_dict().values() if t.is_floating_point()])
     for tensor in (*ema_float, *ema_other, step._ema_weight, step.loss_sum, step.correct):
@@ -230,8 +235,15 @@ def test_bf16_on_the_cpu_takes_the_cuda_paths_and_stays_finite():
     for compile in ("none", "default"):
         torch.manual_seed(0)
         model = _Net().to(memory_format=torch.channels_last)
-        step = TrainStep(model, _optimizer(model, "sgd", graphs=compile != "none"), CPU, ema=ModelEMA(model, 0.9),
-                         precision="bf16", grad_clip=2.0, compile=compile)
+        step = TrainStep(
+            model,
+            _optimizer(model, "sgd", graphs=compile != "none"),
+            CPU,
+            ema=ModelEMA(model, 0.9),
+            precision="bf16",
+            grad_clip=2.0,
+            compile=compile,
+        )
         seen = []
         model.register_forward_hook(lambda m, i, o, seen=seen: seen.append((torch.is_autocast_enabled("cpu"), o.dtype)))
         losses = [step(x.to(memory_format=torch.channels_last), y).item() for x, y in _batches()]

@@ -14,8 +14,8 @@ from PIL import Image
 from torch._dynamo.testing import CompileCounter
 
 from cnnzoo.models.registry import _REGISTRY, CIFAR_CFG, register_model
-from cnnzoo.training.train import train
 from cnnzoo.training.loop import TrainStep, compute_loss
+from cnnzoo.training.train import train
 
 CPU = torch.device("cpu")
 
@@ -114,7 +114,10 @@ def _folder(root) -> None:
     "data, extra",
     [
         ("digits", dict(mixup=0.2, cutmix=1.0, auto_augment="trivialaugment", train_limit=128, eval_limit=64)),
-        ("imagefolder", dict(batch_size=8, cutmix=1.0, mix_prob=0.5, auto_augment="autoaugment", loader="stream", workers=0)),
+        (
+            "imagefolder",
+            dict(batch_size=8, cutmix=1.0, mix_prob=0.5, auto_augment="autoaugment", loader="stream", workers=0),
+        ),
     ],
 )
 def test_runs_with_mixing_and_a_policy_train_with_finite_loss(tmp_path, net, data, extra):

@@ -20,12 +20,12 @@ import yaml
 
 from cnnzoo.errors import CnnzooError
 from cnnzoo.models.registry import _REGISTRY, CIFAR_CFG, register_model
-from cnnzoo.training import loop, train as train_module
-from cnnzoo.training.progress import EpochProgress
+from cnnzoo.training import loop
+from cnnzoo.training import train as train_module
 from cnnzoo.training.checkpoint import read_checkpoint
 from cnnzoo.training.loop import TrainingDiverged, compute_loss
+from cnnzoo.training.progress import EpochProgress
 from cnnzoo.training.train import train
-
 
 
 # -------------------------------------------------------------------- a tiny registered model for fast runs
@@ -405,8 +405,11 @@ def test_auto_precision_is_chosen_recorded_and_said_first(tiny, tmp_path, capsys
     first = capsys.readouterr().out.splitlines()[0]
     assert first == f"recipe: none (defaults < flags); cpu: {expected.describe()}"
     env = json.loads((tmp_path / "run" / "env.json").read_text())
-    assert env["precision"] == {"used": expected.precision, "channels_last": expected.channels_last,
-                                "why": expected.why}
+    assert env["precision"] == {
+        "used": expected.precision,
+        "channels_last": expected.channels_last,
+        "why": expected.why,
+    }
     assert (results["precision"], results["channels_last"]) == (expected.precision, expected.channels_last)
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["precision"] == "auto" and saved["channels_last"] is None  # as asked: a replay chooses again
@@ -419,8 +422,13 @@ def test_auto_precision_runs_bf16_autocast_when_the_cpu_has_it(tiny, tmp_path, m
 
     def forward(self, x):
         if self.training:  # the training step's forward: under bf16 autocast, on channels-last batches
-            seen.add((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"),
-                      x.is_contiguous(memory_format=torch.channels_last)))
+            seen.add(
+                (
+                    torch.is_autocast_enabled("cpu"),
+                    torch.get_autocast_dtype("cpu"),
+                    x.is_contiguous(memory_format=torch.channels_last),
+                )
+            )
         return real(self, x)
 
     monkeypatch.setattr(_Tiny, "forward", forward)
@@ -432,8 +440,11 @@ def test_auto_precision_runs_bf16_autocast_when_the_cpu_has_it(tiny, tmp_path, m
 def test_checkpoints_every_n_epochs_keep_the_best_weights_and_resume(tiny, tmp_path, monkeypatch):
     written = []
     real = loop.save_checkpoint
-    monkeypatch.setattr(loop, "save_checkpoint", lambda path, payload: (written.append((path.name, payload["epoch"])),
-                                                                            real(path, payload))[1])
+    monkeypatch.setattr(
+        loop,
+        "save_checkpoint",
+        lambda path, payload: (written.append((path.name, payload["epoch"])), real(path, payload))[1],
+    )
     config = _config(tmp_path, tiny, epochs=5, device="cpu", deterministic=True)
     results = train({**config, "checkpoint_every": 2}, quiet=True)
     assert [e for name, e in written if name == "last.pt"] == [2, 4, 5]  # every 2nd epoch and the last

@@ -29,14 +29,24 @@ RESIDUAL_UNITS = next(spec.choices for key, spec, _ in option_specs("resnet20") 
 def model_units(name: str, **options) -> tuple[int, int]:
     """(residual units, units whose shortcut holds a convolution), read from the model itself."""
     units = [m for m in create_model(name, **options).modules() if hasattr(m, "downsample")]
-    projections = [u for u in units if u.downsample is not None and any(isinstance(m, nn.Conv2d) for m in u.downsample.modules())]
+    projections = [
+        u for u in units if u.downsample is not None and any(isinstance(m, nn.Conv2d) for m in u.downsample.modules())
+    ]
     return len(units), len(projections)
 
 
-@pytest.mark.parametrize("name, options", [
-    ("resnet20", {}), ("resnet20", {"shortcut": "B"}), ("resnet20", {"shortcut": "C"}), ("resnet50", {}),
-    ("preact_resnet164", {}), ("course_resnet50_layer4", {}), ("course_resnet50_layer4", {"shortcut": "C"}),
-])
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("resnet20", {}),
+        ("resnet20", {"shortcut": "B"}),
+        ("resnet20", {"shortcut": "C"}),
+        ("resnet50", {}),
+        ("preact_resnet164", {}),
+        ("course_resnet50_layer4", {}),
+        ("course_resnet50_layer4", {"shortcut": "C"}),
+    ],
+)
 def test_units_and_projections_are_the_models(name, options):
     drawn = diagram(name, **options)
     units, projections = model_units(name, **options)
@@ -56,7 +66,12 @@ def test_option_a_pads_where_the_shape_changes_and_plain_nets_have_no_shortcut()
 
 def test_projection_edges_name_their_convolution():
     edges = diagram("resnet50").shortcuts("projection")
-    assert [e.label for e in edges] == ["1×1 conv, 256", "1×1 conv, 512, /2", "1×1 conv, 1024, /2", "1×1 conv, 2048, /2"]
+    assert [e.label for e in edges] == [
+        "1×1 conv, 256",
+        "1×1 conv, 512, /2",
+        "1×1 conv, 1024, /2",
+        "1×1 conv, 2048, /2",
+    ]
 
 
 def test_every_residual_unit_option_has_its_figure():
@@ -75,8 +90,16 @@ def test_inception_module_has_four_branches_with_its_table_row():
     drawn = diagram("googlenet", module="inception3a")
     w = INCEPTION_TABLE["3a"]
     convs = sorted(n.label for n in drawn.nodes if n.kind == "conv")
-    assert convs == sorted([f"1×1 conv, {w.ch1x1}", f"1×1 conv, {w.ch3x3red}", f"3×3 conv, {w.ch3x3}",
-                            f"1×1 conv, {w.ch5x5red}", f"5×5 conv, {w.ch5x5}", f"1×1 conv, {w.pool_proj}"])
+    assert convs == sorted(
+        [
+            f"1×1 conv, {w.ch1x1}",
+            f"1×1 conv, {w.ch3x3red}",
+            f"3×3 conv, {w.ch3x3}",
+            f"1×1 conv, {w.ch5x5red}",
+            f"5×5 conv, {w.ch5x5}",
+            f"1×1 conv, {w.pool_proj}",
+        ]
+    )
     assert drawn.count("concat") == 1 and drawn.count("pool") == 1
     concat = next(n for n in drawn.nodes if n.kind == "concat")
     assert sum(e.dst == concat.id for e in drawn.edges) == 4
@@ -99,10 +122,17 @@ def test_resnet_stages_show_the_bracket_and_the_sizes():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, options", [
-    ("alexnet", {}), ("vgg11_bn", {}), ("nin", {}), ("googlenet", {}), ("resnet50", {}),
-    *[("resnet20", {"residual_unit": unit}) for unit in sorted(RESIDUAL_UNITS)],
-])
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("alexnet", {}),
+        ("vgg11_bn", {}),
+        ("nin", {}),
+        ("googlenet", {}),
+        ("resnet50", {}),
+        *[("resnet20", {"residual_unit": unit}) for unit in sorted(RESIDUAL_UNITS)],
+    ],
+)
 def test_every_family_and_unit_renders_svg_and_png(tmp_path, name, options):
     drawn = diagram(name, **options)
     svg = render(drawn, tmp_path / "d.svg")

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from PIL import Image
 
 from cnnzoo.models import create_model
 from cnnzoo.visual.explain import default_layer, filters_grid, grad_cam, overlay, stage_ends
@@ -21,7 +20,7 @@ class HalfSighted(nn.Module):
         super().__init__()
         mask = torch.zeros(2, 1, width, width)
         mask[0, :, :, : width // 2] = 1  # channel 0: the left half
-        mask[1, :, :, width // 2:] = 1  # channel 1: the right half
+        mask[1, :, :, width // 2 :] = 1  # channel 1: the right half
         self.register_buffer("mask", mask)
         self.conv = nn.Conv2d(2, 2, 1, bias=False)  # the layer Grad-CAM reads; the identity on the two channels
         with torch.no_grad():

@@ -22,20 +22,46 @@ PIPE_CLOSED_STATUS = 141
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each command module adds its subcommands."""
     from cnnzoo.cli import (
-        bench_cmd, draw_cmd, explain_cmd, export_cmd, inspect_cmd, leaderboard_cmd, models_cmd, predict_cmd,
-        pretrained_cmd, recipes_cmd, report_cmd, reproduce_cmd, train_cmd,
+        bench_cmd,
+        draw_cmd,
+        explain_cmd,
+        export_cmd,
+        inspect_cmd,
+        leaderboard_cmd,
+        models_cmd,
+        predict_cmd,
+        pretrained_cmd,
+        recipes_cmd,
+        report_cmd,
+        reproduce_cmd,
+        train_cmd,
     )
 
     parser = argparse.ArgumentParser(
         prog="cnnzoo",
         description="The classic CNN image classifiers, built from their papers' tables, trained on small images.",
     )
-    parser.add_argument("--version", action="version", version=version_line(), help="show the versions of cnnzoo, "
-                        "torch, torchvision and Python, and exit")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=version_line(),
+        help="show the versions of cnnzoo, torch, torchvision and Python, and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
-        models_cmd, recipes_cmd, inspect_cmd, draw_cmd, train_cmd, predict_cmd, explain_cmd, export_cmd, pretrained_cmd,
-        bench_cmd, leaderboard_cmd, reproduce_cmd, report_cmd,
+        models_cmd,
+        recipes_cmd,
+        inspect_cmd,
+        draw_cmd,
+        train_cmd,
+        predict_cmd,
+        explain_cmd,
+        export_cmd,
+        pretrained_cmd,
+        bench_cmd,
+        leaderboard_cmd,
+        reproduce_cmd,
+        report_cmd,
     ):
         module.add_commands(sub)
     return parser
@@ -120,8 +146,10 @@ def version_line() -> str:
         except PackageNotFoundError:
             return "not installed"
 
-    return (f"cnnzoo {__version__} (torch {installed('torch')}, torchvision {installed('torchvision')}, "
-            f"Python {sys.version.split()[0]})")
+    return (
+        f"cnnzoo {__version__} (torch {installed('torch')}, torchvision {installed('torchvision')}, "
+        f"Python {sys.version.split()[0]})"
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -131,8 +159,14 @@ def run_command(args: argparse.Namespace) -> int:
         return int(args.run(args) or 0)
 
 
-def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                 file: TextIO | None = None, line: str | None = None) -> None:
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     """A `warnings.showwarning` for people: the message on one line, without the source file, line and code."""
     text = " ".join(str(message).split())
     print(f"cnnzoo: warning: {text}", file=file or sys.stderr)

@@ -39,26 +39,36 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--smoke", action="store_true", help="the CPU smoke setting: tiny sizes, seconds")
         p.add_argument("--device", help="auto, cpu, cuda, cuda:N, mps (default: auto; cpu with --smoke)")
         p.add_argument("--out", help=f"directory of the result files (default: {DEFAULT_OUT})")
-        p.add_argument("--update-results", action="store_true", help=f"write into {COMMITTED_RESULTS}, the "
-                       "committed results the README shows (run from the checkout)")
+        p.add_argument(
+            "--update-results",
+            action="store_true",
+            help=f"write into {COMMITTED_RESULTS}, the committed results the README shows (run from the checkout)",
+        )
         p.add_argument("--compile", choices=COMPILE_MODES, help="torch.compile mode of every system (default: none)")
         p.set_defaults(run=run, bench_parser=p)
         return p
 
     def sizes(p: argparse.ArgumentParser) -> None:
         p.add_argument("--batch-size", type=int, help="batch size of every system (default: 256; 8 with --smoke)")
-        p.add_argument("--precision", choices=BENCH_PRECISIONS, help="bf16 autocast or fp32 (default: bf16; fp32 with --smoke)")
+        p.add_argument(
+            "--precision", choices=BENCH_PRECISIONS, help="bf16 autocast or fp32 (default: bf16; fp32 with --smoke)"
+        )
         p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format")
         p.add_argument("--steps", type=int, help="training steps per epoch")
         p.add_argument("--epochs", type=int, help="timed epochs, after one warm-up epoch")
 
-    p = mode("throughput", "training and inference images/s: cnnzoo's engine vs a plain loop, torchvision, timm; "
-             "on a CPU (without --smoke) a grid of precisions, memory formats, compile modes and threads, with MFU")
+    p = mode(
+        "throughput",
+        "training and inference images/s: cnnzoo's engine vs a plain loop, torchvision, timm; "
+        "on a CPU (without --smoke) a grid of precisions, memory formats, compile modes and threads, with MFU",
+    )
     p.add_argument("--model", action="append", metavar="NAME", help="only these bench models (repeatable)")
     sizes(p)
 
     p = mode("time-to-accuracy", "test accuracy and training seconds: cnnzoo's speedrun recipes vs airbench94")
-    p.add_argument("--recipe", action="append", metavar="YAML", help="recipes to run (repeatable; default: the speedrun ones)")
+    p.add_argument(
+        "--recipe", action="append", metavar="YAML", help="recipes to run (repeatable; default: the speedrun ones)"
+    )
     p.add_argument("--runs", type=int, help="timed runs per system (default: 3)")
     p.add_argument("--warmup-runs", type=int, help="untimed runs first (default: 1; 0 with --smoke)")
     p.add_argument("--data-dir", help="the CIFAR-10 copy both systems read, e.g. ../shared/datasets/cifar10-jpeg")
@@ -110,8 +120,18 @@ def run(args: argparse.Namespace) -> int:
             changes["recipes"] = tuple(args.recipe)
     else:
         module, base = mfu, (mfu.SMOKE if args.smoke else mfu.MfuSetting())
-        changes = _given(args, "image_size", "batch_size", "precision", "channels_last", "compile", "steps",
-                         "epochs", "matmul_size", "device")
+        changes = _given(
+            args,
+            "image_size",
+            "batch_size",
+            "precision",
+            "channels_last",
+            "compile",
+            "steps",
+            "epochs",
+            "matmul_size",
+            "device",
+        )
     out = output_folder(args)
     setting = replace(base, **changes)
     extra = {"progress": _progress} if module is throughput else {}
@@ -130,8 +150,10 @@ def output_folder(args: argparse.Namespace) -> str:
     from cnnzoo.errors import CnnzooError
 
     if args.update_results and args.out and Path(args.out).resolve() != Path(COMMITTED_RESULTS).resolve():
-        raise CnnzooError(f"--update-results writes into {COMMITTED_RESULTS}; drop --out {args.out}, or "
-                          "--update-results to write there")
+        raise CnnzooError(
+            f"--update-results writes into {COMMITTED_RESULTS}; drop --out {args.out}, or "
+            "--update-results to write there"
+        )
     return COMMITTED_RESULTS if args.update_results else args.out or DEFAULT_OUT
 
 

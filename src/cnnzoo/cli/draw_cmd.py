@@ -26,10 +26,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", metavar="NAME", help="a registered model, e.g. resnet20 (see `cnnzoo models`)")
     p.add_argument("--output", metavar="FILE", help="FILE.svg or FILE.png (default: NAME.svg here)")
-    p.add_argument("--level", choices=LEVELS, default="blocks", help="stages: one box per stage; blocks (default): "
-                   "weight layers, pools and shortcuts; layers: BN and ReLU too")
-    p.add_argument("--module", metavar="NAME", help="draw only this submodule, e.g. layer2.0 or inception3a "
-                   "(names as `cnnzoo summary` shows them)")
+    p.add_argument(
+        "--level",
+        choices=LEVELS,
+        default="blocks",
+        help="stages: one box per stage; blocks (default): weight layers, pools and shortcuts; layers: BN and ReLU too",
+    )
+    p.add_argument(
+        "--module",
+        metavar="NAME",
+        help="draw only this submodule, e.g. layer2.0 or inception3a (names as `cnnzoo summary` shows them)",
+    )
     p.add_argument("--input", metavar="CxHxW", help="input size (default: the model's default_cfg)")
     _add_model_option(p, OPTION_HELP)
     p.set_defaults(run=run_draw)

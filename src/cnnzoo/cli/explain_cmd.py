@@ -19,11 +19,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("checkpoint", metavar="RUN", help="a run directory, a .pt checkpoint or model.safetensors")
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
-    p.add_argument("--output", metavar="DIR", help="where to write the PNGs (default: RUN/explain, or "
-                   "CHECKPOINT's folder/explain)")
+    p.add_argument(
+        "--output", metavar="DIR", help="where to write the PNGs (default: RUN/explain, or CHECKPOINT's folder/explain)"
+    )
     p.add_argument("--topk", default="3", help="classes per image (default: 3)")
-    p.add_argument("--layer", metavar="NAME", help="the layer Grad-CAM reads (default: the last with a spatial "
-                   "output, e.g. layer3 of a CIFAR ResNet)")
+    p.add_argument(
+        "--layer",
+        metavar="NAME",
+        help="the layer Grad-CAM reads (default: the last with a spatial output, e.g. layer3 of a CIFAR ResNet)",
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps (default: cpu)")
     p.set_defaults(run=run_explain)
 

@@ -20,8 +20,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--models", nargs="+", metavar="NAME", help="models to train (default: one or two per family)")
     p.add_argument("--seeds", default="3", help="seeds 0..N-1 per model (default: 3)")
-    p.add_argument("--budget", default="full", help="quick (a subset, 1 epoch: a CPU check in minutes) or full (the "
-                   "recipes, sized for a GPU: a warning on a CPU; default)")
+    p.add_argument(
+        "--budget",
+        default="full",
+        help="quick (a subset, 1 epoch: a CPU check in minutes) or full (the "
+        "recipes, sized for a GPU: a warning on a CPU; default)",
+    )
     p.add_argument("--data", default="cifar10", help="dataset (default: cifar10)")
     add_experiment_args(p, device_default=None, out_default="runs/leaderboard-BUDGET")
     p.set_defaults(run=run_leaderboard)

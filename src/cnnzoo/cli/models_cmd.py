@@ -50,7 +50,7 @@ def _shown_rows(rows: list[tuple], fmt: str) -> list[tuple]:
     """Tables print GMACs with three decimals (0.041, 1.583), the README's model table as it always read."""
     if fmt in ("json", "csv"):
         return rows
-    return [(*row[:GMACS], f"{row[GMACS]:.3f}", *row[GMACS + 1:]) for row in rows]
+    return [(*row[:GMACS], f"{row[GMACS]:.3f}", *row[GMACS + 1 :]) for row in rows]
 
 
 def _shown(value: Any) -> str:
@@ -75,8 +75,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "counts and multiply-adds of one forward pass (PyTorch's FLOP counter / 2). Given one model's exact "
         "name, also list its options (-o KEY=VALUE): accepted values, default and description.",
     )
-    p.add_argument("pattern", nargs="?", help="a model name (shows its options) or a shell-style filter, e.g. "
-                   "'resnet*'; matched case-insensitively where as given nothing matches")
+    p.add_argument(
+        "pattern",
+        nargs="?",
+        help="a model name (shows its options) or a shell-style filter, e.g. "
+        "'resnet*'; matched case-insensitively where as given nothing matches",
+    )
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     p.set_defaults(run=run)
 

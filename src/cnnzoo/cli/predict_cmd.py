@@ -23,8 +23,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "channels, resized to its training size and normalised with its training mean/std. Unreadable images "
         "are skipped with a warning (--strict: an error).",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run directory, a .pt checkpoint, model.safetensors "
-                   "or a file `cnnzoo export` wrote (ONNX, run by onnxruntime; TorchScript; ExportedProgram)")
+    p.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="a run directory, a .pt checkpoint, model.safetensors "
+        "or a file `cnnzoo export` wrote (ONNX, run by onnxruntime; TorchScript; ExportedProgram)",
+    )
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
     p.add_argument("--topk", default="5", help="how many classes per image (default: 5)")
     p.add_argument("--batch-size", default="64", help="images per forward pass (default: 64)")
@@ -110,6 +114,9 @@ def folder_images(root: Path, extensions: tuple[str, ...]) -> list[Path]:
             subfolders.clear()
             continue
         seen.add(real)
-        found += [Path(folder, name) for name in names
-                  if name.lower().endswith(extensions) and os.path.isfile(os.path.join(folder, name))]
+        found += [
+            Path(folder, name)
+            for name in names
+            if name.lower().endswith(extensions) and os.path.isfile(os.path.join(folder, name))
+        ]
     return found

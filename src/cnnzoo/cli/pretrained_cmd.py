@@ -32,8 +32,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("source", choices=tuple(SOURCE_NETWORKS), metavar="SOURCE", help=", ".join(SOURCE_NETWORKS))
     p.add_argument("file", metavar="FILE", help="the source's file (see below)")
-    p.add_argument("--model", metavar="NAME", help="the source's network, e.g. resnet20 (default: the one whose "
-                   "tensors match)")
+    p.add_argument(
+        "--model", metavar="NAME", help="the source's network, e.g. resnet20 (default: the one whose tensors match)"
+    )
     # No -o: in every other command -o is a model option (-o KEY=VALUE), so here it would mean two things.
     p.add_argument("--output", required=True, metavar="OUT.pt", help="the cnnzoo checkpoint to write")
     p.set_defaults(run=run_import)
@@ -46,11 +47,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "config without this machine's paths, results), model.safetensors and a model card (data, recipe, test "
         "accuracy with mean ± std over sibling seed runs, hardware, licence, limitations).",
     )
-    p.add_argument("checkpoint", metavar="RUN_OR_CKPT", help="a run directory, a .pt checkpoint (an imported one "
-                   "too) or a model.safetensors")
+    p.add_argument(
+        "checkpoint",
+        metavar="RUN_OR_CKPT",
+        help="a run directory, a .pt checkpoint (an imported one too) or a model.safetensors",
+    )
     p.add_argument("folder", metavar="DIR", help="the folder to write (made if needed; its files are replaced)")
-    p.add_argument("--license", metavar="ID", help="the weights' licence, e.g. MIT or CC-BY-4.0 (default: an "
-                   "imported checkpoint's source's; else not stated)")
+    p.add_argument(
+        "--license",
+        metavar="ID",
+        help="the weights' licence, e.g. MIT or CC-BY-4.0 (default: an "
+        "imported checkpoint's source's; else not stated)",
+    )
     p.set_defaults(run=run_save_pretrained)
 
     p = sub.add_parser(
@@ -74,7 +82,9 @@ def run_import(args: argparse.Namespace) -> int:
     path = write_imported(payload, args.output)
     record = payload["imported"]
     options = ", ".join(f"{k}={v!r}" for k, v in payload["model_options"].items())
-    filled = f"; {record['counters_filled']} BatchNorm counters the file lacks set to 0" if record["counters_filled"] else ""
+    filled = (
+        f"; {record['counters_filled']} BatchNorm counters the file lacks set to 0" if record["counters_filled"] else ""
+    )
     claim = record["claimed_top1"]
     h, w = payload["image_size"]
     print(f"imported {record['source']}'s {record['architecture']} as cnnzoo {payload['model_name']}"

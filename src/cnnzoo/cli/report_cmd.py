@@ -20,8 +20,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN", help="a finished run directory (with results.json)")
     p.add_argument("--output", metavar="FILE", help="where to write (default: RUN/report.html)")
     p.add_argument("--worst", default="8", help="how many misclassified test images to show (default: 8)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps: where the test images are classified "
-                   "again (default: cpu)")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu, cuda, cuda:N, mps: where the test images are classified again (default: cpu)",
+    )
     p.set_defaults(run=run_report)
 
 

@@ -20,25 +20,36 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "under RUNS_ROOT are reused (also by other reproductions and the leaderboard), interrupted ones resume.",
     )
     p.add_argument("name", metavar="NAME", help="the experiment: " + ", ".join(REPRODUCTIONS))
-    p.add_argument("--budget", default="paper", help="quick (a subset, 1 epoch: a CPU check in minutes), short (the "
-                   "paper's schedule compressed to a quarter, milestones scaled) or paper (the paper's schedule; "
-                   "default); short and paper are sized for a GPU: a warning on a CPU")
+    p.add_argument(
+        "--budget",
+        default="paper",
+        help="quick (a subset, 1 epoch: a CPU check in minutes), short (the "
+        "paper's schedule compressed to a quarter, milestones scaled) or paper (the paper's schedule; "
+        "default); short and paper are sized for a GPU: a warning on a CPU",
+    )
     p.add_argument("--seeds", default="1", help="seeds 0..N-1 per network (default: 1; 3 or more for verdicts)")
-    p.add_argument("--depths", nargs="+", metavar="N", help="degradation, cifar-resnets: the depths to train "
-                   "(default: 20 56, and 20 32 44 56 110)")
+    p.add_argument(
+        "--depths",
+        nargs="+",
+        metavar="N",
+        help="degradation, cifar-resnets: the depths to train (default: 20 56, and 20 32 44 56 110)",
+    )
     p.add_argument("--depth", help="residual-units: the ResNet's depth (default: 110, the paper's)")
     p.add_argument("--aux-weight", help="aux-classifiers: weight of the auxiliary losses (default: 0.3, the paper's)")
-    p.add_argument("--normalize", help="input normalisation of every run: pixel (the per-pixel mean subtracted, "
-                   "as the ResNet paper; the recipe's) or channel (per-channel mean and std)")
+    p.add_argument(
+        "--normalize",
+        help="input normalisation of every run: pixel (the per-pixel mean subtracted, "
+        "as the ResNet paper; the recipe's) or channel (per-channel mean and std)",
+    )
     p.add_argument("--report-only", action="store_true", help="rebuild the report from finished runs; train nothing")
     add_experiment_args(p, device_default="auto", out_default="runs/reproduce/NAME-BUDGET")
     p.set_defaults(run=run_reproduce)
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
+    from cnnzoo.data.spec import NORMALIZATIONS
     from cnnzoo.errors import CnnzooError, check_choice
     from cnnzoo.experiments.reproduce import reproduce
-    from cnnzoo.data.spec import NORMALIZATIONS
 
     options = {
         "depths": [positive_int("depths", d) for d in args.depths] if args.depths else None,

@@ -31,19 +31,35 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "Precedence: defaults < recipe < flags; the recipe is --config's, else the model's own for its dataset "
         "(see `cnnzoo models NAME`; --recipe none for the plain defaults).",
     )
-    p.add_argument("--config", metavar="RECIPE", help="a packaged recipe's name (e.g. resnet20_paper; see `cnnzoo "
-                   "recipes`), a YAML file, or a run's config.yaml (trained as a new run); flags override it")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/checkpoints/last.pt "
-                   "(give the run directory or that file)")
+    p.add_argument(
+        "--config",
+        metavar="RECIPE",
+        help="a packaged recipe's name (e.g. resnet20_paper; see `cnnzoo "
+        "recipes`), a YAML file, or a run's config.yaml (trained as a new run); flags override it",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue an interrupted run from RUN_DIR/checkpoints/last.pt (give the run directory or that file)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output; print only the final result")
-    p.add_argument("--format", choices=TRAIN_FORMATS, default="table", help="the final result as a line (table) or "
-                   "as the results.json record on stdout, alone, for scripts (json; implies --quiet)")
+    p.add_argument(
+        "--format",
+        choices=TRAIN_FORMATS,
+        default="table",
+        help="the final result as a line (table) or "
+        "as the results.json record on stdout, alone, for scripts (json; implies --quiet)",
+    )
     p.add_argument(
         "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
         "--batch-size stays the global batch (default: 1)"
     )  # fmt: skip
-    p.add_argument("--seeds", metavar="N", help="train seeds SEED..SEED+N-1 into sibling run directories "
-                   "RUN_DIR-seed<k> (finished ones reused, interrupted ones resumed); print test top-1 mean ± std")
+    p.add_argument(
+        "--seeds",
+        metavar="N",
+        help="train seeds SEED..SEED+N-1 into sibling run directories "
+        "RUN_DIR-seed<k> (finished ones reused, interrupted ones resumed); print test top-1 mean ± std",
+    )
     _add_config_flags(p)
     p.set_defaults(run=run_train)
 

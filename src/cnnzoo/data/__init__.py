@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cnnzoo.lazy import lazy_getattr
 from cnnzoo.data.spec import LOADERS, NORMALIZATIONS, POLICIES, Augment, DataSpec  # torch-free: the CLI's flags
+from cnnzoo.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from cnnzoo.data.base import BatchLoader, Loaders

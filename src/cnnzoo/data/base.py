@@ -19,6 +19,7 @@ from cnnzoo.data.datasets import ImageArrays, channel_stats
 from cnnzoo.data.spec import Augment, DataSpec
 from cnnzoo.errors import CnnzooError
 
+
 def epoch_seed(seed: int, epoch: int) -> int:
     """A 63-bit seed that depends on (seed, epoch) only, well mixed so nearby epochs share nothing."""
     digest = hashlib.blake2b(f"cnnzoo:{seed}:{epoch}".encode(), digest_size=8).digest()

@@ -33,7 +33,6 @@ from cnnzoo.data.base import (
     sample_seed,
     shard_range,
 )
-from cnnzoo.data.spec import Augment, DataSpec
 from cnnzoo.data.datasets import (
     ImageArrays,
     check_same_size,
@@ -43,6 +42,7 @@ from cnnzoo.data.datasets import (
     random_subset,
 )
 from cnnzoo.data.mixing import batch_mixer
+from cnnzoo.data.spec import Augment, DataSpec
 from cnnzoo.errors import CnnzooError
 
 # --- batch operations (all vectorised over the batch) ----------------------------------------------------------
@@ -148,9 +148,7 @@ class DeviceLoader(BatchLoader):
             raise CnnzooError(f"batch size must be >= 1, got {batch_size}")
         channels, height, width = data.images.shape[1:]
         if len(mean) != channels or len(std) != channels:
-            raise CnnzooError(
-                f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}"
-            )
+            raise CnnzooError(f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}")
         check_mean_image(mean, (channels, height, width))
         augment = augment or Augment()
         check_augment_fits(augment, height, width)

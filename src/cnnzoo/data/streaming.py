@@ -27,7 +27,6 @@ from cnnzoo.data.base import (
     sample_seed,
     shard_range,
 )
-from cnnzoo.data.spec import Augment, DataSpec
 from cnnzoo.data.datasets import (
     DECODE_ERRORS,
     check_same_size,
@@ -40,6 +39,7 @@ from cnnzoo.data.datasets import (
     peek_image,
 )
 from cnnzoo.data.mixing import batch_mixer
+from cnnzoo.data.spec import Augment, DataSpec
 from cnnzoo.errors import CnnzooError
 
 STATS_SAMPLE = 2000  # train images decoded to estimate mean and std when streaming
@@ -98,6 +98,29 @@ def stream_root(spec: DataSpec) -> Path:
     return root
 
 
+def image_transform(augment: Augment, mean, std, height: int, width: int):
+    """One image's way from PIL to a normalised tensor: crop and flip, a policy, normalisation, cutout."""
+    from torchvision import transforms as T
+
+    geometry: list = []
+    if augment.crop_padding:
+        geometry.append(T.RandomCrop((height, width), padding=augment.crop_padding))
+    if augment.flip:
+        geometry.append(T.RandomHorizontalFlip())
+    policy = [build_policy(augment.auto_augment)] if augment.auto_augment != "none" else []
+    normalize = [T.ToTensor(), T.Normalize(mean, std)]  # Normalize broadcasts a C×H×W mean image too
+    if torch.is_tensor(mean) and mean.dim() == 3:
+        # He et al. (2016) §4.2: the mean image is subtracted first, then the image is zero-padded (i.e. by
+        # the mean), cropped and flipped (same draws as on PIL); a policy needs pixels, so it comes first.
+        steps = policy + normalize + geometry
+    else:
+        steps = geometry + policy + normalize
+    if augment.cutout:
+        area = augment.cutout**2 / (height * width)
+        steps.append(T.RandomErasing(p=1.0, scale=(area, area), ratio=(1.0, 1.0), value=0))
+    return T.Compose(steps)
+
+
 class StreamingLoader(BatchLoader):
     """An image folder split read from disk by DataLoader workers; same protocol as DeviceLoader."""
 
@@ -121,8 +144,6 @@ class StreamingLoader(BatchLoader):
         (in order, spec.eval_batch). `in_chans` converts every image to that many channels (default: as the
         first readable image).
         """
-        from torchvision import transforms as T
-
         root = stream_root(spec)
         samples, classes = folder_samples(root, split)
         if indices is not None:
@@ -132,29 +153,12 @@ class StreamingLoader(BatchLoader):
             grey = in_chans == 1
         channels = 1 if grey else 3
         if len(mean) != channels or len(std) != channels:
-            raise CnnzooError(
-                f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}"
-            )
+            raise CnnzooError(f"mean and std need {channels} values (one per channel), got {len(mean)} and {len(std)}")
         check_mean_image(mean, (channels, height, width))
         augment = spec.augment if train else Augment()
         check_augment_fits(augment, height, width)
-        geometry: list = []
-        if augment.crop_padding:
-            geometry.append(T.RandomCrop((height, width), padding=augment.crop_padding))
-        if augment.flip:
-            geometry.append(T.RandomHorizontalFlip())
-        policy = [build_policy(augment.auto_augment)] if augment.auto_augment != "none" else []
-        normalize = [T.ToTensor(), T.Normalize(mean, std)]  # Normalize broadcasts a C×H×W mean image too
-        if torch.is_tensor(mean) and mean.dim() == 3:
-            # He et al. (2016) §4.2: the mean image is subtracted first, then the image is zero-padded (i.e. by
-            # the mean), cropped and flipped (same draws as on PIL); a policy needs pixels, so it comes first.
-            steps = policy + normalize + geometry
-        else:
-            steps = geometry + policy + normalize
-        if augment.cutout:
-            area = augment.cutout**2 / (height * width)
-            steps.append(T.RandomErasing(p=1.0, scale=(area, area), ratio=(1.0, 1.0), value=0))
-        self.dataset = _FolderImages(samples, T.Compose(steps), grey, spec.image_size, (width, height))
+        transform = image_transform(augment, mean, std, height, width)
+        self.dataset = _FolderImages(samples, transform, grey, spec.image_size, (width, height))
         self.device = torch.device(device)
         self.classes = list(classes)
         self.num_samples = len(samples)

@@ -22,8 +22,8 @@ from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice, unknown_choice
 from cnnzoo.experiments.report import Point, errorbar_plot, write_report
-from cnnzoo.io import check_output_folder
 from cnnzoo.experiments.runs import experiment_run_dir, model_recipe, run_seeds
+from cnnzoo.io import check_output_folder
 from cnnzoo.stats import format_mean_std
 
 # One or two of every family, the course's two networks included (a test checks each is registered).
@@ -93,8 +93,11 @@ def shortened(recipe: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
         values["milestone_unit"] = moved_milestones[0][1]
     if recipe.get("warmup_steps"):
         warmup, warmup_unit = moved(recipe["warmup_steps"], "steps")
-        values.update({"warmup_steps": warmup, "warmup_epochs": 0.0} if warmup_unit == "steps" else
-                      {"warmup_steps": 0, "warmup_epochs": warmup})
+        values.update(
+            {"warmup_steps": warmup, "warmup_epochs": 0.0}
+            if warmup_unit == "steps"
+            else {"warmup_steps": 0, "warmup_epochs": warmup}
+        )
     elif recipe.get("warmup_epochs"):
         values["warmup_epochs"] = moved(recipe["warmup_epochs"], "epochs")[0]
     return values
@@ -107,8 +110,11 @@ def warn_if_on_cpu(budget: str, device: str | None) -> None:
     from cnnzoo.device import resolve_device
 
     if budget != "quick" and resolve_device(device or "auto").type == "cpu":
-        warnings.warn(f"--budget {budget} is sized for a GPU: on this CPU each run trains for many hours; --budget "
-                      "quick checks the machinery in minutes", stacklevel=3)
+        warnings.warn(
+            f"--budget {budget} is sized for a GPU: on this CPU each run trains for many hours; --budget "
+            "quick checks the machinery in minutes",
+            stacklevel=3,
+        )
 
 
 def recipe_name(name: str) -> str:
@@ -177,17 +183,40 @@ def run_leaderboard(
             "infer_images_per_s": infer, "seeds": runs.seeds, "run_dirs": [str(d) for d in runs.run_dirs],
             "status": runs.status,
         })  # fmt: skip
-        rows.append((name, format_mean_std(top1, std), params, round(macs / 1e9, 3), _round(train_time),
-                     _round(train_rate), round(infer, 1), values["recipe"], epochs))
+        rows.append(
+            (
+                name,
+                format_mean_std(top1, std),
+                params,
+                round(macs / 1e9, 3),
+                _round(train_time),
+                _round(train_rate),
+                round(infer, 1),
+                values["recipe"],
+                epochs,
+            )
+        )
         points_macs.append(Point(name, macs / 1e9, 100 * top1, 100 * std))
         points_time.append(Point(name, train_time or 0.0, 100 * top1, 100 * std))
         del runs
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    errorbar_plot(out / FIGURES[0], points_macs, xlabel="multiply-adds per image (G)", ylabel="test top-1 (%)",
-                  title="test accuracy against multiply-adds (mean ± std over seeds)", log_x=True)
-    errorbar_plot(out / FIGURES[1], points_time, xlabel="training time (s)", ylabel="test top-1 (%)",
-                  title="test accuracy against training time (mean ± std over seeds)", log_x=True)
+    errorbar_plot(
+        out / FIGURES[0],
+        points_macs,
+        xlabel="multiply-adds per image (G)",
+        ylabel="test top-1 (%)",
+        title="test accuracy against multiply-adds (mean ± std over seeds)",
+        log_x=True,
+    )
+    errorbar_plot(
+        out / FIGURES[1],
+        points_time,
+        xlabel="training time (s)",
+        ylabel="test top-1 (%)",
+        title="test accuracy against training time (mean ± std over seeds)",
+        log_x=True,
+    )
     env = environment(device or "cpu")
     extra = extra or {}
     setting = {
@@ -202,8 +231,16 @@ def run_leaderboard(
     notes = ["Columns: see `cnnzoo leaderboard --help`; runs live under " + str(runs_root) + "."]
     record = {"setting": setting, "budget": budget, "seeds": seeds, "data": data, "models": entries,
               "env": env}  # fmt: skip
-    write_report(out, title=f"cnnzoo leaderboard ({budget} budget)", setting=setting, columns=COLUMNS, rows=rows,
-                 record=record, figures=FIGURES, notes=notes)
+    write_report(
+        out,
+        title=f"cnnzoo leaderboard ({budget} budget)",
+        setting=setting,
+        columns=COLUMNS,
+        rows=rows,
+        record=record,
+        figures=FIGURES,
+        notes=notes,
+    )
     return record
 
 

@@ -31,8 +31,9 @@ class Point:
     y_err: float = 0.0
 
 
-def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, ylabel: str, title: str,
-                  log_x: bool = False) -> Path:
+def errorbar_plot(
+    path: str | Path, points: Sequence[Point], *, xlabel: str, ylabel: str, title: str, log_x: bool = False
+) -> Path:
     """A PNG of labelled points with vertical error bars (mean ± std over seeds)."""
     fig, (ax,) = new_figure()
     for point in points:
@@ -45,8 +46,15 @@ def errorbar_plot(path: str | Path, points: Sequence[Point], *, xlabel: str, yla
     return save_figure(fig, path)
 
 
-def bar_chart(path: str | Path, groups: Sequence[str], series: dict[str, Sequence[float]], *, ylabel: str,
-              title: str, log_y: bool = False) -> Path:
+def bar_chart(
+    path: str | Path,
+    groups: Sequence[str],
+    series: dict[str, Sequence[float]],
+    *,
+    ylabel: str,
+    title: str,
+    log_y: bool = False,
+) -> Path:
     """A PNG of grouped bars: one group per entry of `groups`, one bar per series (a legend names them)."""
     fig, (ax,) = new_figure(width=max(6.0, 1.2 * len(groups) + 2))
     width = 0.8 / max(len(series), 1)
@@ -66,9 +74,17 @@ def setting_lines(setting: dict[str, Any]) -> list[str]:
     return [f"- **{key}**: {value}" for key, value in setting.items()]
 
 
-def write_report(folder: str | Path, *, title: str, setting: dict[str, Any], columns: Sequence[str],
-                 rows: Sequence[Sequence[Any]], record: dict[str, Any], figures: Sequence[str] = (),
-                 notes: Sequence[str] = ()) -> Path:
+def write_report(
+    folder: str | Path,
+    *,
+    title: str,
+    setting: dict[str, Any],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    record: dict[str, Any],
+    figures: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> Path:
     """Write FOLDER/report.md (title, setting, the table, figures, notes), its report.html twin and results.json."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -122,19 +138,20 @@ def schema_problem(value: Any, schema: Any, where: str = "it") -> str | None:
     if isinstance(schema, list):
         if not isinstance(value, list):
             return f"{where} is {_kind(value)}, not a list"
-        return next((p for i, item in enumerate(value) if (p := schema_problem(item, schema[0], f"{where}[{i}]"))),
-                    None)
+        return next(
+            (p for i, item in enumerate(value) if (p := schema_problem(item, schema[0], f"{where}[{i}]"))), None
+        )
     if isinstance(schema, dict):
         if not isinstance(value, dict):
             return f"{where} is {_kind(value)}, not a mapping"
         if list(schema) == [str]:
-            return next((p for k, v in value.items() if (p := schema_problem(v, schema[str], f"{where}[{k!r}]"))),
-                        None)
+            return next((p for k, v in value.items() if (p := schema_problem(v, schema[str], f"{where}[{k!r}]"))), None)
         missing = [key for key in schema if key not in value]
         if missing:
             return f"{where} has no {', '.join(map(repr, missing))}"
-        return next((p for key, sub in schema.items() if (p := schema_problem(value[key], sub, f"{where}[{key!r}]"))),
-                    None)
+        return next(
+            (p for key, sub in schema.items() if (p := schema_problem(value[key], sub, f"{where}[{key!r}]"))), None
+        )
     types = schema if isinstance(schema, tuple) else (schema,)
     accepted = (*types, int) if float in types else types
     if isinstance(value, bool) and bool not in types or not isinstance(value, accepted):

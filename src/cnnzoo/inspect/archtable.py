@@ -204,7 +204,9 @@ def _weight_macs(row: LayerRow) -> int:
 def _subtree_macs(built: _Built, prefix: str = "") -> int:
     """Weight multiply-adds of the module at `prefix` ("" for the whole model), every call counted."""
     return sum(
-        _weight_macs(r) for r in built.rows if r.is_leaf and (not prefix or r.name == prefix or r.name.startswith(prefix + "."))
+        _weight_macs(r)
+        for r in built.rows
+        if r.is_leaf and (not prefix or r.name == prefix or r.name.startswith(prefix + "."))
     )
 
 
@@ -263,7 +265,9 @@ def _stride_note(model: nn.Module) -> str:
         strided = [i for i, c in enumerate(convs) if _pair(c.stride) > 1]
         if strided:
             k = _pair(convs[strided[0]].kernel_size)
-            return f"{kind}: conv3_1, conv4_1, conv5_1 downsample with stride 2 on their conv{strided[0] + 1} ({k}×{k})."
+            return (
+                f"{kind}: conv3_1, conv4_1, conv5_1 downsample with stride 2 on their conv{strided[0] + 1} ({k}×{k})."
+            )
     return f"{kind}: no stage downsamples."
 
 
@@ -299,13 +303,17 @@ def resnet_table(built: Sequence[_Built]) -> ArchTable:
     )
     paper = [RESNET_PAPER_FLOPS.get(b.depth) for b in built]
     if any(p is not None for p in paper) and first.input_size[1:] == (224, 224):
-        rows.append(["FLOPs (paper)", ""] + [Shown(round(p * 1e9), f"{p}×10^9") if p is not None else None for p in paper])
+        rows.append(
+            ["FLOPs (paper)", ""] + [Shown(round(p * 1e9), f"{p}×10^9") if p is not None else None for p in paper]
+        )
         gap = max(abs(m / 1e9 - p) for m, p in zip(macs, paper) if p is not None)
         notes.append(
             "FLOPs (paper): He et al. 2016, Table 1, for the same depths. Its one-decimal figures are within "
             f"{gap:.2f}×10^9 of the exact counts but are not one rounding of them (some truncated, some rounded)."
         )
-    return ArchTable(_resnet_title(built, "ResNet architectures", "He et al. 2016, Table 1"), columns, keys, rows, notes)
+    return ArchTable(
+        _resnet_title(built, "ResNet architectures", "He et al. 2016, Table 1"), columns, keys, rows, notes
+    )
 
 
 def _resnet_headers(built: Sequence[_Built]) -> list[str]:
@@ -347,8 +355,11 @@ def cifar_resnet_table(built: _Built) -> ArchTable:
         filters.append(_block_convs(stage[0])[-1].out_channels)
     total += 1  # the classifier
     shortcut = getattr(stages[1][0], "downsample", None)
-    kind = "option A (identity, zero-padded)" if shortcut is not None and not any(True for _ in shortcut.parameters()) else (
-        "option B (1×1 projection)" if shortcut is not None else "none where the shape changes")
+    kind = (
+        "option A (identity, zero-padded)"
+        if shortcut is not None and not any(True for _ in shortcut.parameters())
+        else ("option B (1×1 projection)" if shortcut is not None else "none where the shape changes")
+    )
     notes = [
         f"{built.name}: n = {n}, {total} weight layers; then global average pool, {model.fc.out_features}-way fc, softmax.",
         f"Input {'×'.join(map(str, built.input_size))}; stem {_stem_cell(model)}; shortcuts where the shape changes: {kind}.",
@@ -359,7 +370,11 @@ def cifar_resnet_table(built: _Built) -> ArchTable:
 
 def _resnet_title(built: Sequence[_Built], name: str, source: str) -> str:
     """The table's title; the course's own networks are laid out like the paper's table but are not the paper's."""
-    course = [b.name for b in built if getattr(b.model, "default_cfg", None) and b.model.default_cfg.paper.startswith("course")]
+    course = [
+        b.name
+        for b in built
+        if getattr(b.model, "default_cfg", None) and b.model.default_cfg.paper.startswith("course")
+    ]
     if course:
         return f"{', '.join(course)} (the course's network, in the layout of {source})"
     return f"{name} ({source})"
@@ -368,12 +383,36 @@ def _resnet_title(built: Sequence[_Built], name: str, source: str) -> str:
 # -- GoogLeNet -------------------------------------------------------------------------------------------
 
 GOOGLENET_COLUMNS = [
-    "type", "patch size/stride", "output size", "depth", "#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce", "#5×5",
-    "pool proj", "params", "ops", "params (paper)", "ops (paper)",
+    "type",
+    "patch size/stride",
+    "output size",
+    "depth",
+    "#1×1",
+    "#3×3 reduce",
+    "#3×3",
+    "#5×5 reduce",
+    "#5×5",
+    "pool proj",
+    "params",
+    "ops",
+    "params (paper)",
+    "ops (paper)",
 ]
 GOOGLENET_KEYS = [
-    "type", "patch_size_stride", "output_size", "depth", "filters_1x1", "filters_3x3_reduce", "filters_3x3",
-    "filters_5x5_reduce", "filters_5x5", "pool_proj", "params", "macs", "params_paper", "macs_paper",
+    "type",
+    "patch_size_stride",
+    "output_size",
+    "depth",
+    "filters_1x1",
+    "filters_3x3_reduce",
+    "filters_3x3",
+    "filters_5x5_reduce",
+    "filters_5x5",
+    "pool_proj",
+    "params",
+    "macs",
+    "params_paper",
+    "macs_paper",
 ]
 
 
@@ -390,29 +429,74 @@ def googlenet_table(built: _Built) -> ArchTable:
             w = module.widths
             name = f"inception ({row.name.removeprefix('inception')})"
             depth = count_depth(module, row.input_shape[1:])
-            rows.append([name, "", _hwc(row.output_shape), depth, w.ch1x1, w.ch3x3red, w.ch3x3, w.ch5x5red, w.ch5x5,
-                         w.pool_proj, row.num_params, _subtree_macs(built, row.name)])
+            rows.append(
+                [
+                    name,
+                    "",
+                    _hwc(row.output_shape),
+                    depth,
+                    w.ch1x1,
+                    w.ch3x3red,
+                    w.ch3x3,
+                    w.ch5x5red,
+                    w.ch5x5,
+                    w.pool_proj,
+                    row.num_params,
+                    _subtree_macs(built, row.name),
+                ]
+            )
         elif conv is not None:
             nxt = _conv_of(top[i + 1].module) if i + 1 < len(top) else None
             if _pair(conv.kernel_size) == 1 and nxt is not None and _pair(nxt.kernel_size) > 1:
                 # a 1×1 reduction and the convolution it feeds: one row of depth 2, as the paper draws conv2
                 k, s = _pair(nxt.kernel_size), _pair(nxt.stride)
                 nrow = top[i + 1]
-                rows.append(["convolution", f"{k}×{k}/{s}", _hwc(nrow.output_shape), 2, None,
-                             conv.out_channels, nxt.out_channels, None, None, None, row.num_params + nrow.num_params,
-                             _subtree_macs(built, row.name) + _subtree_macs(built, nrow.name)])
+                rows.append(
+                    [
+                        "convolution",
+                        f"{k}×{k}/{s}",
+                        _hwc(nrow.output_shape),
+                        2,
+                        None,
+                        conv.out_channels,
+                        nxt.out_channels,
+                        None,
+                        None,
+                        None,
+                        row.num_params + nrow.num_params,
+                        _subtree_macs(built, row.name) + _subtree_macs(built, nrow.name),
+                    ]
+                )
                 i += 2
                 continue
             k, s = _pair(conv.kernel_size), _pair(conv.stride)
-            rows.append(["convolution", f"{k}×{k}/{s}", _hwc(row.output_shape), 1, None, None, None,
-                         None, None, None, row.num_params, _subtree_macs(built, row.name)])
+            rows.append(
+                [
+                    "convolution",
+                    f"{k}×{k}/{s}",
+                    _hwc(row.output_shape),
+                    1,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    row.num_params,
+                    _subtree_macs(built, row.name),
+                ]
+            )
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
             kind = "max pool" if "Max" in type(module).__name__ else "avg pool"
             rows.append([kind, _patch(module, row), _hwc(row.output_shape), 0] + [None] * 6 + [0, 0])
         elif isinstance(module, nn.Dropout):
             rows.append([f"dropout ({module.p:.0%})", "", _hwc(row.output_shape), 0] + [None] * 6 + [0, 0])
         elif isinstance(module, nn.Linear):
-            rows.append(["linear", "", _hwc(row.output_shape), 1] + [None] * 6 + [row.num_params, _subtree_macs(built, row.name)])
+            rows.append(
+                ["linear", "", _hwc(row.output_shape), 1]
+                + [None] * 6
+                + [row.num_params, _subtree_macs(built, row.name)]
+            )
         i += 1
     if rows and rows[-1][0] == "linear":
         rows.append(["softmax", "", rows[-1][2], 0] + [None] * 6 + [0, 0])
@@ -423,8 +507,24 @@ def googlenet_table(built: _Built) -> ArchTable:
         r.extend([_paper_figure(params), _paper_figure(ops if at_paper_size else None)])  # ops depend on the size
     total_params = sum(r[10] for r in rows)
     total_ops = sum(r[11] for r in rows)
-    rows.append(["total", "", "", sum(r[3] for r in rows), None, None, None, None, None, None, total_params, total_ops,
-                 _paper_figure(GOOGLENET_PAPER_TOTAL), None])
+    rows.append(
+        [
+            "total",
+            "",
+            "",
+            sum(r[3] for r in rows),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            total_params,
+            total_ops,
+            _paper_figure(GOOGLENET_PAPER_TOTAL),
+            None,
+        ]
+    )
     notes = [
         f"Built from {built.name} at input {'×'.join(map(str, built.input_size))}, eval mode (auxiliary heads not run, "
         "so not counted). params: exact, with biases (and BatchNorm where the layout has it); ops: multiply-adds, "
@@ -434,11 +534,15 @@ def googlenet_table(built: _Built) -> ArchTable:
         "differ by a few percent (conv1 most: 2.7K printed for 7×7×3×64 = 9,408 weights).",
     ]
     if not at_paper_size:
-        notes.append(f"ops (paper) is left out: the paper's ops are for {'×'.join(map(str, GOOGLENET_PAPER_INPUT))} "
-                     f"inputs, this table's for {'×'.join(map(str, built.input_size[1:]))} (ops grow with the "
-                     "image's area; params do not change).")
+        notes.append(
+            f"ops (paper) is left out: the paper's ops are for {'×'.join(map(str, GOOGLENET_PAPER_INPUT))} "
+            f"inputs, this table's for {'×'.join(map(str, built.input_size[1:]))} (ops grow with the "
+            "image's area; params do not change)."
+        )
     formats = {"params": _text, "ops": _millions}
-    return ArchTable(f"{built.name} (Szegedy et al. 2015, Table 1)", GOOGLENET_COLUMNS, GOOGLENET_KEYS, rows, notes, formats)
+    return ArchTable(
+        f"{built.name} (Szegedy et al. 2015, Table 1)", GOOGLENET_COLUMNS, GOOGLENET_KEYS, rows, notes, formats
+    )
 
 
 def _conv_of(module: nn.Module) -> nn.Conv2d | None:
@@ -507,7 +611,17 @@ def _layer_row(row: LayerRow) -> list[Any]:
         name = f"FC-{module.out_features}"
     elif isinstance(module, nn.modules.batchnorm._BatchNorm):
         name = "batchnorm"
-    return [name, row.name, _hwc_or_n(row.input_shape), _hwc_or_n(row.output_shape), stride, kernel, in_ch, out_ch, row.num_params]
+    return [
+        name,
+        row.name,
+        _hwc_or_n(row.input_shape),
+        _hwc_or_n(row.output_shape),
+        stride,
+        kernel,
+        in_ch,
+        out_ch,
+        row.num_params,
+    ]
 
 
 def _hwc_or_n(shape: Sequence[int]) -> str:
@@ -518,7 +632,9 @@ def _hwc_or_n(shape: Sequence[int]) -> str:
 # -- dispatch -------------------------------------------------------------------------------------------
 
 
-def arch_tables(names: Sequence[str], options: dict[str, Any] | None = None, input_size: Sequence[int] | None = None) -> ArchTables:
+def arch_tables(
+    names: Sequence[str], options: dict[str, Any] | None = None, input_size: Sequence[int] | None = None
+) -> ArchTables:
     """The paper-style tables of these models; ImageNet ResNets with the same stage sizes share one table.
 
     ResNets are built with the paper's stride placement (`stride_in_1x1=True`) unless `options` set it.

@@ -25,14 +25,27 @@ from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_depth, count_macs, count_params
 from cnnzoo.inspect.summary import summary
 
-COLUMNS = ("model", "input", "params", ("gmacs", "GMACs"), "depth", ("activations_mb", "activations (MB)"),
-           ("images_per_s", "images/s"))  # (JSON key, header): see render.py
+COLUMNS = (
+    "model",
+    "input",
+    "params",
+    ("gmacs", "GMACs"),
+    "depth",
+    ("activations_mb", "activations (MB)"),
+    ("images_per_s", "images/s"),
+)  # (JSON key, header): see render.py
 MAX_SECONDS = 3600.0  # timing one model for longer than an hour is a typo, not a measurement
 MAX_BATCH_SIZE = 65536
 
 
-def measure_throughput(model: torch.nn.Module, input_size: Sequence[int], batch_size: int, device: torch.device,
-                       seconds: float = 1.0, warmup: int = 2) -> float:
+def measure_throughput(
+    model: torch.nn.Module,
+    input_size: Sequence[int],
+    batch_size: int,
+    device: torch.device,
+    seconds: float = 1.0,
+    warmup: int = 2,
+) -> float:
     """Images per second of eval-mode forward passes, timed for about `seconds` (at least two passes)."""
     model.eval()
     x = torch.randn(batch_size, *input_size, device=device)
@@ -74,13 +87,21 @@ def compare(
     rows = []
     for name in names:
         opts = dict(options or {})
-        if input_size is not None and "in_chans" not in opts and input_size[0] != get_model_config(name, **opts).input_size[0]:
+        if (
+            input_size is not None
+            and "in_chans" not in opts
+            and input_size[0] != get_model_config(name, **opts).input_size[0]
+        ):
             opts["in_chans"] = input_size[0]
         with torch.device("meta"):
             meta_model = create_model(name, **opts)
         size = tuple(input_size) if input_size is not None else meta_model.default_cfg.input_size
         layers = summary(meta_model, size, depth=0)
-        row_counts = (count_params(meta_model), round(count_macs(meta_model, size) / 1e9, 3), count_depth(meta_model, size))
+        row_counts = (
+            count_params(meta_model),
+            round(count_macs(meta_model, size) / 1e9, 3),
+            count_depth(meta_model, size),
+        )
         del meta_model
         with torch.device(dev):
             model = create_model(name, **opts)

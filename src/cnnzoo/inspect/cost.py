@@ -70,20 +70,30 @@ class ConvCost:
         return h * w * c
 
 
-def conv_cost(in_shape: tuple[int, int, int], kernel: int, out_channels: int, stride: int = 1, padding: int | str = "same") -> ConvCost:
+def conv_cost(
+    in_shape: tuple[int, int, int], kernel: int, out_channels: int, stride: int = 1, padding: int | str = "same"
+) -> ConvCost:
     """Validated `ConvCost`; padding "same" is k//2 (the output keeps H×W at stride 1; odd k only), "valid" is 0."""
     h, w, c = in_shape
-    for label, value in (("input height", h), ("input width", w), ("input channels", c), ("kernel", kernel),
-                         ("output channels", out_channels), ("stride", stride)):
+    for label, value in (
+        ("input height", h),
+        ("input width", w),
+        ("input channels", c),
+        ("kernel", kernel),
+        ("output channels", out_channels),
+        ("stride", stride),
+    ):
         if value < 1:
             raise CnnzooError(f"{label} must be a positive number, got {value}")
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise CnnzooError(f"padding must be 'same', 'valid' or a number of pixels, got {padding!r}")
         if padding == "same" and kernel % 2 == 0:  # k//2 on each side grows the map by one pixel
-            raise CnnzooError(f"padding 'same' keeps HxW only with an odd kernel; a {kernel}x{kernel} kernel needs "
-                              f"{kernel - 1} pixels split unevenly: give a number of pixels, e.g. --padding "
-                              f"{kernel // 2 - 1} ({h - 1}x{w - 1} out) or {kernel // 2} ({h + 1}x{w + 1} out)")
+            raise CnnzooError(
+                f"padding 'same' keeps HxW only with an odd kernel; a {kernel}x{kernel} kernel needs "
+                f"{kernel - 1} pixels split unevenly: give a number of pixels, e.g. --padding "
+                f"{kernel // 2 - 1} ({h - 1}x{w - 1} out) or {kernel // 2} ({h + 1}x{w + 1} out)"
+            )
         padding = kernel // 2 if padding == "same" else 0
     if padding < 0:
         raise CnnzooError(f"padding must be 0 or more, got {padding}")
@@ -156,7 +166,9 @@ def _kernel_of(branch: str) -> int:
     return int(m.group(1))
 
 
-def inception_cost(in_shape: tuple[int, int, int], branches: dict[str, int | None], reduce: dict[str, int] | None = None) -> InceptionCost:
+def inception_cost(
+    in_shape: tuple[int, int, int], branches: dict[str, int | None], reduce: dict[str, int] | None = None
+) -> InceptionCost:
     """An inception module: each branch ("1x1": 128, "3x3": 192, "pool": None) on the same input, same padding.
 
     `reduce` puts a 1×1 convolution to that many channels before a k×k branch ("3x3": 96), or after the

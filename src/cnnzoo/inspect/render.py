@@ -43,8 +43,13 @@ def _split(column: Column) -> tuple[str, str]:
     return (column, column) if isinstance(column, str) else column
 
 
-def render_table(columns: Sequence[Column], rows: Sequence[Sequence[Any]], fmt: str = "table", title: str | None = None,
-                 width: int | None = None) -> str:
+def render_table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    fmt: str = "table",
+    title: str | None = None,
+    width: int | None = None,
+) -> str:
     """Render rows under column headers; JSON gives a list of objects under the columns' keys.
 
     A "table" is at most `width` characters wide, its cells folded to fit; by default the terminal's width

@@ -202,7 +202,10 @@ class Summary:
         if fmt == "csv":
             return self._csv()
         headers = ["Layer (type (var_name):depth-idx)"] + [COLUMN_TITLES[c] for c in self.columns]
-        rows = [[self._tree_prefix(row) + row.label()] + self._cells(row, params, macs) for row, params, macs in self.visible_rows()]
+        rows = [
+            [self._tree_prefix(row) + row.label()] + self._cells(row, params, macs)
+            for row, params, macs in self.visible_rows()
+        ]
         title = f"{self.model_name} — input {_shape(self.input_size)}, {self.mode} mode"
         table = render_table(headers, rows, fmt, title=title)
         return table + "\n\n" + self._footer(markdown=fmt == "markdown")
@@ -211,8 +214,10 @@ class Summary:
         return self.render("table")
 
     def __repr__(self) -> str:  # the dataclass's own would list every row's fields: tens of thousands of characters
-        return (f"Summary({self.model_name!r}, input {_shape(self.input_size)}, {len(self.rows)} rows, "
-                f"{self.total_params:,} parameters, {self.total_macs:,} multiply-adds; print() it for the table)")
+        return (
+            f"Summary({self.model_name!r}, input {_shape(self.input_size)}, {len(self.rows)} rows, "
+            f"{self.total_params:,} parameters, {self.total_macs:,} multiply-adds; print() it for the table)"
+        )
 
     def _repr_markdown_(self) -> str:
         """What a Jupyter cell shows: the table in Markdown."""
@@ -287,11 +292,34 @@ class Summary:
     def _csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["name", "type", "depth", "depth_index", "kernel_shape", "input_shape", "output_shape", "params", "macs", "trainable"])
+        writer.writerow(
+            [
+                "name",
+                "type",
+                "depth",
+                "depth_index",
+                "kernel_shape",
+                "input_shape",
+                "output_shape",
+                "params",
+                "macs",
+                "trainable",
+            ]
+        )
         for row, params, macs in self.visible_rows():
             writer.writerow(
-                [row.name, row.class_name, row.depth, row.depth_index, _shape(row.kernel_size), _shape(row.input_shape),
-                 _shape(row.output_shape), "" if params is None else params, "" if macs is None else macs, row.trainable]
+                [
+                    row.name,
+                    row.class_name,
+                    row.depth,
+                    row.depth_index,
+                    _shape(row.kernel_size),
+                    _shape(row.input_shape),
+                    _shape(row.output_shape),
+                    "" if params is None else params,
+                    "" if macs is None else macs,
+                    row.trainable,
+                ]
             )
         return out.getvalue().rstrip("\n")
 
@@ -455,7 +483,9 @@ def _forward_rows(model: nn.Module, x: torch.Tensor, training: bool, name: str) 
     return rows
 
 
-def _insert_uncalled_containers(rows: list[LayerRow], where: dict[int, tuple[str, int]], parent: dict[int, nn.Module | None]) -> list[LayerRow]:
+def _insert_uncalled_containers(
+    rows: list[LayerRow], where: dict[int, tuple[str, int]], parent: dict[int, nn.Module | None]
+) -> list[LayerRow]:
     """Give containers whose forward was never called (ModuleList, a dict of stages) a row above their children."""
     out: list[LayerRow] = []
     open_at: dict[int, int] = {}  # depth → id of the module whose row is open at that depth

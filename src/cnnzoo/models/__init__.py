@@ -18,8 +18,11 @@ __all__ = [
     "ModelConfig",
     "Option",
     "check_model_options",
-    "create_model", "get_model_config", "list_models",
-    "model_options", "option_specs",
+    "create_model",
+    "get_model_config",
+    "list_models",
+    "model_options",
+    "option_specs",
     "parse_model_options",
     "register_model",
 ]

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-import torch
 import torch.nn as nn
 
 from cnnzoo.models.layers import ConvNetWithMLPHead, MLPHead, init_weights
@@ -85,7 +84,10 @@ class AlexNet(ConvNetWithMLPHead):
         reduction = 1
         self.feature_info = []
         for row in spec.convs:
-            layers += [nn.Conv2d(channels, row.out_channels, row.kernel, row.stride, row.padding), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(channels, row.out_channels, row.kernel, row.stride, row.padding),
+                nn.ReLU(inplace=True),
+            ]
             channels = row.out_channels
             reduction *= row.stride
             if row.pool:

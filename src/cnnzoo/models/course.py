@@ -76,8 +76,11 @@ COURSE_SPECS: dict[str, CourseSpec] = {
 
 # What the course nets let a user change; the rest of the layout is the listing's.
 COURSE_OPTIONS: dict[str, Option] = {
-    "shortcut": Option(str, "B: projection where the shape changes (as intended), C: on every unit, none: plain",
-                       choices=("B", "C", "none")),
+    "shortcut": Option(
+        str,
+        "B: projection where the shape changes (as intended), C: on every unit, none: plain",
+        choices=("B", "C", "none"),
+    ),
     "zero_init_residual": RESNET_OPTIONS["zero_init_residual"],
 }
 
@@ -95,8 +98,16 @@ def _course_config(name: str) -> ModelConfig:
 def _course_resnet(name: str, shortcut: str, zero_init_residual: bool, **common: Any) -> ResNet:
     network, block, layers, widths, strides = COURSE_SPECS[name]
     unit = block.panels[0]  # each course net has one kind of unit: the paper's (a), or (c) in Project #2
-    return network(block, layers, widths, strides, residual_unit=unit, shortcut=shortcut,
-                   zero_init_residual=zero_init_residual, **common)
+    return network(
+        block,
+        layers,
+        widths,
+        strides,
+        residual_unit=unit,
+        shortcut=shortcut,
+        zero_init_residual=zero_init_residual,
+        **common,
+    )
 
 
 @register_model(_course_config("course_resnet18"), options=COURSE_OPTIONS)

@@ -67,7 +67,9 @@ def resolve_out_indices(out_indices: int | Sequence[int] | None, num_stages: int
     resolved = []
     for i in out_indices:
         if isinstance(i, bool) or not isinstance(i, int) or not -num_stages <= i < num_stages:
-            raise CnnzooError(f"{model}: out_indices {out_indices!r}; its {num_stages} stages are 0 to {num_stages - 1}")
+            raise CnnzooError(
+                f"{model}: out_indices {out_indices!r}; its {num_stages} stages are 0 to {num_stages - 1}"
+            )
         resolved.append(i % num_stages)
     return tuple(sorted(set(resolved)))
 

@@ -63,13 +63,15 @@ INCEPTION_TABLE: dict[str, InceptionWidths] = {
 LAYOUTS = ("paper", "torchvision")
 
 GOOGLENET_OPTIONS: dict[str, Option] = {
-    "layout": Option(str, "paper (LRN, 5x5 branch, the paper's heads) or torchvision (BatchNorm, its weights load)",
-                     choices=LAYOUTS),
+    "layout": Option(
+        str, "paper (LRN, 5x5 branch, the paper's heads) or torchvision (BatchNorm, its weights load)", choices=LAYOUTS
+    ),
     "small_input": Option(bool, "3x3 stride-1 stem without the two max pools, for 28x28 and 32x32 images"),
     "batch_norm": Option(bool, "BatchNorm after every convolution (default: only in the torchvision layout)"),
     "aux_logits": Option(bool, "the two auxiliary classifiers, used in training mode"),
-    "dropout": Option(float, "dropout before the last linear layer (default: 0.4 paper, 0.2 torchvision)",
-                      low=0.0, high=1.0),
+    "dropout": Option(
+        float, "dropout before the last linear layer (default: 0.4 paper, 0.2 torchvision)", low=0.0, high=1.0
+    ),
     "transform_input": Option(bool, "re-map ImageNet-normalised inputs as torchvision's ported weights expect"),
 }
 AUX_LOSS_WEIGHT = 0.3  # section 5: "their loss is added to the total loss of the network with a discount weight"
@@ -205,7 +207,9 @@ class GoogLeNet(Classifier):
         in_channels = 192  # each module's input is the previous one's output, chained through the table
         for name, widths in table.items():
             # torchvision's third branch is 3x3, not 5x5 (a known quirk, pytorch/vision#906).
-            setattr(self, f"inception{name}", Inception(in_channels, widths, conv, third_kernel=3 if torchvision else 5))
+            setattr(
+                self, f"inception{name}", Inception(in_channels, widths, conv, third_kernel=3 if torchvision else 5)
+            )
             in_channels = widths.out_channels
             if name == "3b":
                 self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)

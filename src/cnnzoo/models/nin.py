@@ -66,8 +66,11 @@ NIN_OPTIONS: dict[str, Option] = {
     "small_input": Option(bool, "true: the cifar layout, false: the imagenet one"),
     "batch_norm": Option(bool, "BatchNorm after every convolution"),
     "dropout": Option(float, "dropout probability before the last block", low=0.0, high=1.0),
-    "init": Option(str, "identity (square 1x1 convolutions start near the identity) or he (He-normal throughout)",
-                   choices=("identity", "he")),
+    "init": Option(
+        str,
+        "identity (square 1x1 convolutions start near the identity) or he (He-normal throughout)",
+        choices=("identity", "he"),
+    ),
 }
 
 

@@ -217,7 +217,9 @@ def parse_model_options(items: list[str] | None) -> dict[str, Any]:
     return options
 
 
-def get_model_config(name: str, num_classes: int | None = None, in_chans: int | None = None, **options: Any) -> ModelConfig:
+def get_model_config(
+    name: str, num_classes: int | None = None, in_chans: int | None = None, **options: Any
+) -> ModelConfig:
     """The default config of a model built with these arguments, without building it."""
     entry = _entry(name)
     given = {"num_classes": num_classes, "in_chans": in_chans}

@@ -449,6 +449,7 @@ class ResNet(Classifier):
     def _new_classifier(self, num_classes: int) -> None:
         self.fc = linear_head(self.num_features, num_classes)
 
+
 # ---------------------------------------------------------------------------------------------------------------
 # The papers' tables. ImageNet: He et al. 2016, Table 1, (block, units per stage conv2_x..conv5_x).
 RESNET_SPECS: dict[int, tuple[type[ResidualUnit], tuple[int, ...]]] = {
@@ -472,12 +473,19 @@ CIFAR_DEFAULTS: dict[str, Any] = {"small_input": True, "shortcut": "A"}
 # The options of every ResNet (keyword arguments of `ResNet`), as `cnnzoo models resnet18` lists them.
 RESNET_OPTIONS: dict[str, Option] = {
     "small_input": Option(bool, "3x3 stride-1 stem without max pool, for 28x28 and 32x32 images"),
-    "shortcut": Option(str, "A: zero-padded identity, B: projection where the shape changes, C: always, none: plain",
-                       choices=tuple(SHORTCUTS)),
-    "shortcut_pad": Option(str, "option A's zero channels: after the identity's, or both: half before (akamaster)",
-                           choices=SHORTCUT_PADS),
-    "residual_unit": Option(str, "where BN and ReLU sit around the addition (He et al. 2016b, fig. 4 (a)-(e))",
-                            choices=tuple(RESIDUAL_UNITS)),
+    "shortcut": Option(
+        str,
+        "A: zero-padded identity, B: projection where the shape changes, C: always, none: plain",
+        choices=tuple(SHORTCUTS),
+    ),
+    "shortcut_pad": Option(
+        str, "option A's zero channels: after the identity's, or both: half before (akamaster)", choices=SHORTCUT_PADS
+    ),
+    "residual_unit": Option(
+        str,
+        "where BN and ReLU sit around the addition (He et al. 2016b, fig. 4 (a)-(e))",
+        choices=tuple(RESIDUAL_UNITS),
+    ),
     "stride_in_1x1": Option(bool, "bottlenecks: stride the first 1x1 as the paper (else the 3x3, torchvision v1.5)"),
     "zero_init_residual": Option(bool, "start every residual branch at zero (its last BN weight zeroed)"),
 }

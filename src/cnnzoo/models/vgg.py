@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import torch
 import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice

@@ -165,7 +165,11 @@ def _model_section(d: dict[str, Any]) -> list[str]:
     options = ", ".join(f"{k}={v!r}" for k, v in sorted(d["model_options"].items())) or "none"
     paper = get_model_config(d["model_name"], **d["model_options"]).paper
     h, w = d["image_size"]
-    norm = "per-pixel mean image subtracted" if d.get("mean_image") else f"mean {_floats(d['mean'])}, std {_floats(d['std'])}"
+    norm = (
+        "per-pixel mean image subtracted"
+        if d.get("mean_image")
+        else f"mean {_floats(d['mean'])}, std {_floats(d['std'])}"
+    )
     return [
         "## Model",
         "",
@@ -206,9 +210,29 @@ def _recipe_section(cfg: dict[str, Any], imported: dict | None) -> list[str]:
         if imported.get("notes"):
             lines += ["", f"Notes: {imported['notes']}."]
         return lines + [""]
-    keys = ["recipe", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-            "milestones", "warmup_epochs", "label_smoothing", "crop_padding", "flip", "cutout", "auto_augment",
-            "mixup", "cutmix", "ema", "precision", "seed"]
+    keys = [
+        "recipe",
+        "epochs",
+        "batch_size",
+        "optimizer",
+        "lr",
+        "momentum",
+        "nesterov",
+        "weight_decay",
+        "schedule",
+        "milestones",
+        "warmup_epochs",
+        "label_smoothing",
+        "crop_padding",
+        "flip",
+        "cutout",
+        "auto_augment",
+        "mixup",
+        "cutmix",
+        "ema",
+        "precision",
+        "seed",
+    ]
     if cfg.get("init_from_name"):  # a fine-tuned model: from what, and how
         keys += ["init_from_name", "num_classes", "freeze", "lr_head_mult"]
     rows = [f"| {key} | {_cell(cfg[key])} |" for key in keys if cfg.get(key) not in (None, [], "")]
@@ -318,8 +342,14 @@ def pretrained_model(name: str, pretrained: str | Path, num_classes: int | None 
     return model
 
 
-def create_model(name: str, num_classes: int | None = None, in_chans: int | None = None, *,
-                 pretrained: str | Path | None = None, **options: Any) -> torch.nn.Module:
+def create_model(
+    name: str,
+    num_classes: int | None = None,
+    in_chans: int | None = None,
+    *,
+    pretrained: str | Path | None = None,
+    **options: Any,
+) -> torch.nn.Module:
     """`cnnzoo.create_model`: the registry's model, with `pretrained=` a folder, hub id, run or checkpoint's weights.
 
     Without `pretrained` it is `cnnzoo.models.create_model` itself; the registry builds untrained models only, so

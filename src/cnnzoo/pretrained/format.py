@@ -54,14 +54,20 @@ def read_pretrained(folder: str | Path) -> tuple[dict, dict[str, torch.Tensor], 
     if description is None or description.get("format") != FORMAT:
         raise CnnzooError(f"{folder} holds no cnnzoo config.json; is it a folder that `cnnzoo save-pretrained` wrote?")
     if description.get("version") != VERSION:
-        raise CnnzooError(f"{folder} is pretrained-folder version {description.get('version')}; this cnnzoo reads {VERSION}")
+        raise CnnzooError(
+            f"{folder} is pretrained-folder version {description.get('version')}; this cnnzoo reads {VERSION}"
+        )
     missing = [key for key in META_KEYS if description.get(key) is None]
     if missing:
-        raise CnnzooError(f"{folder}/config.json lacks {', '.join(missing)}; write the folder again with save-pretrained")
+        raise CnnzooError(
+            f"{folder}/config.json lacks {', '.join(missing)}; write the folder again with save-pretrained"
+        )
     try:
         weights = load_file(str(folder / "model.safetensors"))
     except Exception as err:
-        raise CnnzooError(f"cannot read {folder / 'model.safetensors'} ({type(err).__name__}): missing or truncated") from None
+        raise CnnzooError(
+            f"cannot read {folder / 'model.safetensors'} ({type(err).__name__}): missing or truncated"
+        ) from None
     meta = {key: description[key] for key in (*META_KEYS, *OPTIONAL_META_KEYS) if description.get(key) is not None}
     return meta, weights, dict(description.get("train_config") or {})
 

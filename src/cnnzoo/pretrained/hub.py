@@ -23,7 +23,7 @@ def is_hub_id(value: object) -> bool:
 
 def parse_hub_id(value: str) -> tuple[str, str | None]:
     """`hf-hub:ORG/REPO@REVISION` → ("ORG/REPO", "REVISION" or None); a malformed id is a one-line error."""
-    repo, _, revision = value[len(HUB_PREFIX):].partition("@")
+    repo, _, revision = value[len(HUB_PREFIX) :].partition("@")
     parts = repo.split("/")
     if len(parts) != 2 or not all(parts):
         raise CnnzooError(f"{value!r} is not a hub id; write hf-hub:ORG/REPO (optionally @REVISION)")

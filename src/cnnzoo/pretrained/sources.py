@@ -64,8 +64,9 @@ SOURCES: dict[str, Source] = {
         layout="akamaster",
         renames=((r"^module\.", ""), (r"^linear\.", "fc.")),
         # README: test error 8.27, 7.37, 6.90, 6.61, 6.32 % (ResNet-1202 without a figure).
-        architectures=_cifar_resnets({"shortcut_pad": "both"},
-                                     {20: 91.73, 32: 92.63, 44: 93.10, 56: 93.39, 110: 93.68, 1202: None}),
+        architectures=_cifar_resnets(
+            {"shortcut_pad": "both"}, {20: 91.73, 32: 92.63, 44: 93.10, 56: 93.39, 110: 93.68, 1202: None}
+        ),
         data="cifar10",
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
@@ -82,8 +83,10 @@ SOURCES: dict[str, Source] = {
         renames=(),
         architectures={
             **_cifar_resnets({"shortcut": "B"}, {20: 92.60, 32: 93.53, 44: 94.01, 56: 94.37}),
-            **{f"vgg{d}_bn": Architecture(f"vgg{d}_bn", {"small_input": True}, top1)
-               for d, top1 in {11: 92.79, 13: 94.00, 16: 94.16, 19: 93.91}.items()},
+            **{
+                f"vgg{d}_bn": Architecture(f"vgg{d}_bn", {"small_input": True}, top1)
+                for d, top1 in {11: 92.79, 13: 94.00, 16: 94.16, 19: 93.91}.items()
+            },
         },
         data="cifar10",
         mean=CIFAR10_MEAN,

@@ -91,12 +91,16 @@ def _cached_or_downloaded(name: str, members: dict[str, tuple[str, Any]]) -> Pat
                           ".pth file") from None  # fmt: skip
     file_name = weights.url.rsplit("/", 1)[-1]
     if file_name not in members:
-        raise CnnzooError(f"{name} is for a network cnnzoo does not import; it imports {', '.join(sorted(set(a for a, _ in members.values())))}")
+        raise CnnzooError(
+            f"{name} is for a network cnnzoo does not import; it imports {', '.join(sorted(set(a for a, _ in members.values())))}"
+        )
     path = Path(torch.hub.get_dir()) / "checkpoints" / file_name
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            torch.hub.download_url_to_file(weights.url, str(path), hash_prefix=file_name.rsplit("-", 1)[-1].split(".")[0])
+            torch.hub.download_url_to_file(
+                weights.url, str(path), hash_prefix=file_name.rsplit("-", 1)[-1].split(".")[0]
+            )
         except Exception as err:
             raise CnnzooError(
                 f"cannot download {weights.url} ({type(err).__name__}); download it yourself and import the file"

@@ -101,8 +101,10 @@ class TrainConfig:
     )
     # precision/speed
     precision: str = setting(
-        "auto", "precision/speed", "auto (bf16 on a CPU with native bf16 or a bf16 GPU, else fp32; the run's "
-        "first line says which), fp32, bf16 (autocast) or fp16 (autocast + GradScaler)"
+        "auto",
+        "precision/speed",
+        "auto (bf16 on a CPU with native bf16 or a bf16 GPU, else fp32; the run's "
+        "first line says which), fp32, bf16 (autocast) or fp16 (autocast + GradScaler)",
     )
     channels_last: bool | None = setting(
         None, "precision/speed", "channels-last memory format (default auto: on with bf16/fp16)", flag="bool"
@@ -122,8 +124,10 @@ class TrainConfig:
     runs_root: str = setting("runs", "run/output", "parent of the default run directories")
     log_every: int = setting(50, "run/output", "progress refresh interval in iterations")
     checkpoint_every: int = setting(
-        1, "run/output", "write checkpoints every N epochs and after the last (speedruns: a GPU epoch can be shorter "
-        "than the fsync of a checkpoint); the best weights wait in memory, a crash loses up to N-1 epochs"
+        1,
+        "run/output",
+        "write checkpoints every N epochs and after the last (speedruns: a GPU epoch can be shorter "
+        "than the fsync of a checkpoint); the best weights wait in memory, a crash loses up to N-1 epochs",
     )
     tensorboard: bool = setting(True, "run/output", "write TensorBoard events to RUN_DIR/tb")
     plots: bool = setting(True, "run/output", "draw curves.png and confusion.png")
@@ -163,49 +167,43 @@ class TrainConfig:
     def validate(self) -> None:
         """Check every value at the boundary so a bad one fails before any work, in one line.
 
-        The data spec checked its own fields when it was built.
+        The data spec checked its own fields when it was built; here each field, then the fields together.
         """
         if not self.model:
             raise CnnzooError("no model given; pass --model NAME (see `cnnzoo models`)")
         if not self.data.name:
             raise CnnzooError("no dataset given; pass --data NAME (" + ", ".join(DEFAULT_VAL_SIZE) + ")")
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("milestone_unit", self.milestone_unit, UNITS)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_choice("compile", self.compile, COMPILE_MODES)
-        check_choice("lr_scaling", self.lr_scaling, LR_SCALINGS)
-        check_choice("tta", self.tta, TTA_MODES)
-        check_choice("freeze", self.freeze, FREEZE_MODES)
-        check_range("lr_head_mult", self.lr_head_mult, 0.0, 1000.0, low_open=True)
-        fine_tuning = [flag for flag, given in (("--num-classes", self.num_classes is not None),
-                       ("--freeze", self.freeze != "none"), ("--lr-head-mult", self.lr_head_mult != 1.0)) if given]
-        if fine_tuning and not self.init_from:
-            raise CnnzooError(f"{', '.join(fine_tuning)} fine-tune a trained model: give --init-from CHECKPOINT too")
+        for name, choices in _CHOICES:
+            check_choice(name, getattr(self, name), choices)
         for name, low, high in _INT_RANGES:
             check_int(name, getattr(self, name), low, high)
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise CnnzooError(f"lr must be a positive number, got {self.lr}")
-        check_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
-        check_range("weight_decay", self.weight_decay, 0.0, 1.0, high_open=True)  # decay x lr per step: 1 erases
-        check_range("gamma", self.gamma, 0.0, 1.0, low_open=True)
-        check_range("warmup_epochs", self.warmup_epochs, 0.0, MAX_EPOCHS)
-        check_range("min_lr_factor", self.min_lr_factor, 0.0, 1.0)
-        check_range("onecycle_pct", self.onecycle_pct, 0.0, 1.0, low_open=True, high_open=True)
-        check_range("onecycle_div", self.onecycle_div, 1.0, math.inf)
-        check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
-        check_range("aux_weight", self.aux_weight, 0.0, math.inf)
-        check_range("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
+        for name, low, high, low_open, high_open in _FLOAT_RANGES:
+            if getattr(self, name) is not None:
+                check_range(name, getattr(self, name), low, high, low_open=low_open, high_open=high_open)
+        for name in ("lr", "grad_clip"):  # any positive size, but a size: not 0, nan or inf
+            value = getattr(self, name)
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise CnnzooError(f"{name} must be a positive number, got {value}")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise CnnzooError(f"betas must be two numbers in [0, 1), got {self.betas}")
-        if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
-            raise CnnzooError(f"grad_clip must be a positive number, got {self.grad_clip}")
-        if self.warmup_factor is not None:
-            check_range("warmup_factor", self.warmup_factor, 0.0, 1.0, low_open=True)
-        if self.warmup_epochs > 0 and self.warmup_steps > 0:
-            raise CnnzooError("give warmup_epochs or warmup_steps, not both")
         if not all(0 < m <= MAX_STEPS for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
             raise CnnzooError(f"milestones must be positive, finite and increasing, got {self.milestones}")
+        if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
+            raise CnnzooError(f"invalid device {self.device!r}; valid: auto, cpu, cuda, cuda:N, mps")
+        for key in self.model_options:
+            if not isinstance(key, str):
+                raise CnnzooError(f"model option names must be strings, got {key!r}")
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """Settings that are each fine but cannot go together."""
+        fine_tuning = [flag for flag, given in (("--num-classes", self.num_classes is not None),
+                                                ("--freeze", self.freeze != "none"),
+                                                ("--lr-head-mult", self.lr_head_mult != 1.0)) if given]  # fmt: skip
+        if fine_tuning and not self.init_from:
+            raise CnnzooError(f"{', '.join(fine_tuning)} fine-tune a trained model: give --init-from CHECKPOINT too")
+        if self.warmup_epochs > 0 and self.warmup_steps > 0:
+            raise CnnzooError("give warmup_epochs or warmup_steps, not both")
         if self.schedule == "multistep" and not self.milestones:
             raise CnnzooError(
                 "schedule 'multistep' needs --milestones, e.g. --milestones 32000 48000 --milestone-unit steps"
@@ -217,11 +215,6 @@ class TrainConfig:
             )
         if self.patience is not None and self.data.resolved_val_size() == 0:
             raise CnnzooError("patience (early stopping) needs a validation set; drop --full-train or --val-size 0")
-        if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
-            raise CnnzooError(f"invalid device {self.device!r}; valid: auto, cpu, cuda, cuda:N, mps")
-        for key in self.model_options:
-            if not isinstance(key, str):
-                raise CnnzooError(f"model option names must be strings, got {key!r}")
 
     def run_warnings(self, train_size: int, steps_per_epoch: int) -> list[str]:
         """Warn (and return the warnings) where the data or the length of training defeats the schedule asked for,
@@ -252,7 +245,9 @@ class TrainConfig:
                 )
         augment = self.data.augment
         if not (augment.mixup or augment.cutmix) and (augment.mix_prob, augment.cutmix_prob) != (1.0, 0.5):
-            messages.append("mix_prob and cutmix_prob apply to mixup and cutmix, which are off: give --mixup or --cutmix")
+            messages.append(
+                "mix_prob and cutmix_prob apply to mixup and cutmix, which are off: give --mixup or --cutmix"
+            )
         if self.tta != "none" and not augment.flip:
             messages.append(
                 f"tta {self.tta!r} averages over flipped test images, but this run trains without --flip: the model "
@@ -261,7 +256,6 @@ class TrainConfig:
         for message in messages:
             warnings.warn(message, SettingWarning, stacklevel=2)
         return messages
-
 
 
 # -------------------------------------------------------------------- the flat names of the fields
@@ -341,7 +335,10 @@ class RecipeLoader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if key in lines:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice (lines {lines[key]} and {line}); keep one", key_node.start_mark
+                    None,
+                    None,
+                    f"key {key!r} is given twice (lines {lines[key]} and {line}); keep one",
+                    key_node.start_mark,
                 )
             lines[key] = line
         return super().construct_mapping(node, deep=deep)
@@ -514,6 +511,34 @@ def _count_or_fraction(key: str, value: Any) -> int | float:
 class SettingWarning(UserWarning):
     """The run will train, but not as its settings suggest (see `TrainConfig.run_warnings`)."""
 
+
+# (field, its choices) of every field with a fixed list of values.
+_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("optimizer", OPTIMIZERS),
+    ("schedule", SCHEDULES),
+    ("milestone_unit", UNITS),
+    ("precision", PRECISIONS),
+    ("compile", COMPILE_MODES),
+    ("lr_scaling", LR_SCALINGS),
+    ("tta", TTA_MODES),
+    ("freeze", FREEZE_MODES),
+)
+
+# (field, lowest, highest, lowest excluded, highest excluded) of every number; None (an optional field) passes.
+_FLOAT_RANGES: tuple[tuple[str, float, float, bool, bool], ...] = (
+    ("lr_head_mult", 0.0, 1000.0, True, False),
+    ("momentum", 0.0, 1.0, False, True),
+    ("weight_decay", 0.0, 1.0, False, True),  # decay x lr per step: 1 would erase the weights
+    ("gamma", 0.0, 1.0, True, False),
+    ("warmup_epochs", 0.0, MAX_EPOCHS, False, False),
+    ("warmup_factor", 0.0, 1.0, True, False),
+    ("min_lr_factor", 0.0, 1.0, False, False),
+    ("onecycle_pct", 0.0, 1.0, True, True),
+    ("onecycle_div", 1.0, math.inf, False, False),
+    ("label_smoothing", 0.0, 1.0, False, True),
+    ("aux_weight", 0.0, math.inf, False, False),
+    ("ema_decay", 0.0, 1.0, True, True),
+)
 
 # (field, lowest, highest) of every integer field; None values (optional fields) are not checked.
 _INT_RANGES: tuple[tuple[str, int, int], ...] = (

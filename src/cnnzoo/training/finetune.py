@@ -75,8 +75,10 @@ def transfer_weights(
         if name in head:
             continue
         if name in stem and name in own and tensor.dim() == own[name].dim() and tensor.shape[1] != own[name].shape[1]:
-            notes.append(f"{name}: filters for {tensor.shape[1]} input channel(s) "
-                         f"{'summed into' if own[name].shape[1] == 1 else 'spread over'} {own[name].shape[1]}")
+            notes.append(
+                f"{name}: filters for {tensor.shape[1]} input channel(s) "
+                f"{'summed into' if own[name].shape[1] == 1 else 'spread over'} {own[name].shape[1]}"
+            )
             tensor = adapt_input_channels(tensor, own[name].shape[1])
         kept[name] = tensor
     problems = weight_problems({k: v for k, v in own.items() if k not in head}, kept)

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -36,8 +37,14 @@ from torch.utils._pytree import tree_map
 from cnnzoo.data.datasets import indices_digest
 from cnnzoo.device import SpeedSetting, choose_speed
 from cnnzoo.training import distributed
-from cnnzoo.training.checkpoint import flat_mean_image, read_checkpoint, rng_state, save_checkpoint, save_safetensors
-from cnnzoo.training.checkpoint import set_rng_state
+from cnnzoo.training.checkpoint import (
+    flat_mean_image,
+    read_checkpoint,
+    rng_state,
+    save_checkpoint,
+    save_safetensors,
+    set_rng_state,
+)
 from cnnzoo.training.config import TrainConfig
 from cnnzoo.training.metrics import ClassificationMeter, is_finite
 from cnnzoo.training.optim import ModelEMA, Schedule, build_optimizer, build_schedule, remember_initial_lr, scaled_lr
@@ -461,8 +468,12 @@ def fit(
         label_smoothing=cfg.label_smoothing, aux_weight=cfg.aux_weight, grad_clip=cfg.grad_clip, compile=cfg.compile,
         accumulate=cfg.accumulate,
     )  # fmt: skip
-    forward = EvalForward(parts.eval_model, device, speed.precision, compile=cfg.compile) if cfg.compile != "none" else None
-    checkpoints = Checkpoints(run, cfg, run_meta(cfg, loaders), resumed_epoch=state["epoch"] if resume_payload else None)
+    forward = (
+        EvalForward(parts.eval_model, device, speed.precision, compile=cfg.compile) if cfg.compile != "none" else None
+    )
+    checkpoints = Checkpoints(
+        run, cfg, run_meta(cfg, loaders), resumed_epoch=state["epoch"] if resume_payload else None
+    )
     progress = EpochProgress(quiet=quiet, epochs=parts.epochs, steps_per_epoch=parts.steps_per_epoch)
     clock = Clock(state)
     for epoch in range(state["epoch"], parts.epochs):
@@ -484,7 +495,9 @@ def fit(
         state["history"].append(row)
         clock.tick()
         last = epoch + 1 == parts.epochs or state["stopped_early"]
-        checkpoints.epoch_end(epoch, last_payload(parts, cfg, state, checkpoints.meta), parts.eval_model, improved, last)
+        checkpoints.epoch_end(
+            epoch, last_payload(parts, cfg, state, checkpoints.meta), parts.eval_model, improved, last
+        )
         log_epoch(run, cfg, row, state, progress, improved and val is not None, resume_payload)
     test, test_tta = test_once(parts.eval_model, parts.ema, forward, loaders, cfg, run, device, speed.precision)
     clock.tick()
@@ -581,8 +594,15 @@ def last_payload(parts: Parts, cfg: TrainConfig, state: dict, meta: dict) -> dic
     }
 
 
-def log_epoch(run: RunDir, cfg: TrainConfig, row: dict, state: dict, progress: EpochProgress, improved: bool,
-              resume_payload: dict | None) -> None:
+def log_epoch(
+    run: RunDir,
+    cfg: TrainConfig,
+    row: dict,
+    state: dict,
+    progress: EpochProgress,
+    improved: bool,
+    resume_payload: dict | None,
+) -> None:
     """metrics.csv, TensorBoard, the progress line and curves.png, after the checkpoint: what they say is saved."""
     main = distributed.is_main()  # rank 0 alone writes the run directory
     if main:
@@ -627,7 +647,9 @@ class Checkpoints:
     def diverged_message(self, precision: str) -> Callable[[str], str]:
         """How a NaN loss's message ends: which checkpoint is kept and what to try."""
         saved = self.last_saved_epoch
-        kept = f"the last good checkpoint is {self.run.last} (epoch {saved})" if saved else "no checkpoint was written yet"
+        kept = (
+            f"the last good checkpoint is {self.run.last} (epoch {saved})" if saved else "no checkpoint was written yet"
+        )
         retry = f"--init-from {self.run.last}" if saved else "a new run"
         tries = "a lower --lr, --grad-clip" + (" or --precision fp32" if precision != "fp32" else "")
         return lambda start: f"{start}{kept}. Try {tries}, starting from {retry} (--resume keeps the settings)"
@@ -638,8 +660,16 @@ def _snapshot(tree: Any) -> Any:
     return tree_map(lambda x: x.detach().clone() if isinstance(x, torch.Tensor) else x, tree)
 
 
-def test_once(model: nn.Module, ema: ModelEMA | None, forward: EvalForward | None, loaders, cfg: TrainConfig,
-              run: RunDir, device: torch.device, precision: str) -> tuple[dict, dict | None]:
+def test_once(
+    model: nn.Module,
+    ema: ModelEMA | None,
+    forward: EvalForward | None,
+    loaders,
+    cfg: TrainConfig,
+    run: RunDir,
+    device: torch.device,
+    precision: str,
+) -> tuple[dict, dict | None]:
     """The test split, once, with the best-by-validation weights (the last ones without validation)."""
     if loaders.val is not None and run.best.is_file():
         best = read_checkpoint(run.best, map_location=device)
@@ -654,8 +684,18 @@ def test_once(model: nn.Module, ema: ModelEMA | None, forward: EvalForward | Non
     return test, test_tta
 
 
-def results_record(cfg: TrainConfig, run: RunDir, loaders, state: dict, test: dict, test_tta: dict | None,
-                   device: torch.device, speed: SpeedSetting, *, ema: bool) -> dict:
+def results_record(
+    cfg: TrainConfig,
+    run: RunDir,
+    loaders,
+    state: dict,
+    test: dict,
+    test_tta: dict | None,
+    device: torch.device,
+    speed: SpeedSetting,
+    *,
+    ema: bool,
+) -> dict:
     """results.json: the test numbers, what was tested, the split, the time and the hardware."""
     rates = [r["images_per_s"] for r in state["history"] if r.get("images_per_s")]
     metrics = ("top1", "top5", "loss", "count")

@@ -52,8 +52,7 @@ def find_recipe(ref: str | Path) -> Path:
     if path.is_dir():
         raise CnnzooError(f"--config {ref} is a directory; give a YAML file or a packaged recipe name")
     raise CnnzooError(
-        f"no such recipe file or packaged recipe: {ref}; packaged: {', '.join(recipe_names())} "
-        "(see `cnnzoo recipes`)"
+        f"no such recipe file or packaged recipe: {ref}; packaged: {', '.join(recipe_names())} (see `cnnzoo recipes`)"
     )
 
 
@@ -83,7 +82,7 @@ def recipe_purpose(path: Path) -> str:
 
 def _packaged_stem(ref: str) -> str:
     """'recipes/nin_cifar.yaml', 'nin_cifar.yaml' or 'nin_cifar' → 'nin_cifar' (anything else stays as it is)."""
-    name = ref[len(PREFIX):] if ref.startswith(PREFIX) else ref
+    name = ref[len(PREFIX) :] if ref.startswith(PREFIX) else ref
     return name[: -len(".yaml")] if name.endswith(".yaml") else name
 
 
@@ -95,6 +94,13 @@ def list_recipes() -> list[dict[str, str]]:
     for name in recipe_names():
         path = recipe_path(name)
         values = yaml.safe_load(path.read_text()) or {}
-        listed.append({"name": name, "model": str(values.get("model", "")), "data": str(values.get("data", "")),
-                       "purpose": recipe_purpose(path), "file": str(path)})
+        listed.append(
+            {
+                "name": name,
+                "model": str(values.get("model", "")),
+                "data": str(values.get("data", "")),
+                "purpose": recipe_purpose(path),
+                "file": str(path),
+            }
+        )
     return listed

@@ -17,7 +17,14 @@ from cnnzoo.training.runlog import RunDir
 # Fields a resumed run may change: where things are read from and how progress is shown, nothing that
 # changes the arithmetic.
 RESUME_OVERRIDABLE = (
-    "data_dir", "cache_dir", "download", "workers", "log_every", "tensorboard", "plots", "checkpoint_every",
+    "data_dir",
+    "cache_dir",
+    "download",
+    "workers",
+    "log_every",
+    "tensorboard",
+    "plots",
+    "checkpoint_every",
 )
 # Fields a resumed run ignores when given: the run directory is the resumed one, and where new runs would go
 # or which recipe file was named says nothing about this run's arithmetic.

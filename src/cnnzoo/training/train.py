@@ -29,8 +29,8 @@ from cnnzoo.errors import CnnzooError, Interrupted, unknown_choice
 from cnnzoo.io import write_error_message
 from cnnzoo.models import check_model_options, create_model, get_model_config
 from cnnzoo.training import distributed
-from cnnzoo.training.finetune import freeze_features, transfer_weights
 from cnnzoo.training.config import TrainConfig, resolve_config
+from cnnzoo.training.finetune import freeze_features, transfer_weights
 from cnnzoo.training.loop import TrainingStopped, fit, image_hw
 from cnnzoo.training.resume import finished_results, read_last, resume_run_dir, resumed_config
 from cnnzoo.training.runlog import RunDir, default_run_dir
@@ -121,8 +121,9 @@ def train(
         return TrainResult(_train_in(run, cfg, payload, device, quiet, existed))
 
 
-def _train_in(run: RunDir, cfg: TrainConfig, payload: dict | None, device: torch.device, quiet: bool,
-              existed: bool) -> dict:
+def _train_in(
+    run: RunDir, cfg: TrainConfig, payload: dict | None, device: torch.device, quiet: bool, existed: bool
+) -> dict:
     """Build the data and model, then fit; a bad input leaves no new empty run directory behind."""
     device = distributed.setup(device)
     speed = choose_speed(device, cfg.precision, cfg.channels_last)  # config.yaml keeps "auto" as asked
@@ -162,7 +163,9 @@ def _run_errors(run: RunDir) -> Iterator[None]:
         if run.last.is_file():
             kept = f"{run.last} is intact; free space and resume with: cnnzoo train --resume {run.path}"
         elif run.best.is_file():  # the disk filled between best.pt and the first last.pt
-            kept = f"{run.best} holds the best weights so far; free space and start a new run, from them with --init-from"
+            kept = (
+                f"{run.best} holds the best weights so far; free space and start a new run, from them with --init-from"
+            )
         else:
             kept = f"no checkpoint was written yet; free space and start again (--run-dir {run.path})"
         raise RunWriteFailed(f"{write_error_message(err)}; {kept}") from None

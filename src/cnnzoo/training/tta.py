@@ -12,7 +12,7 @@ accuracy (results.json `test_tta` beside `test`); validation, and so model selec
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -31,8 +31,18 @@ from cnnzoo.errors import CnnzooError, check_choice
 LEVELS = ("stages", "blocks", "layers")
 SHORTCUT_STYLES = {"identity": "solid", "projection": "dashed", "pad": "dotted"}
 _HIDDEN_IN_BLOCKS = ("norm", "act", "dropout", "lrn")
-_COLORS = {"input": "#ffffff", "conv": "#dbe8f6", "pool": "#f8e6c8", "fc": "#e6dcf2", "norm": "#e3f1e3",
-           "act": "#fbe0e0", "lrn": "#e3f1e3", "dropout": "#eeeeee", "stage": "#dbe8f6", "other": "#eeeeee"}
+_COLORS = {
+    "input": "#ffffff",
+    "conv": "#dbe8f6",
+    "pool": "#f8e6c8",
+    "fc": "#e6dcf2",
+    "norm": "#e3f1e3",
+    "act": "#fbe0e0",
+    "lrn": "#e3f1e3",
+    "dropout": "#eeeeee",
+    "stage": "#dbe8f6",
+    "other": "#eeeeee",
+}
 
 
 @dataclass
@@ -94,7 +104,9 @@ def residual_shortcuts(model: nn.Module) -> dict[str, str]:
             elif isinstance(downsample, resnet.PadShortcut):
                 units[name] = "pad"
             else:
-                units[name] = "projection" if any(isinstance(m, nn.Conv2d) for m in downsample.modules()) else "identity"
+                units[name] = (
+                    "projection" if any(isinstance(m, nn.Conv2d) for m in downsample.modules()) else "identity"
+                )
     return units
 
 
@@ -125,7 +137,11 @@ def _stage_groups(model: nn.Module, modules: dict[str, nn.Module]) -> dict[str, 
     for name, label in units.items():
         if name.startswith("layer") and "." not in name:  # a ResNet stage: [k×k, C; ...] ×n
             blocks = list(modules[name].children())
-            convs = [m for m in blocks[0].modules() if isinstance(m, nn.Conv2d) and m is not getattr(blocks[0], "downsample", None)]
+            convs = [
+                m
+                for m in blocks[0].modules()
+                if isinstance(m, nn.Conv2d) and m is not getattr(blocks[0], "downsample", None)
+            ]
             convs = [c for c in convs if not _in_shortcut(blocks[0], c)]
             bracket = "; ".join(f"{c.kernel_size[0]}×{c.kernel_size[1]}, {c.out_channels}" for c in convs)
             groups[name] = (name, f"{label}\n[{bracket}] ×{len(blocks)}")
@@ -154,8 +170,10 @@ def _unit_summary(name: str, label: str, module: nn.Module) -> str:
     widths = getattr(module, "widths", None)
     if widths is not None:
         w = widths
-        return (f"{label}\n#1×1 {w.ch1x1} | #3×3 reduce {w.ch3x3red}, #3×3 {w.ch3x3} | "
-                f"#5×5 reduce {w.ch5x5red}, #5×5 {w.ch5x5} | pool proj {w.pool_proj}")
+        return (
+            f"{label}\n#1×1 {w.ch1x1} | #3×3 reduce {w.ch3x3red}, #3×3 {w.ch3x3} | "
+            f"#5×5 reduce {w.ch5x5red}, #5×5 {w.ch5x5} | pool proj {w.pool_proj}"
+        )
     convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
     return f"{label}\n" + " · ".join(f"{c.kernel_size[0]}×{c.kernel_size[1]}, {c.out_channels}" for c in convs)
 
@@ -218,8 +236,13 @@ def _shortcut_label(module: nn.Module, shape: tuple[int, ...]) -> str:
     return f"pad to {shape[0]}" + (f", /{stride}" if stride > 1 else "")
 
 
-def diagram(model_or_name: nn.Module | str, level: str = "blocks", module: str | None = None,
-            input_size: tuple[int, int, int] | None = None, **options: Any) -> Diagram:
+def diagram(
+    model_or_name: nn.Module | str,
+    level: str = "blocks",
+    module: str | None = None,
+    input_size: tuple[int, int, int] | None = None,
+    **options: Any,
+) -> Diagram:
     """The diagram of a registered model (built with `options`) or of a model you pass, at one level."""
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -247,8 +270,11 @@ def diagram(model_or_name: nn.Module | str, level: str = "blocks", module: str |
     if module is not None and module not in modules:
         raise CnnzooError(f"{title} has no module {module!r}; module names are as in `cnnzoo summary`, e.g. layer1.0")
     options_text = ", ".join(f"{k}={v}" for k, v in options.items())  # the options drawn, in the title
-    out = Diagram(f"{title}{', ' + options_text if options_text else ''}, input {_size(tuple(input_size))}"
-                  + (f": {module}" if module else ""), level)
+    out = Diagram(
+        f"{title}{', ' + options_text if options_text else ''}, input {_size(tuple(input_size))}"
+        + (f": {module}" if module else ""),
+        level,
+    )
     units = _units(model)
     groups = _stage_groups(model, modules) if level == "stages" else {}
     _convert(graph, out, modules, units, shortcuts, groups, module)
@@ -268,8 +294,15 @@ def _enclosing(node: fx.Node, units: dict[str, str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in stack if name in units))
 
 
-def _convert(graph: fx.GraphModule, out: Diagram, modules: dict[str, nn.Module], units: dict[str, str],
-             shortcuts: dict[str, str], groups: dict[str, tuple[str, str]], only: str | None) -> None:
+def _convert(
+    graph: fx.GraphModule,
+    out: Diagram,
+    modules: dict[str, nn.Module],
+    units: dict[str, str],
+    shortcuts: dict[str, str],
+    groups: dict[str, tuple[str, str]],
+    only: str | None,
+) -> None:
     """Turn the traced graph into the diagram's nodes and edges: hidden nodes pass their input on."""
     source: dict[fx.Node, tuple[str, str, str]] = {}  # fx node -> (diagram node id, shortcut kind, edge label)
     nodes: dict[str, Node] = {}
@@ -323,8 +356,10 @@ def _convert(graph: fx.GraphModule, out: Diagram, modules: dict[str, nn.Module],
             kind, label = "concat", "filter concatenation"
         else:
             kind, label = "pass", ""
-        if kind in ("pass", "other") and label in ("", "Identity", "Flatten") or (
-            out.level != "layers" and kind in _HIDDEN_IN_BLOCKS
+        if (
+            kind in ("pass", "other")
+            and label in ("", "Identity", "Flatten")
+            or (out.level != "layers" and kind in _HIDDEN_IN_BLOCKS)
         ):
             if tensors:
                 source[node] = source[tensors[0]]
@@ -365,12 +400,24 @@ def to_dot(diagram: Diagram) -> Any:
     from cnnzoo.visual import require
 
     graphviz = require("graphviz")
-    dot = graphviz.Digraph(diagram.title, graph_attr=dict(
-        rankdir="TB", label=diagram.title, labelloc="t", fontsize="16", fontname="DejaVu Sans", nodesep="0.3",
-        ranksep="0.25", newrank="true", bgcolor="white"),
-        node_attr=dict(shape="box", style="rounded,filled", fontname="DejaVu Sans", fontsize="11", height="0.3",
-                       penwidth="0.8"),
-        edge_attr=dict(fontname="DejaVu Sans", fontsize="9", color="#444444", arrowsize="0.6"))
+    dot = graphviz.Digraph(
+        diagram.title,
+        graph_attr=dict(
+            rankdir="TB",
+            label=diagram.title,
+            labelloc="t",
+            fontsize="16",
+            fontname="DejaVu Sans",
+            nodesep="0.3",
+            ranksep="0.25",
+            newrank="true",
+            bgcolor="white",
+        ),
+        node_attr=dict(
+            shape="box", style="rounded,filled", fontname="DejaVu Sans", fontsize="11", height="0.3", penwidth="0.8"
+        ),
+        edge_attr=dict(fontname="DejaVu Sans", fontsize="9", color="#444444", arrowsize="0.6"),
+    )
     tree: dict[tuple[str, ...], list[Node]] = {}
     for node in diagram.nodes:
         tree.setdefault(node.cluster, []).append(node)
@@ -378,8 +425,16 @@ def to_dot(diagram: Diagram) -> Any:
     def add_nodes(graph: Any, nodes: list[Node]) -> None:
         for node in nodes:
             if node.kind == "add":
-                graph.node(node.id, "+", shape="circle", style="filled", fillcolor="white", width="0.25",
-                           fixedsize="true", fontsize="14")
+                graph.node(
+                    node.id,
+                    "+",
+                    shape="circle",
+                    style="filled",
+                    fillcolor="white",
+                    width="0.25",
+                    fixedsize="true",
+                    fontsize="14",
+                )
             elif node.kind == "concat":
                 graph.node(node.id, node.label, fillcolor="#fff4b3")
             elif node.kind == "input":
@@ -394,8 +449,14 @@ def to_dot(diagram: Diagram) -> Any:
             label = diagram.clusters.get(name, "")
             with graph.subgraph(name=f"cluster_{name}") as sub:
                 stage = name.startswith("layer") and "." not in name
-                sub.attr(label=label, style="rounded,dashed" if not stage else "rounded", color="#999999",
-                         fontsize="11", labeljust="l", fontname="DejaVu Sans")
+                sub.attr(
+                    label=label,
+                    style="rounded,dashed" if not stage else "rounded",
+                    color="#999999",
+                    fontsize="11",
+                    labeljust="l",
+                    fontname="DejaVu Sans",
+                )
                 add_nodes(sub, tree.get(child, []))
                 add_cluster(sub, child)
 
@@ -425,8 +486,9 @@ def render(diagram: Diagram, path: str | Path) -> Path:
     try:
         data = dot.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
-        raise CnnzooError("drawing needs Graphviz's dot program: apt-get install graphviz (or brew install "
-                          "graphviz), then try again") from None
+        raise CnnzooError(
+            "drawing needs Graphviz's dot program: apt-get install graphviz (or brew install graphviz), then try again"
+        ) from None
     from cnnzoo.io import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,8 +45,10 @@ def _capture(model: nn.Module, x: torch.Tensor, names: list[str] | None = None) 
             captured.pop(name, None)
             captured[name] = output.detach()
 
-    hooks = [modules[name].register_forward_hook(lambda m, i, o, name=name: keep(name, o))
-             for name in (names if names is not None else [n for n in modules if n])]
+    hooks = [
+        modules[name].register_forward_hook(lambda m, i, o, name=name: keep(name, o))
+        for name in (names if names is not None else [n for n in modules if n])
+    ]
     try:
         with torch.no_grad():
             model(x)
@@ -65,7 +67,9 @@ def default_layer(model: nn.Module, x: torch.Tensor) -> str:
     """Grad-CAM's usual layer: the last one whose output is still a spatial map (more than 1×1)."""
     spatial = [name for name, shape in _outputs_in_order(model, x) if len(shape) == 4 and shape[2] * shape[3] > 1]
     if not spatial:
-        raise CnnzooError("this model has no layer with a spatial output larger than 1x1, so Grad-CAM has nothing to show")
+        raise CnnzooError(
+            "this model has no layer with a spatial output larger than 1x1, so Grad-CAM has nothing to show"
+        )
     return spatial[-1]
 
 
@@ -162,7 +166,7 @@ def filters_grid(model: nn.Module, scale: int = 0) -> np.ndarray | None:
     for i in range(n):
         tile = weights[i].permute(1, 2, 0).numpy().repeat(scale, 0).repeat(scale, 1)
         r, c = divmod(i, cols)
-        grid[2 + r * cell_h: 2 + r * cell_h + kh * scale, 2 + c * cell_w: 2 + c * cell_w + kw * scale] = tile
+        grid[2 + r * cell_h : 2 + r * cell_h + kh * scale, 2 + c * cell_w : 2 + c * cell_w + kw * scale] = tile
     return grid
 
 
@@ -218,8 +222,15 @@ def feature_maps_figure(model: nn.Module, x: torch.Tensor, path: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------- a run
-def explain(checkpoint_or_run_dir: str | Path, images: list[str | Path], out_dir: str | Path, *, topk: int = 3,
-            layer: str | None = None, device: str = "cpu") -> Explained:
+def explain(
+    checkpoint_or_run_dir: str | Path,
+    images: list[str | Path],
+    out_dir: str | Path,
+    *,
+    topk: int = 3,
+    layer: str | None = None,
+    device: str = "cpu",
+) -> Explained:
     """Grad-CAM overlays of the top-k classes for each image, the first layer's filters, the first image's feature maps."""
     from cnnzoo.predict import load
 

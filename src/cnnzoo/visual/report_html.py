@@ -34,8 +34,10 @@ figcaption { font-size: 0.85em; color: #555; } img.confusion { width: 36em; }
 
 def page(title: str, body: str) -> str:
     """A whole HTML document: the title, inline styles and the body; nothing loaded from elsewhere."""
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
-            f"<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
+        f"<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
 
 
 def data_uri(path: str | Path) -> str:
@@ -50,8 +52,11 @@ def _img(path: str | Path, alt: str) -> str:
 def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{c}</td>' if isinstance(c, (int, float)) else f"<td>{c}</td>" for c in row)
-        + "</tr>" for row in rows)
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if isinstance(c, (int, float)) else f"<td>{c}</td>" for c in row)
+        + "</tr>"
+        for row in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -71,11 +76,13 @@ def run_report(run_dir: str | Path, output: str | Path | None = None, *, worst: 
     classes = list(results.get("classes") or [])
     test = results.get("test") or {}
     title = f"{results.get('model')} on {results.get('data')}"
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             f'<p class="summary">test top-1 <b>{_pct(test.get("top1"))}</b>, top-5 {_pct(test.get("top5"))} '
-             f'on {test.get("count", "?")} images; best validation top-1 {_pct((results.get("val_best") or {}).get("top1"))}'
-             f' at epoch {(results.get("val_best") or {}).get("epoch", "?")} of {results.get("epochs", "?")}</p>',
-             f'<p class="muted">{html.escape(str(run.path))}</p>']
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="summary">test top-1 <b>{_pct(test.get("top1"))}</b>, top-5 {_pct(test.get("top5"))} '
+        f"on {test.get('count', '?')} images; best validation top-1 {_pct((results.get('val_best') or {}).get('top1'))}"
+        f" at epoch {(results.get('val_best') or {}).get('epoch', '?')} of {results.get('epochs', '?')}</p>",
+        f'<p class="muted">{html.escape(str(run.path))}</p>',
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         figures = RunDir(tmp)  # the run's own plotting, drawn afresh into a scratch folder
         history = run.read_metrics()
@@ -93,9 +100,16 @@ def run_report(run_dir: str | Path, output: str | Path | None = None, *, worst: 
         parts.append(_per_class(results, classes))
         parts.append("<h2>The test images it got most wrong</h2>")
         parts.append(_most_wrong(run.path, config, worst, device, Path(tmp)))
-    parts.append("<h2>Results</h2>" + _table(_flat(results, skip=("confusion", "per_class", "classes")), ("key", "value")))
-    parts.append('<div class="columns"><div><h2>Config</h2><pre>' + html.escape(yaml.safe_dump(config, sort_keys=False))
-                 + "</pre></div><div><h2>Environment</h2>" + _table(_flat(env), ("key", "value")) + "</div></div>")
+    parts.append(
+        "<h2>Results</h2>" + _table(_flat(results, skip=("confusion", "per_class", "classes")), ("key", "value"))
+    )
+    parts.append(
+        '<div class="columns"><div><h2>Config</h2><pre>'
+        + html.escape(yaml.safe_dump(config, sort_keys=False))
+        + "</pre></div><div><h2>Environment</h2>"
+        + _table(_flat(env), ("key", "value"))
+        + "</div></div>"
+    )
     text = page(f"cnnzoo report: {title}", "\n".join(parts))
     path = Path(output) if output else run.path / "report.html"
     atomic_write(path, lambda f: f.write(text.encode()))
@@ -115,7 +129,9 @@ def _flat(data: dict, prefix: str = "", skip: tuple[str, ...] = ()) -> list[tupl
         if isinstance(value, dict):
             rows += _flat(value, f"{prefix}{key}.")
         else:
-            rows.append((html.escape(f"{prefix}{key}"), html.escape(json.dumps(value) if not isinstance(value, str) else value)))
+            rows.append(
+                (html.escape(f"{prefix}{key}"), html.escape(json.dumps(value) if not isinstance(value, str) else value))
+            )
     return rows
 
 
@@ -136,12 +152,18 @@ def _most_wrong(run_dir: Path, config: dict, worst: int, device: str, scratch: P
 
     from cnnzoo.data.datasets import load_split
     from cnnzoo.predict import load
-    from cnnzoo.visual.explain import logits_of, display_image, grad_cam, overlay_figure
+    from cnnzoo.visual.explain import display_image, grad_cam, logits_of, overlay_figure
 
     try:
         loaded = load(run_dir, device=device)
-        test = load_split(config.get("data", ""), "test", config.get("data_dir"), download=False,
-                          cache_dir=config.get("cache_dir"), image_size=config.get("image_size"))
+        test = load_split(
+            config.get("data", ""),
+            "test",
+            config.get("data_dir"),
+            download=False,
+            cache_dir=config.get("cache_dir"),
+            image_size=config.get("image_size"),
+        )
     except CnnzooError as err:
         return f'<p class="muted">not shown: {html.escape(str(err))}</p>'
     model = loaded.model.float().eval()
@@ -156,15 +178,21 @@ def _most_wrong(run_dir: Path, config: dict, worst: int, device: str, scratch: P
     figures = []
     for rank, i in enumerate(order.tolist()):
         truth, guess = int(test.labels[i]), int(predicted[i])
-        x = batch[i: i + 1].to(device)
+        x = batch[i : i + 1].to(device)
         heats = grad_cam(model, x, [guess, truth]).cpu()
-        titles = [f"guess {loaded.classes[guess]} ({100 * probs[i, guess]:.0f}%)",
-                  f"truth {loaded.classes[truth]} ({100 * probs[i, truth]:.0f}%)"]
+        titles = [
+            f"guess {loaded.classes[guess]} ({100 * probs[i, guess]:.0f}%)",
+            f"truth {loaded.classes[truth]} ({100 * probs[i, truth]:.0f}%)",
+        ]
         png = overlay_figure(display_image(loaded, batch[i]), heats, titles, scratch / f"wrong{rank}.png", f"test #{i}")
-        figures.append(f"<figure>{_img(png, f'test image {i}')}<figcaption>test image {i}: Grad-CAM of the guess "
-                       f"and of the true class</figcaption></figure>")
-    return (f"<p>{len(wrong)} of {len(test)} test images were misclassified; the {len(order)} it was surest of:</p>"
-            + "".join(figures))
+        figures.append(
+            f"<figure>{_img(png, f'test image {i}')}<figcaption>test image {i}: Grad-CAM of the guess "
+            f"and of the true class</figcaption></figure>"
+        )
+    return (
+        f"<p>{len(wrong)} of {len(test)} test images were misclassified; the {len(order)} it was surest of:</p>"
+        + "".join(figures)
+    )
 
 
 # ------------------------------------------------------------------------------------------- report.md's twin

@@ -26,5 +26,3 @@ def assert_metadata(record: dict, mode: str, command: str) -> None:
     assert record["mode"] == mode and record["smoke"] is True and record["command"] == command
     assert env["device"] == "cpu" and env["torch"] and env["torchvision"] and env["cnnzoo"] and env["cpu"]
     assert record["date"][:2] == "20"
-
-

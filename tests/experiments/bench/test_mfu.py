@@ -6,12 +6,11 @@ import math
 
 import pytest
 import torch
+from bench_checks import assert_metadata, assert_positive_finite, load_results
 
 from cnnzoo.experiments.bench import mfu
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models import create_model
-
-from bench_checks import assert_metadata, assert_positive_finite, load_results
 
 
 @pytest.mark.slow

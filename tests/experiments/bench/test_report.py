@@ -9,16 +9,23 @@ from pathlib import Path
 
 import torch
 
-from cnnzoo.experiments.bench import report
 from cnnzoo.cli import build_parser
 from cnnzoo.cli.bench_cmd import command_line
+from cnnzoo.experiments.bench import report
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def _record(mode: str = "mfu") -> dict:
-    record = report.new_record(mode, "a title", torch.device("cpu"), smoke=True, command="cnnzoo bench mfu --smoke",
-                               setting={"batch_size": 4}, columns=[("system", "system"), ("mfu", "MFU")])
+    record = report.new_record(
+        mode,
+        "a title",
+        torch.device("cpu"),
+        smoke=True,
+        command="cnnzoo bench mfu --smoke",
+        setting={"batch_size": 4},
+        columns=[("system", "system"), ("mfu", "MFU")],
+    )
     record["rows"].append({"system": "plain loop", "mfu": 0.1234, "train_images_per_s": 12.5})
     return record
 
@@ -53,10 +60,23 @@ def test_readme_speed_section_comes_from_the_committed_results():
 
 
 def test_the_recorded_command_repeats_the_flags_given():
-    args = build_parser().parse_args(["bench", "time-to-accuracy", "--smoke", "--no-airbench", "--recipe", "a b.yaml",
-                                      "--recipe", "c.yaml", "--runs", "1"])
+    args = build_parser().parse_args(
+        [
+            "bench",
+            "time-to-accuracy",
+            "--smoke",
+            "--no-airbench",
+            "--recipe",
+            "a b.yaml",
+            "--recipe",
+            "c.yaml",
+            "--runs",
+            "1",
+        ]
+    )
     assert isinstance(args, argparse.Namespace)
-    assert command_line(args) == ("cnnzoo bench time-to-accuracy --smoke --recipe 'a b.yaml' --recipe c.yaml "
-                                  "--runs 1 --no-airbench")
+    assert command_line(args) == (
+        "cnnzoo bench time-to-accuracy --smoke --recipe 'a b.yaml' --recipe c.yaml --runs 1 --no-airbench"
+    )
     args = build_parser().parse_args(["bench", "throughput", "--no-channels-last", "--batch-size", "32"])
     assert command_line(args) == "cnnzoo bench throughput --batch-size 32 --no-channels-last"

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from bench_checks import assert_metadata, assert_positive_finite, load_results
 
 from cnnzoo.experiments.bench import throughput
 from cnnzoo.experiments.bench.throughput import BenchModel, ThroughputSetting, counterpart, measure_model
-from cnnzoo.errors import CnnzooError
 from cnnzoo.inspect.counts import count_params
 from cnnzoo.models import create_model
-from cnnzoo.training.config import TrainConfig
-
-from bench_checks import assert_metadata, assert_positive_finite, load_results
 
 
 @pytest.mark.slow
@@ -45,8 +42,16 @@ def test_torchvision_counterpart_is_the_same_architecture():
 
 def test_a_counterpart_of_another_architecture_is_skipped_with_its_reason(tmp_path):
     spec = BenchModel("resnet20", image_size=32, torchvision="resnet18")  # deliberately not the same network
-    setting = ThroughputSetting(models=(spec,), batch_size=2, precision="fp32", channels_last=False, steps=1,
-                                epochs=1, device="cpu", inference=False)
+    setting = ThroughputSetting(
+        models=(spec,),
+        batch_size=2,
+        precision="fp32",
+        channels_last=False,
+        steps=1,
+        epochs=1,
+        device="cpu",
+        inference=False,
+    )
     rows, skipped = measure_model(spec, setting, torch.device("cpu"), tmp_path)
     assert [row["system"] for row in rows] == ["cnnzoo engine", "plain loop"]
     assert len(skipped) == 1 and "not the same architecture" in skipped[0]["reason"]
@@ -72,7 +77,9 @@ def test_an_unknown_bench_model_is_one_line_for_people(run_cli, capsys):
 def test_a_cpu_without_smoke_gets_the_grid_and_a_gpu_the_single_setting(monkeypatch):
     assert throughput.default_setting("cpu") is throughput.CPU
     assert throughput.CPU.variants[0] == throughput.CPU_BASELINE and throughput.CPU.mfu
-    assert {("fp32", False), ("bf16", False), ("bf16", True)} <= {(v.precision, v.channels_last) for v in throughput.CPU.variants}
+    assert {("fp32", False), ("bf16", False), ("bf16", True)} <= {
+        (v.precision, v.channels_last) for v in throughput.CPU.variants
+    }
     assert {v.compile for v in throughput.CPU.variants} == {"none", "default"}
     assert {v.threads for v in throughput.CPU.variants} == {1, 2}
     assert {m.name for m in throughput.CPU.models} == {"resnet20", "resnet56", "nin", "vgg11_bn", "resnet18"}
@@ -81,15 +88,24 @@ def test_a_cpu_without_smoke_gets_the_grid_and_a_gpu_the_single_setting(monkeypa
 
 
 def test_the_grid_measures_each_variant_with_its_threads_and_utilisation(tmp_path, monkeypatch):
-    variants = (throughput.Variant("fp32", False, threads=1, engine=True),
-                throughput.Variant("bf16", True, threads=1, engine=True))  # two engine runs: a run directory each
-    setting = ThroughputSetting(models=(BenchModel("resnet20"),), batch_size=4, steps=1, epochs=1, device="cpu",
-                                inference=False, variants=variants, mfu=True)
+    variants = (
+        throughput.Variant("fp32", False, threads=1, engine=True),
+        throughput.Variant("bf16", True, threads=1, engine=True),
+    )  # two engine runs: a run directory each
+    setting = ThroughputSetting(
+        models=(BenchModel("resnet20"),),
+        batch_size=4,
+        steps=1,
+        epochs=1,
+        device="cpu",
+        inference=False,
+        variants=variants,
+        mfu=True,
+    )
     monkeypatch.setattr(throughput, "PEAK_REPS", 1)
     threads, seen, said = torch.get_num_threads(), [], []
     real = throughput.plain_train_rates
-    monkeypatch.setattr(throughput, "plain_train_rates",
-                        lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
+    monkeypatch.setattr(throughput, "plain_train_rates", lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
     record = throughput.run(setting, smoke=False, command="test", out_dir=tmp_path, progress=said.append)
     assert torch.get_num_threads() == threads and seen == [1] * 4  # each variant's threads (twice each: ABBA), restored
     rows = {(r["setting"], r["system"]): r for r in record["rows"]}
@@ -98,6 +114,8 @@ def test_the_grid_measures_each_variant_with_its_threads_and_utilisation(tmp_pat
     assert base["fp32_ratio"] == 1.0 and base["train_ratio"] == 1.0
     assert_positive_finite(record, ("train_images_per_s", "fp32_ratio", "train_gflops", "fp32_mfu", "bf16_mfu"))
     assert all(0 < r["bf16_mfu"] < 1 and 0 < r["fp32_mfu"] < 1 for r in record["rows"])
-    assert said[0].startswith("dense-kernel peaks: fp32") and any(m.startswith("[2/2] resnet20 @32, bf16") for m in said)
+    assert said[0].startswith("dense-kernel peaks: fp32") and any(
+        m.startswith("[2/2] resnet20 @32, bf16") for m in said
+    )
     md = (tmp_path / "throughput_cpu.md").read_text()
     assert "MFU of bf16 peak" in md and "train × fp32 NCHW eager" in md

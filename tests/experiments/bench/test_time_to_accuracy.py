@@ -6,24 +6,27 @@ from dataclasses import replace
 
 import pytest
 import torch
-
-from cnnzoo.experiments.bench import time_to_accuracy
-from cnnzoo.data import load_split
-from cnnzoo.errors import CnnzooError
-from cnnzoo.training.recipes import find_recipe, recipes_dir
-
 from bench_checks import assert_metadata, assert_positive_finite, load_results
 
+from cnnzoo.data import load_split
+from cnnzoo.errors import CnnzooError
+from cnnzoo.experiments.bench import time_to_accuracy
+from cnnzoo.training.recipes import find_recipe, recipes_dir
 
 
 @pytest.mark.slow
 def test_smoke_run_writes_positive_finite_figures(run_cli, tmp_path, cifar10_jpeg_dir, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the recipes are packaged: any working directory will do
-    status, _ = run_cli("bench", "time-to-accuracy", "--smoke", "--out", str(tmp_path), "--data-dir", str(cifar10_jpeg_dir))
+    status, _ = run_cli(
+        "bench", "time-to-accuracy", "--smoke", "--out", str(tmp_path), "--data-dir", str(cifar10_jpeg_dir)
+    )
     assert status == 0
     record, md = load_results(tmp_path, "time_to_accuracy_cpu")
-    assert_metadata(record, "time-to-accuracy",
-                    f"cnnzoo bench time-to-accuracy --smoke --out {tmp_path} --data-dir {cifar10_jpeg_dir}")
+    assert_metadata(
+        record,
+        "time-to-accuracy",
+        f"cnnzoo bench time-to-accuracy --smoke --out {tmp_path} --data-dir {cifar10_jpeg_dir}",
+    )
     assert_positive_finite(record, ("top1_mean", "seconds_mean", "runs"))
     cnnzoo_rows = [row for row in record["rows"] if row["system"] == "cnnzoo"]
     assert len(cnnzoo_rows) == len(time_to_accuracy.SMOKE.recipes)
@@ -55,4 +58,3 @@ def test_recipes_are_the_packaged_ones_by_name_and_a_wrong_name_fails_before_tra
     with pytest.raises(CnnzooError, match="no such recipe file or packaged recipe: recipes/nope.yaml"):
         time_to_accuracy.run(setting, smoke=True, command="cnnzoo bench time-to-accuracy", out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
-

@@ -7,9 +7,9 @@ import torch
 from png_checks import assert_png
 
 from cnnzoo.errors import CnnzooError
+from cnnzoo.experiments.reproduce import bottleneck
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models.googlenet import INCEPTION_TABLE
-from cnnzoo.experiments.reproduce import bottleneck
 
 # One timed pass on small unit maps: the content checks do not need a timing, only the machinery.
 TINY = {"batch_size": 2, "repeats": 1, "unit_side": 4, "network_side": 0}

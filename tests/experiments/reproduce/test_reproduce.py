@@ -60,7 +60,8 @@ def test_resnet110_warms_up_at_a_tenth_of_the_lr():
     values = common.resnet_values("resnet110", "paper", {"device": "cpu"})
     schedule = build_schedule(TrainConfig.from_dict(values), steps_per_epoch=351, total_steps=64000)
     assert [schedule.factor(s) for s in (0, 399, 400, 31999, 32000, 48000)] == pytest.approx(
-        [0.1, 0.1, 1.0, 1.0, 0.1, 0.01])
+        [0.1, 0.1, 1.0, 1.0, 0.1, 0.01]
+    )
     assert "warmup_factor" not in common.resnet_values("resnet56", "paper")
     assert common.resnet_values("resnet110", "short")["warmup_steps"] == 400
 
@@ -113,8 +114,9 @@ def test_missing_and_unknown_reproductions_are_one_line_errors(tmp_path, monkeyp
     with pytest.raises(CnnzooError, match="--depths takes depths among"):
         reproduce("cifar-resnets", options={"depths": [21]}, out=tmp_path / "o")
     with pytest.raises(CnnzooError, match="--report-only needs finished runs"):
-        reproduce("degradation", report_only=True, options={"depths": [20]}, runs_root=tmp_path / "r",
-                  out=tmp_path / "o")
+        reproduce(
+            "degradation", report_only=True, options={"depths": [20]}, runs_root=tmp_path / "r", out=tmp_path / "o"
+        )
     assert not (tmp_path / "o").exists()
 
 
@@ -272,8 +274,11 @@ def test_report_only_says_a_runs_results_file_is_truncated_not_missing(tmp_path)
     (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "checkpoints" / "last.pt").write_bytes(b"")
     (run_dir / "results.json").write_text('{"test": {"top1": 0.9')
-    with pytest.raises(CnnzooError, match=rf"^{run_dir / 'results.json'} is not a results record \(truncated or not "
-                                          r"JSON\); restore it, or delete it"):
+    with pytest.raises(
+        CnnzooError,
+        match=rf"^{run_dir / 'results.json'} is not a results record \(truncated or not "
+        r"JSON\); restore it, or delete it",
+    ):
         common.run_setting(values, 1, tmp_path, train=False)
 
 
@@ -284,5 +289,11 @@ def test_a_budget_sized_for_a_gpu_warns_on_a_cpu_before_training(tmp_path, monke
     monkeypatch.setattr(common, "run_seeds", trained)
     with pytest.warns(UserWarning, match="--budget short is sized for a GPU"):
         with pytest.raises(AssertionError, match="trained"):
-            reproduce("degradation", budget="short", device="cpu", options={"depths": [20]}, out=tmp_path / "o",
-                      runs_root=tmp_path / "r")
+            reproduce(
+                "degradation",
+                budget="short",
+                device="cpu",
+                options={"depths": [20]},
+                out=tmp_path / "o",
+                runs_root=tmp_path / "r",
+            )

@@ -12,4 +12,3 @@ writes `benchmarks/results/<mode>_<device>.json` and `.md` (report.py).
 # What the modes measure in: bf16 autocast (the speed setting) or fp32 (CPU smoke). No torch import here, so
 # the CLI parser stays light.
 BENCH_PRECISIONS = ("fp32", "bf16")
-

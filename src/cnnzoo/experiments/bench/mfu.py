@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
+from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.experiments.bench import BENCH_PRECISIONS, report
 from cnnzoo.experiments.bench.throughput import BenchModel, ThroughputSetting, matmul_peak, measure_model
-from cnnzoo.errors import CnnzooError, check_choice
 from cnnzoo.inspect.counts import count_macs
 from cnnzoo.models import create_model, get_model_config
 from cnnzoo.training.config import COMPILE_MODES
@@ -53,8 +53,17 @@ class MfuSetting:
         return asdict(self)
 
 
-SMOKE = MfuSetting(image_size=32, batch_size=4, precision="fp32", channels_last=False, steps=2, epochs=1,
-                   matmul_size=512, matmul_reps=5, device="cpu")
+SMOKE = MfuSetting(
+    image_size=32,
+    batch_size=4,
+    precision="fp32",
+    channels_last=False,
+    steps=2,
+    epochs=1,
+    matmul_size=512,
+    matmul_reps=5,
+    device="cpu",
+)
 
 COLUMNS = [
     ("model", "model"), ("input", "input"), ("system", "system"), ("train_images_per_s", "train images/s"),
@@ -72,25 +81,43 @@ def run(setting: MfuSetting, *, smoke: bool, command: str, out_dir: str | Path) 
             raise CnnzooError(f"{name.replace('_', '-')} must be at least 1, got {getattr(setting, name)}")
     smallest = get_model_config(setting.model).min_input_size[1]
     if setting.image_size < smallest:  # smaller inputs vanish in its strided stages: the loss is NaN, not a rate
-        raise CnnzooError(f"--image-size must be at least {smallest}, the smallest input {setting.model} takes, "
-                          f"got {setting.image_size}")
+        raise CnnzooError(
+            f"--image-size must be at least {smallest}, the smallest input {setting.model} takes, "
+            f"got {setting.image_size}"
+        )
     if setting.matmul_size > MAX_MATMUL_SIZE:
-        raise CnnzooError(f"--matmul-size must be at most {MAX_MATMUL_SIZE}, got {setting.matmul_size}: the products "
-                          f"only measure the peak (the GPU setting uses {MfuSetting.matmul_size}, --smoke "
-                          f"{SMOKE.matmul_size})")
-    setting, device, record = report.start("mfu", f"Model FLOP utilisation: {setting.model} training", setting,
-                                           smoke=smoke, command=command, columns=COLUMNS, out_dir=out_dir,
-                                           gpu_setting=not smoke)
+        raise CnnzooError(
+            f"--matmul-size must be at most {MAX_MATMUL_SIZE}, got {setting.matmul_size}: the products "
+            f"only measure the peak (the GPU setting uses {MfuSetting.matmul_size}, --smoke "
+            f"{SMOKE.matmul_size})"
+        )
+    setting, device, record = report.start(
+        "mfu",
+        f"Model FLOP utilisation: {setting.model} training",
+        setting,
+        smoke=smoke,
+        command=command,
+        columns=COLUMNS,
+        out_dir=out_dir,
+        gpu_setting=not smoke,
+    )
     with torch.device("meta"):
         meta_model = create_model(setting.model)
     check_fits_in_memory(setting, meta_model, device)
     flops = 3 * 2 * count_macs(meta_model, (3, setting.image_size, setting.image_size))
     peak = matmul_peak(device, PEAK_DTYPES[setting.precision], setting.matmul_size, setting.matmul_reps)
     spec = BenchModel(setting.model, image_size=setting.image_size)
-    throughput = ThroughputSetting(models=(spec,), batch_size=setting.batch_size, precision=setting.precision,
-                                   channels_last=setting.channels_last, compile=setting.compile,
-                                   steps=setting.steps, epochs=setting.epochs, device=str(device),
-                                   inference=False)
+    throughput = ThroughputSetting(
+        models=(spec,),
+        batch_size=setting.batch_size,
+        precision=setting.precision,
+        channels_last=setting.channels_last,
+        compile=setting.compile,
+        steps=setting.steps,
+        epochs=setting.epochs,
+        device=str(device),
+        inference=False,
+    )
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
         rows, skipped = measure_model(spec, throughput, device, Path(tmp))
     for row in rows:  # the engine and the plain loop (no counterparts are listed for `spec`)
@@ -120,11 +147,15 @@ def check_fits_in_memory(setting: MfuSetting, meta_model: torch.nn.Module, devic
     side, n = setting.image_size, setting.matmul_size
     matrices = 3 * n * n * PEAK_DTYPES[setting.precision].itemsize
     if matrices > limit:
-        raise CnnzooError(f"--matmul-size {n} needs {human_bytes(matrices)} for three {n}x{n} {setting.precision} "
-                          f"matrices, more than half the memory of {device} ({human_bytes(2 * limit)}); lower "
-                          f"--matmul-size (the GPU setting uses {MfuSetting.matmul_size})")
+        raise CnnzooError(
+            f"--matmul-size {n} needs {human_bytes(matrices)} for three {n}x{n} {setting.precision} "
+            f"matrices, more than half the memory of {device} ({human_bytes(2 * limit)}); lower "
+            f"--matmul-size (the GPU setting uses {MfuSetting.matmul_size})"
+        )
     activations = summary(meta_model, (3, side, side), depth=0).pass_bytes * setting.batch_size
     if activations > limit:
-        raise CnnzooError(f"training {setting.model} at {side}x{side} in batches of {setting.batch_size} keeps "
-                          f"{human_bytes(activations)} of activations, more than half the memory of {device} "
-                          f"({human_bytes(2 * limit)}); lower --image-size or --batch-size")
+        raise CnnzooError(
+            f"training {setting.model} at {side}x{side} in batches of {setting.batch_size} keeps "
+            f"{human_bytes(activations)} of activations, more than half the memory of {device} "
+            f"({human_bytes(2 * limit)}); lower --image-size or --batch-size"
+        )

@@ -62,8 +62,17 @@ def _load_average() -> float | None:
         return None
 
 
-def new_record(mode: str, title: str, device: torch.device, *, smoke: bool, command: str, setting: dict,
-               columns: list[tuple[str, str]], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+def new_record(
+    mode: str,
+    title: str,
+    device: torch.device,
+    *,
+    smoke: bool,
+    command: str,
+    setting: dict,
+    columns: list[tuple[str, str]],
+    optional: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """An empty record for `mode`: metadata filled in, rows, skipped and notes to be appended by the mode."""
     return {
         "mode": mode,
@@ -80,9 +89,18 @@ def new_record(mode: str, title: str, device: torch.device, *, smoke: bool, comm
     }
 
 
-def start(mode: str, title: str, setting: Any, *, smoke: bool, command: str, columns: list[tuple[str, str]],
-          out_dir: str | Path, gpu_setting: bool = False,
-          optional: tuple[str, ...] = ()) -> tuple[Any, torch.device, dict[str, Any]]:
+def start(
+    mode: str,
+    title: str,
+    setting: Any,
+    *,
+    smoke: bool,
+    command: str,
+    columns: list[tuple[str, str]],
+    out_dir: str | Path,
+    gpu_setting: bool = False,
+    optional: tuple[str, ...] = (),
+) -> tuple[Any, torch.device, dict[str, Any]]:
     """A mode's start: its setting with the device resolved (auto → cuda, mps or cpu), that device, its empty record.
 
     `out_dir` is checked first: a folder that cannot take the result files fails now, not after the measuring.
@@ -93,11 +111,22 @@ def start(mode: str, title: str, setting: Any, *, smoke: bool, command: str, col
     check_output_folder(out_dir)
     device = resolve_device(setting.device)
     if gpu_setting and device.type == "cpu":
-        warnings.warn(f"`cnnzoo bench {mode}` runs its GPU setting on the CPU: sized for a GPU, it may take hours "
-                      "here; add --smoke for the CPU smoke setting", stacklevel=3)
+        warnings.warn(
+            f"`cnnzoo bench {mode}` runs its GPU setting on the CPU: sized for a GPU, it may take hours "
+            "here; add --smoke for the CPU smoke setting",
+            stacklevel=3,
+        )
     setting = replace(setting, device=str(device))
-    record = new_record(mode, title, device, smoke=smoke, command=command, setting=setting.describe(),
-                        columns=columns, optional=optional)
+    record = new_record(
+        mode,
+        title,
+        device,
+        smoke=smoke,
+        command=command,
+        setting=setting.describe(),
+        columns=columns,
+        optional=optional,
+    )
     return setting, device, record
 
 
@@ -130,8 +159,11 @@ def markdown(record: dict[str, Any]) -> str:
     """The whole report: title, how it was measured, the table, skipped rows with reasons, notes."""
     env = record["environment"]
     device = env["device_name"] if env.get("device", "cpu").startswith("cuda") else f"CPU: {env['cpu']}"
-    versions = ", ".join(f"{k} {env[k]}" for k in ("python", "torch", "torchvision", "cuda", "timm", "airbench")
-                         if k in env and env[k] is not None)
+    versions = ", ".join(
+        f"{k} {env[k]}"
+        for k in ("python", "torch", "torchvision", "cuda", "timm", "airbench")
+        if k in env and env[k] is not None
+    )
     setting = ", ".join(f"{k}={v}" for k, v in record["setting"].items())
     lines = [
         f"# {record['title']}" + (" — CPU smoke setting" if record["smoke"] else ""),
@@ -189,17 +221,24 @@ def headline(record: dict[str, Any]) -> str:
     if record["mode"] == "throughput":
         engine = [r for r in rows if r["system"] == "cnnzoo engine" and "train_ratio" in r]
         return "engine training × plain loop: " + ", ".join(
-            f"{r['model']} @{r['input'].split('x')[-1]} {format_value('train_ratio', r['train_ratio'])}" for r in engine)
+            f"{r['model']} @{r['input'].split('x')[-1]} {format_value('train_ratio', r['train_ratio'])}" for r in engine
+        )
     if record["mode"] == "time-to-accuracy":
         parts = []
         for r in rows:
             name = "airbench94" if r["system"] == "airbench94" else Path(r["recipe"]).stem
-            ratio = f" ({format_value('seconds_ratio', r['seconds_ratio'])} airbench94's time)" if (
-                r["system"] != "airbench94" and r.get("seconds_ratio")) else ""
+            ratio = (
+                f" ({format_value('seconds_ratio', r['seconds_ratio'])} airbench94's time)"
+                if (r["system"] != "airbench94" and r.get("seconds_ratio"))
+                else ""
+            )
             parts.append(f"{name} {format_value('top1', r['top1_mean'])} in {r['seconds_mean']:.3g} s{ratio}")
         return "; ".join(parts)
-    return "; ".join(f"{r['system']} {format_value('train_images_per_s', r['train_images_per_s'])} images/s, "
-                     f"MFU {format_value('mfu', r['mfu'])}" for r in rows)
+    return "; ".join(
+        f"{r['system']} {format_value('train_images_per_s', r['train_images_per_s'])} images/s, "
+        f"MFU {format_value('mfu', r['mfu'])}"
+        for r in rows
+    )
 
 
 def _grid_headline(rows: list[dict[str, Any]]) -> str:
@@ -208,10 +247,18 @@ def _grid_headline(rows: list[dict[str, Any]]) -> str:
     for model in dict.fromkeys(r["model"] for r in rows):
         plain = [r for r in rows if r["model"] == model and r["system"] == "plain loop"]
         best = max(plain, key=lambda r: r["train_images_per_s"])
-        engine = next((r for r in rows if r["model"] == model and r["system"] == "cnnzoo engine"
-                       and r["setting"] == best["setting"]), None)
-        text = (f"{model}: {best['setting']} {format_value('train_images_per_s', best['train_images_per_s'])} "
-                f"images/s ({format_value('fp32_ratio', best.get('fp32_ratio'))} fp32)")
+        engine = next(
+            (
+                r
+                for r in rows
+                if r["model"] == model and r["system"] == "cnnzoo engine" and r["setting"] == best["setting"]
+            ),
+            None,
+        )
+        text = (
+            f"{model}: {best['setting']} {format_value('train_images_per_s', best['train_images_per_s'])} "
+            f"images/s ({format_value('fp32_ratio', best.get('fp32_ratio'))} fp32)"
+        )
         if engine is not None:
             text += f", engine {format_value('train_ratio', engine.get('train_ratio'))} plain loop"
         parts.append(text)

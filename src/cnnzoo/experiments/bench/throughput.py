@@ -30,15 +30,15 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from cnnzoo.experiments.bench import BENCH_PRECISIONS, report
 from cnnzoo.data import Augment, DeviceLoader, ImageArrays, Loaders
 from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.experiments.bench import BENCH_PRECISIONS, report
 from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.models import create_model, get_model_config
 from cnnzoo.training.config import COMPILE_MODES, TrainConfig
 from cnnzoo.training.loop import TrainingDiverged, autocast, compute_loss, evaluate, fit
-from cnnzoo.training.train import seed_everything
 from cnnzoo.training.runlog import RunDir
+from cnnzoo.training.train import seed_everything
 
 SYSTEMS = ("cnnzoo engine", "plain loop", "torchvision", "timm")
 LR, MOMENTUM, WEIGHT_DECAY = 1e-3, 0.9, 5e-4
@@ -136,8 +136,9 @@ class ThroughputSetting:
         return values
 
 
-SMOKE = ThroughputSetting(models=SMOKE_MODELS, batch_size=8, precision="fp32", channels_last=False, steps=2,
-                          epochs=1, device="cpu")
+SMOKE = ThroughputSetting(
+    models=SMOKE_MODELS, batch_size=8, precision="fp32", channels_last=False, steps=2, epochs=1, device="cpu"
+)
 # The CPU setting (`cnnzoo bench throughput --device cpu`): the grid that picked the CPU default (device.py's
 # choose_speed: bf16 + channels-last where the CPU has native bf16), the engine beside the plain loop at the
 # default and at fp32; the first variant is the baseline of the "× fp32" column.
@@ -151,8 +152,9 @@ CPU_VARIANTS = (
     Variant("bf16", True, threads=1),
     Variant("bf16", True, "default", threads=2),
 )
-CPU = ThroughputSetting(models=CPU_MODELS, batch_size=128, steps=4, epochs=3, device="cpu", variants=CPU_VARIANTS,
-                        mfu=True)
+CPU = ThroughputSetting(
+    models=CPU_MODELS, batch_size=128, steps=4, epochs=3, device="cpu", variants=CPU_VARIANTS, mfu=True
+)
 
 
 def default_setting(device: str | None) -> ThroughputSetting:
@@ -160,6 +162,7 @@ def default_setting(device: str | None) -> ThroughputSetting:
     from cnnzoo.device import resolve_device
 
     return CPU if resolve_device(device or "auto").type == "cpu" else ThroughputSetting()
+
 
 COLUMNS = [
     ("model", "model"), ("input", "input"), ("system", "system"), ("params", "params"),
@@ -184,15 +187,23 @@ def synthetic_split(num_images: int, image_size: int, num_classes: int, seed: in
     return ImageArrays(images, labels, [f"class{i}" for i in range(num_classes)])
 
 
-def synthetic_loader(data: ImageArrays, batch_size: int, device: torch.device, channels_last: bool,
-                     train: bool) -> DeviceLoader:
+def synthetic_loader(
+    data: ImageArrays, batch_size: int, device: torch.device, channels_last: bool, train: bool
+) -> DeviceLoader:
     """cnnzoo's device loader over `data`; training batches are shuffled, flipped and (at 32x32) cropped."""
     small = data.images.shape[-1] <= 64
     augment = Augment(crop_padding=4 if small else 0, flip=True) if train else Augment()
-    return DeviceLoader(data, batch_size, device=device, mean=MEAN, std=STD, shuffle=train, augment=augment,
-                        drop_last=train, channels_last=channels_last)
-
-
+    return DeviceLoader(
+        data,
+        batch_size,
+        device=device,
+        mean=MEAN,
+        std=STD,
+        shuffle=train,
+        augment=augment,
+        drop_last=train,
+        channels_last=channels_last,
+    )
 
 
 def compiled(model: nn.Module, mode: str) -> nn.Module:
@@ -225,8 +236,15 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, size: int, reps: int) 
 
 
 # ==================================================================== the systems
-def engine_train_rates(model: nn.Module, train_loader: DeviceLoader, test_loader: DeviceLoader,
-                       setting: ThroughputSetting, spec: BenchModel, device: torch.device, workdir: Path) -> list[float]:
+def engine_train_rates(
+    model: nn.Module,
+    train_loader: DeviceLoader,
+    test_loader: DeviceLoader,
+    setting: ThroughputSetting,
+    spec: BenchModel,
+    device: torch.device,
+    workdir: Path,
+) -> list[float]:
     """Training images/s per timed epoch of the engine's own epoch loop (`fit`), as `cnnzoo train` runs it."""
     cfg = TrainConfig.from_dict({
         "model": spec.name, "model_options": dict(spec.options), "data": "synthetic", "batch_size": setting.batch_size,
@@ -236,8 +254,16 @@ def engine_train_rates(model: nn.Module, train_loader: DeviceLoader, test_loader
         "device": str(device), "tensorboard": False, "plots": False, "run_dir": str(workdir),
     })  # fmt: skip
     classes = train_loader.classes
-    loaders = Loaders(train=train_loader, val=None, test=test_loader, classes=classes, mean=MEAN, std=STD,
-                      in_chans=3, image_size=spec.image_size)
+    loaders = Loaders(
+        train=train_loader,
+        val=None,
+        test=test_loader,
+        classes=classes,
+        mean=MEAN,
+        std=STD,
+        in_chans=3,
+        image_size=spec.image_size,
+    )
     run = RunDir(workdir)
     run.create()
     try:
@@ -247,8 +273,9 @@ def engine_train_rates(model: nn.Module, train_loader: DeviceLoader, test_loader
         run.close()
 
 
-def plain_train_rates(model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting,
-                      device: torch.device) -> list[float]:
+def plain_train_rates(
+    model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting, device: torch.device
+) -> list[float]:
     """Training images/s per timed epoch of a minimal loop: forward, cross-entropy, backward, SGD step.
 
     The loss is the engine's `compute_loss` only so that models with auxiliary heads (GoogLeNet) do the same
@@ -288,8 +315,9 @@ def timed_passes(run_pass: Callable[[], int], passes: int, device: torch.device)
     return rates
 
 
-def plain_infer_rates(model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting,
-                      device: torch.device) -> list[float]:
+def plain_infer_rates(
+    model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting, device: torch.device
+) -> list[float]:
     """Inference images/s of eval-mode forward passes under inference_mode, over the whole loader."""
     infer_model = compiled(model, setting.compile)
     infer_model.eval()
@@ -306,8 +334,9 @@ def plain_infer_rates(model: nn.Module, loader: DeviceLoader, setting: Throughpu
     return timed_passes(one_pass, setting.epochs, device)
 
 
-def engine_infer_rates(model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting,
-                       device: torch.device) -> list[float]:
+def engine_infer_rates(
+    model: nn.Module, loader: DeviceLoader, setting: ThroughputSetting, device: torch.device
+) -> list[float]:
     """Inference images/s of the engine's `evaluate` (loss, top-1/top-5 accumulated on the device)."""
     infer_model = compiled(model, setting.compile)
     num_classes = len(loader.classes)
@@ -338,16 +367,22 @@ def counterpart(library: str, spec: BenchModel, num_classes: int) -> nn.Module:
 
 
 # ==================================================================== one model, every system
-def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.device, workdir: Path,
-                  systems: tuple[str, ...] = SYSTEMS) -> tuple[list[dict], list[dict]]:
+def measure_model(
+    spec: BenchModel,
+    setting: ThroughputSetting,
+    device: torch.device,
+    workdir: Path,
+    systems: tuple[str, ...] = SYSTEMS,
+) -> tuple[list[dict], list[dict]]:
     """(rows, skipped) for one model: the engine and the plain loop on cnnzoo's model, then the counterparts."""
     num_classes = get_model_config(spec.name, **spec.options).num_classes
     size = spec.image_size
     data = synthetic_split(setting.steps * setting.batch_size, size, num_classes)
     train_loader = synthetic_loader(data, setting.batch_size, device, setting.channels_last, train=True)
     infer_loader = synthetic_loader(data, setting.batch_size, device, setting.channels_last, train=False)
-    test_loader = synthetic_loader(data.subset(torch.arange(setting.batch_size)), setting.batch_size, device,
-                                   setting.channels_last, train=False)
+    test_loader = synthetic_loader(
+        data.subset(torch.arange(setting.batch_size)), setting.batch_size, device, setting.channels_last, train=False
+    )
     base = {"model": spec.label, "input": f"3x{size}x{size}"}
     rows, skipped = [], []
 
@@ -371,13 +406,19 @@ def measure_model(spec: BenchModel, setting: ThroughputSetting, device: torch.de
         params = count_params(model)
         cnnzoo_params = params if cnnzoo_params is None else cnnzoo_params
         if params != cnnzoo_params:
-            skipped.append({"what": what, "reason": f"{system}'s {getattr(spec, system)} has {params:,} parameters, "
-                            f"cnnzoo's {cnnzoo_params:,}: not the same architecture"})
+            skipped.append(
+                {
+                    "what": what,
+                    "reason": f"{system}'s {getattr(spec, system)} has {params:,} parameters, "
+                    f"cnnzoo's {cnnzoo_params:,}: not the same architecture",
+                }
+            )
             continue
         try:
             if system == "cnnzoo engine":
-                train = engine_train_rates(model, train_loader, test_loader, setting, spec, device,
-                                           workdir / f"{spec.name}-{size}")
+                train = engine_train_rates(
+                    model, train_loader, test_loader, setting, spec, device, workdir / f"{spec.name}-{size}"
+                )
                 infer_rates = engine_infer_rates
             else:
                 train = plain_train_rates(model, train_loader, setting, device)
@@ -414,8 +455,14 @@ def select_models(names: Iterable[str], models: tuple[BenchModel, ...] = MODELS)
     return tuple(m for m in models if m.name in set(names))
 
 
-def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str | Path,
-        progress: Callable[[str], None] | None = None) -> dict:
+def run(
+    setting: ThroughputSetting,
+    *,
+    smoke: bool,
+    command: str,
+    out_dir: str | Path,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Measure every model of `setting`, write the result files under `out_dir`, return the record.
 
     `progress` is told what is measured next and what it gave (the CLI prints it on stderr): the CPU grid runs
@@ -431,9 +478,15 @@ def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str |
         check_choice("compile mode", variant.compile, COMPILE_MODES)
     columns = VARIANT_COLUMNS if setting.variants else COLUMNS
     setting, device, record = report.start(
-        "throughput", "Training and inference throughput: cnnzoo's engine vs plain loops", setting, smoke=smoke,
-        command=command, columns=columns + (MFU_COLUMNS if setting.mfu else []), out_dir=out_dir,
-        gpu_setting=not smoke and not setting.variants, optional=("timm",),
+        "throughput",
+        "Training and inference throughput: cnnzoo's engine vs plain loops",
+        setting,
+        smoke=smoke,
+        command=command,
+        columns=columns + (MFU_COLUMNS if setting.mfu else []),
+        out_dir=out_dir,
+        gpu_setting=not smoke and not setting.variants,
+        optional=("timm",),
     )
     say = progress or (lambda message: None)
     peaks = dense_peaks(device) if setting.mfu else {}
@@ -443,8 +496,11 @@ def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str |
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
         for i, (spec, variant) in enumerate(grid, 1):
-            say(f"[{i}/{len(grid)}] {spec.label} @{spec.image_size}" + (f", {variant.label}" if variant else "")
-                + f" ({time.perf_counter() - started:.0f} s so far)")
+            say(
+                f"[{i}/{len(grid)}] {spec.label} @{spec.image_size}"
+                + (f", {variant.label}" if variant else "")
+                + f" ({time.perf_counter() - started:.0f} s so far)"
+            )
             rows, skipped = _measure(spec, variant, setting, device, Path(tmp) / str(i))  # a run dir each
             for row in rows:
                 say(f"    {row['system']}: {row['train_images_per_s']:,.1f} training images/s")
@@ -461,17 +517,20 @@ def run(setting: ThroughputSetting, *, smoke: bool, command: str, out_dir: str |
         "uint8 data on the device through cnnzoo's loader (crop+flip at 32x32, flip at 224x224).",
     ]
     if setting.variants:
-        record["notes"].append(f"train × fp32 NCHW eager: over the plain loop's rate at {setting.variants[0].label}, "
-                               "same model; threads: torch.set_num_threads for that row. Where the engine is "
-                               "measured, it and the plain loop ran twice, in turn (engine, plain, plain, engine), "
-                               "and each row is the mean of its two medians.")
+        record["notes"].append(
+            f"train × fp32 NCHW eager: over the plain loop's rate at {setting.variants[0].label}, "
+            "same model; threads: torch.set_num_threads for that row. Where the engine is "
+            "measured, it and the plain loop ran twice, in turn (engine, plain, plain, engine), "
+            "and each row is the mean of its two medians."
+        )
     if peaks:
         record["notes"].append(
             "MFU: training FLOP/s (images/s × 3 × forward FLOPs, forward = 2 × multiply-adds of convolutions and "
             "linear layers) over the peak measured in this invocation with every thread, the best of a 2048³ "
             f"matrix product and a 3×3 256-channel convolution: fp32 {peaks['fp32'] / 1e9:,.0f} GFLOP/s, bf16 "
             f"{peaks['bf16'] / 1e9:,.0f} GFLOP/s (best of {PEAK_REPS}). Read a row against its own precision's "
-            "peak: a bf16 row may well exceed the fp32 one.")
+            "peak: a bf16 row may well exceed the fp32 one."
+        )
     report.write(record, out_dir)
     return record
 
@@ -490,10 +549,14 @@ def dense_peaks(device: torch.device) -> dict[str, float]:
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         gen = torch.Generator(device=device).manual_seed(0)
         a, b = (torch.randn(2048, 2048, device=device, dtype=dtype, generator=gen) for _ in range(2))
-        x = torch.randn(128, 256, 16, 16, device=device, dtype=dtype, generator=gen).to(memory_format=torch.channels_last)
+        x = torch.randn(128, 256, 16, 16, device=device, dtype=dtype, generator=gen).to(
+            memory_format=torch.channels_last
+        )
         w = torch.randn(256, 256, 3, 3, device=device, dtype=dtype, generator=gen).to(memory_format=torch.channels_last)
-        kernels = [(lambda a=a, b=b: a @ b, 2 * 2048**3), (lambda x=x, w=w: torch.nn.functional.conv2d(x, w, padding=1),
-                                                  2 * 128 * 256 * 16 * 16 * 256 * 9)]
+        kernels = [
+            (lambda a=a, b=b: a @ b, 2 * 2048**3),
+            (lambda x=x, w=w: torch.nn.functional.conv2d(x, w, padding=1), 2 * 128 * 256 * 16 * 16 * 256 * 9),
+        ]
         peaks[name] = max(flops / _best_seconds(kernel, device) for kernel, flops in kernels)
     return peaks
 
@@ -512,8 +575,9 @@ def _best_seconds(kernel: Callable[[], Any], device: torch.device) -> float:
     return min(times)
 
 
-def _measure(spec: BenchModel, variant: Variant | None, setting: ThroughputSetting, device: torch.device,
-             workdir: Path) -> tuple[list[dict], list[dict]]:
+def _measure(
+    spec: BenchModel, variant: Variant | None, setting: ThroughputSetting, device: torch.device, workdir: Path
+) -> tuple[list[dict], list[dict]]:
     """One model at one variant (its threads set for the call), or at the setting itself with every system."""
     if variant is None:
         return measure_model(spec, setting, device, workdir)
@@ -550,8 +614,11 @@ def _mean_rows(first: list[dict], second: list[dict]) -> list[dict]:
 
 def _speedups(rows: list[dict], baseline: Variant) -> None:
     """Each row's training rate over the baseline variant's plain loop on the same model ("fp32_ratio")."""
-    base = {r["model"]: r["train_images_per_s"] for r in rows
-            if r["system"] == "plain loop" and r["setting"] == baseline.label}
+    base = {
+        r["model"]: r["train_images_per_s"]
+        for r in rows
+        if r["system"] == "plain loop" and r["setting"] == baseline.label
+    }
     for row in rows:
         if row["model"] in base:
             row["fp32_ratio"] = row["train_images_per_s"] / base[row["model"]]
@@ -562,10 +629,12 @@ def _utilisation(rows: list[dict], models: tuple[BenchModel, ...], peaks: dict[s
     flops = {}
     for spec in models:
         with torch.device("meta"):
-            model = create_model(spec.name, num_classes=get_model_config(spec.name, **spec.options).num_classes,
-                                 **spec.options)
-        flops[(spec.label, f"3x{spec.image_size}x{spec.image_size}")] = 3 * 2 * count_macs(
-            model, (3, spec.image_size, spec.image_size))
+            model = create_model(
+                spec.name, num_classes=get_model_config(spec.name, **spec.options).num_classes, **spec.options
+            )
+        flops[(spec.label, f"3x{spec.image_size}x{spec.image_size}")] = (
+            3 * 2 * count_macs(model, (3, spec.image_size, spec.image_size))
+        )
     for row in rows:
         achieved = row["train_images_per_s"] * flops[(row["model"], row["input"])]
         row["train_gflops"] = achieved / 1e9

@@ -32,11 +32,11 @@ from typing import Any
 
 import torch
 
-from cnnzoo.experiments.bench import report
 from cnnzoo.errors import CnnzooError, check_choice
+from cnnzoo.experiments.bench import report
 from cnnzoo.training.config import COMPILE_MODES, resolve_config
-from cnnzoo.training.train import train
 from cnnzoo.training.recipes import find_recipe, recipe_label
+from cnnzoo.training.train import train
 
 RECIPES = ("resnet18_speedrun", "resnet20_speedrun")  # packaged recipes (`cnnzoo recipes`)
 
@@ -72,8 +72,9 @@ COLUMNS = [
 
 
 # ==================================================================== the data, as airbench reads it
-def write_airbench_cache(directory: str | Path, data_dir: str | Path | None, train_limit: int | None = None,
-                         seed: int = 0) -> Path:
+def write_airbench_cache(
+    directory: str | Path, data_dir: str | Path | None, train_limit: int | None = None, seed: int = 0
+) -> Path:
     """Write `directory/cifar10/train.pt` and `test.pt` in airbench's format from cnnzoo's decoded CIFAR-10.
 
     `train_limit` keeps a seeded, class-stratified subset of the training images (as `--train-limit` does).
@@ -87,8 +88,14 @@ def write_airbench_cache(directory: str | Path, data_dir: str | Path | None, tra
         arrays = load_split("cifar10", split, data_dir)
         if split == "train":
             arrays = random_subset(arrays, train_limit, seed)
-        torch.save({"images": arrays.images.permute(0, 2, 3, 1).contiguous(), "labels": arrays.labels.long(),
-                    "classes": list(arrays.classes)}, folder / f"{split}.pt")
+        torch.save(
+            {
+                "images": arrays.images.permute(0, 2, 3, 1).contiguous(),
+                "labels": arrays.labels.long(),
+                "classes": list(arrays.classes),
+            },
+            folder / f"{split}.pt",
+        )
     return folder
 
 
@@ -131,8 +138,9 @@ def airbench_runs(setting: TimeToAccuracySetting, device: torch.device, workdir:
     write_airbench_cache(workdir, setting.data_dir, setting.overrides.get("train_limit"))
     results = []
     with working_directory(workdir):
-        loader = airbench.CifarLoader("cifar10", train=True, batch_size=hyp["opt"]["batch_size"], aug=hyp["aug"],
-                                      altflip=True)
+        loader = airbench.CifarLoader(
+            "cifar10", train=True, batch_size=hyp["opt"]["batch_size"], aug=hyp["aug"], altflip=True
+        )
         test_loader = airbench.CifarLoader("cifar10", train=False, batch_size=2000)
         epochs = setting.overrides.get("epochs", hyp["opt"]["train_epochs"])
         for i in range(setting.warmup_runs + setting.runs):
@@ -168,13 +176,22 @@ def summarise(system: str, recipe: str, runs: list[dict]) -> dict[str, Any]:
 def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: str | Path) -> dict:
     """Train every recipe and airbench94 `runs` times each, write the result files, return the record."""
     if setting.runs < 1 or setting.warmup_runs < 0:
-        raise CnnzooError(f"runs must be at least 1 and warm-up runs at least 0, got {setting.runs}, {setting.warmup_runs}")
+        raise CnnzooError(
+            f"runs must be at least 1 and warm-up runs at least 0, got {setting.runs}, {setting.warmup_runs}"
+        )
     if setting.compile is not None:
         check_choice("compile mode", setting.compile, COMPILE_MODES)
     recipes = [find_recipe(r) for r in setting.recipes]  # a missing recipe fails before any training
     setting, device, record = report.start(
-        "time-to-accuracy", "Time to accuracy: cnnzoo's speedrun recipes vs airbench94", setting, smoke=smoke,
-        command=command, columns=COLUMNS, out_dir=out_dir, gpu_setting=not smoke, optional=("airbench",),
+        "time-to-accuracy",
+        "Time to accuracy: cnnzoo's speedrun recipes vs airbench94",
+        setting,
+        smoke=smoke,
+        command=command,
+        columns=COLUMNS,
+        out_dir=out_dir,
+        gpu_setting=not smoke,
+        optional=("airbench",),
     )
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
         workdir = Path(tmp)
@@ -182,14 +199,24 @@ def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: s
         if not setting.airbench:
             record["skipped"].append({"what": "airbench94", "reason": "left out by --no-airbench"})
         elif device.type != "cuda":
-            record["skipped"].append({"what": "airbench94", "reason": "it needs a CUDA GPU (its network is built in "
-                                      f"fp16 with .cuda() and timed with CUDA events); this run is on {device}"})
+            record["skipped"].append(
+                {
+                    "what": "airbench94",
+                    "reason": "it needs a CUDA GPU (its network is built in "
+                    f"fp16 with .cuda() and timed with CUDA events); this run is on {device}",
+                }
+            )
         else:
             try:
                 airbench_row = summarise("airbench94", "airbench.train94", airbench_runs(setting, device, workdir))
             except ImportError:
-                record["skipped"].append({"what": "airbench94", "reason": "the airbench package is not installed "
-                                          "(pip install airbench, or pip install -e '.[bench]')"})
+                record["skipped"].append(
+                    {
+                        "what": "airbench94",
+                        "reason": "the airbench package is not installed "
+                        "(pip install airbench, or pip install -e '.[bench]')",
+                    }
+                )
         for path in recipes:
             record["rows"].append(summarise("cnnzoo", recipe_label(path), cnnzoo_runs(path, setting, device, workdir)))
         if airbench_row is not None:
@@ -203,7 +230,8 @@ def run(setting: TimeToAccuracySetting, *, smoke: bool, command: str, out_dir: s
         "airbench94: test top-1 without and with its TTA; training s = wall-clock of train94 (no evaluation).",
     ]
     if setting.overrides:
-        record["notes"].append("overrides on every cnnzoo recipe: "
-                               + ", ".join(f"{k}={v}" for k, v in setting.overrides.items()))
+        record["notes"].append(
+            "overrides on every cnnzoo recipe: " + ", ".join(f"{k}={v}" for k, v in setting.overrides.items())
+        )
     report.write(record, out_dir)
     return record

@@ -50,8 +50,10 @@ def load(name: str) -> ModuleType:
     except ModuleNotFoundError as err:
         if err.name != module_name:
             raise
-        raise CnnzooError(f"reproduction {name!r} is not part of this cnnzoo ({module_name} is missing); "
-                          "update cnnzoo or pick another: " + ", ".join(REPRODUCTIONS)) from None
+        raise CnnzooError(
+            f"reproduction {name!r} is not part of this cnnzoo ({module_name} is missing); "
+            "update cnnzoo or pick another: " + ", ".join(REPRODUCTIONS)
+        ) from None
 
 
 def reproduce(
@@ -74,8 +76,8 @@ def reproduce(
     `config` holds config values for every run, laid over the budget (e.g. a smaller train_limit for a check).
     """
     from cnnzoo.experiments.leaderboard import warn_if_on_cpu
-    from cnnzoo.io import check_output_folder
     from cnnzoo.experiments.reproduce import common
+    from cnnzoo.io import check_output_folder
 
     module = load(name)
     if budget not in common.BUDGET_NAMES:
@@ -87,14 +89,16 @@ def reproduce(
     for key in options:
         if key not in accepted:
             flag = "--" + key.replace("_", "-")
-            raise CnnzooError(f"{flag} does not apply to `cnnzoo reproduce {name}`; leave it out"
-                              + (f" (its options: {', '.join('--' + a.replace('_', '-') for a in accepted)})"
-                                 if accepted else ""))
+            raise CnnzooError(
+                f"{flag} does not apply to `cnnzoo reproduce {name}`; leave it out"
+                + (f" (its options: {', '.join('--' + a.replace('_', '-') for a in accepted)})" if accepted else "")
+            )
     trains = getattr(module, "TRAINS", False)
     if not trains and (config or seeds != 1):
         flags = ["--" + k.replace("_", "-") for k in config or {}] + (["--seeds"] if seeds != 1 else [])
-        raise CnnzooError(f"{', '.join(flags)} does not apply to `cnnzoo reproduce {name}`: it trains nothing; "
-                          "leave it out")
+        raise CnnzooError(
+            f"{', '.join(flags)} does not apply to `cnnzoo reproduce {name}`: it trains nothing; leave it out"
+        )
     out = check_output_folder(out or f"runs/reproduce/{name}-{budget}")  # before any work
     if trains and not report_only:
         check_output_folder(runs_root, "--runs-root")
@@ -112,8 +116,9 @@ def reproduce(
 
         results = module.measure(budget=budget, device=str(resolve_device(device)))
     if not (report_only and not trains):
-        results["setting"] = _setting(name, budget, seeds, results, data_dir, device, runs_root,
-                                      time.perf_counter() - start, trains)
+        results["setting"] = _setting(
+            name, budget, seeds, results, data_dir, device, runs_root, time.perf_counter() - start, trains
+        )
     return write_report_folder(name, module, results, out)
 
 
@@ -127,8 +132,14 @@ def write_report_folder(name: str, module: ModuleType, results: dict[str, Any], 
     out.mkdir(parents=True, exist_ok=True)
     results = {"experiment": name, **results}
     figures = module.figures(results, out)
-    parts = [f"# cnnzoo reproduce {name}", "", *setting_lines(results.get("setting", {})), "",
-             module.report(results).strip(), ""]
+    parts = [
+        f"# cnnzoo reproduce {name}",
+        "",
+        *setting_lines(results.get("setting", {})),
+        "",
+        module.report(results).strip(),
+        "",
+    ]
     parts += [f"![{Path(f).name}]({Path(f).name})" for f in figures]
     if getattr(module, "TRAINS", False):
         parts += ["", "**Data.** " + DATA_NOTE]
@@ -149,13 +160,23 @@ def _read_results(name: str, module: ModuleType, out: Path) -> dict[str, Any]:
     fix = f"run `cnnzoo reproduce {name}` without --report-only to measure it again, or give its folder with --out"
     results = read_results(path, fix=fix)
     if results.get("experiment", name) != name:
-        raise CnnzooError(f"{path} holds the results of `cnnzoo reproduce {results['experiment']}`, not of {name}; "
-                          + fix)
+        raise CnnzooError(
+            f"{path} holds the results of `cnnzoo reproduce {results['experiment']}`, not of {name}; " + fix
+        )
     return check_results(results, getattr(module, "RESULTS", dict), path, fix=fix)
 
 
-def _setting(name: str, budget: str, seeds: int, results: dict[str, Any], data_dir: str | None, device: str,
-             runs_root: str | Path, seconds: float, trains: bool) -> dict[str, str]:
+def _setting(
+    name: str,
+    budget: str,
+    seeds: int,
+    results: dict[str, Any],
+    data_dir: str | None,
+    device: str,
+    runs_root: str | Path,
+    seconds: float,
+    trains: bool,
+) -> dict[str, str]:
     """The report's header lines: budget, data, seeds, hardware, versions, wall-clock (and the runs' own)."""
     from cnnzoo.experiments.leaderboard import count_status, data_note
     from cnnzoo.experiments.reproduce.common import describe_budget

@@ -52,21 +52,34 @@ def measure(
         values = googlenet_values(budget, aux_logits, aux_weight if aux_logits else PAPER_AUX_WEIGHT, extra)
         entries[name] = plan.entry(values)
     with_aux, without = entries.values()
-    claims = [(f"training with the auxiliary classifiers (weight {aux_weight:g}) lowers the test error",
-               common.verdict(with_aux, without))]
+    claims = [
+        (
+            f"training with the auxiliary classifiers (weight {aux_weight:g}) lowers the test error",
+            common.verdict(with_aux, without),
+        )
+    ]
     return {"budget": budget, "budget_values": common.budget_values(budget, model_recipe("googlenet")),
             "aux_weight": aux_weight, "entries": entries, "claims": claims}  # fmt: skip
 
 
 def report(results: dict) -> str:
     """The two settings' errors and the claim's verdict."""
-    rows = [(name, results["aux_weight"] if name.startswith("with ") else "-", common.percent(entry, "train_error"),
-             common.percent(entry), "no CIFAR number") for name, entry in results["entries"].items()]
+    rows = [
+        (
+            name,
+            results["aux_weight"] if name.startswith("with ") else "-",
+            common.percent(entry, "train_error"),
+            common.percent(entry),
+            "no CIFAR number",
+        )
+        for name, entry in results["entries"].items()
+    ]
     parts = [
         "## GoogLeNet (small-image stem) with and without auxiliary classifiers",
         "",
-        common.markdown_table(("setting", "aux loss weight", "final training error (%)", "measured test error (%)",
-                               "paper"), rows),
+        common.markdown_table(
+            ("setting", "aux loss weight", "final training error (%)", "measured test error (%)", "paper"), rows
+        ),
         "",
         "Paper: Szegedy et al. 2015, section 5: auxiliary losses weighted by 0.3, discarded at inference; it reports "
         "no ablation and no CIFAR-10 number. Measured: mean ± std over the seeds (the training error of the main "

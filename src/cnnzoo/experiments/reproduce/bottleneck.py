@@ -29,9 +29,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from cnnzoo.experiments.bench.throughput import timed_passes
 from cnnzoo.device import resolve_device
 from cnnzoo.errors import check_choice
+from cnnzoo.experiments.bench.throughput import timed_passes
 from cnnzoo.experiments.report import bar_chart
 from cnnzoo.inspect.cost import conv_cost, inception_cost
 from cnnzoo.inspect.counts import count_macs, count_params
@@ -88,10 +88,20 @@ def _inception_contenders() -> list[Contender]:
     branches = {"1x1": widths.ch1x1, "3x3": widths.ch3x3, "5x5": widths.ch5x5, "pool": None}
     reduce = {"3x3": widths.ch3x3red, "5x5": widths.ch5x5red, "pool": widths.pool_proj}
     return [
-        Contender("naive inception (fig. 2a)", partial(NaiveInception, c, widths), (c, h, w),
-                  inception_cost(INCEPTION_INPUT, branches).macs, 1),
-        Contender("inception with 1x1 reductions (fig. 2b)", partial(Inception, c, widths, ConvBNAct), (c, h, w),
-                  inception_cost(INCEPTION_INPUT, branches, reduce).macs, 2),
+        Contender(
+            "naive inception (fig. 2a)",
+            partial(NaiveInception, c, widths),
+            (c, h, w),
+            inception_cost(INCEPTION_INPUT, branches).macs,
+            1,
+        ),
+        Contender(
+            "inception with 1x1 reductions (fig. 2b)",
+            partial(Inception, c, widths, ConvBNAct),
+            (c, h, w),
+            inception_cost(INCEPTION_INPUT, branches, reduce).macs,
+            2,
+        ),
     ]
 
 
@@ -106,12 +116,27 @@ def _block_macs(side: int, in_channels: int, convs: list[tuple[int, int]]) -> in
 
 def _block_contenders(side: int) -> list[Contender]:
     return [
-        Contender("basic unit, 64-d (fig. 5 left)", partial(BasicBlock, 64, 64), (64, side, side),
-                  _block_macs(side, 64, [(3, 64), (3, 64)]), 2),
-        Contender("bottleneck unit, 256-d (fig. 5 right)", partial(Bottleneck, 256, 64), (256, side, side),
-                  _block_macs(side, 256, [(1, 64), (3, 64), (1, 256)]), 3),
-        Contender("basic unit, 256-d (no bottleneck)", partial(BasicBlock, 256, 256), (256, side, side),
-                  _block_macs(side, 256, [(3, 256), (3, 256)]), 2),
+        Contender(
+            "basic unit, 64-d (fig. 5 left)",
+            partial(BasicBlock, 64, 64),
+            (64, side, side),
+            _block_macs(side, 64, [(3, 64), (3, 64)]),
+            2,
+        ),
+        Contender(
+            "bottleneck unit, 256-d (fig. 5 right)",
+            partial(Bottleneck, 256, 64),
+            (256, side, side),
+            _block_macs(side, 256, [(1, 64), (3, 64), (1, 256)]),
+            3,
+        ),
+        Contender(
+            "basic unit, 256-d (no bottleneck)",
+            partial(BasicBlock, 256, 256),
+            (256, side, side),
+            _block_macs(side, 256, [(3, 256), (3, 256)]),
+            2,
+        ),
     ]
 
 
@@ -120,13 +145,19 @@ def _network_contenders(side: int) -> list[Contender]:
 
     return [
         Contender("ResNet-34: 16 basic units", partial(create_model, "resnet34"), (3, side, side), None, 34),
-        Contender("ResNet-50: 16 bottleneck units", partial(create_model, "resnet50", stride_in_1x1=True),
-                  (3, side, side), None, 50),
+        Contender(
+            "ResNet-50: 16 bottleneck units",
+            partial(create_model, "resnet50", stride_in_1x1=True),
+            (3, side, side),
+            None,
+            50,
+        ),
     ]
 
 
-def time_forward_backward(model: nn.Module, input_chw: tuple[int, ...], batch_size: int, repeats: int,
-                          device: torch.device) -> list[float]:
+def time_forward_backward(
+    model: nn.Module, input_chw: tuple[int, ...], batch_size: int, repeats: int, device: torch.device
+) -> list[float]:
     """Seconds of each of `repeats` training-mode forward+backward passes of one batch, after one warm-up."""
     model.to(device).train()
     x = torch.randn(batch_size, *input_chw, device=device)
@@ -143,9 +174,14 @@ def _measure_one(contender: Contender, batch_size: int, repeats: int, device: to
     model = contender.build()
     times = time_forward_backward(model, contender.input_chw, batch_size, repeats, device)
     return {
-        "label": contender.label, "input": list(contender.input_chw), "layers": contender.layers,
-        "params": count_params(model), "macs": count_macs(model, contender.input_chw),
-        "computed_macs": contender.computed_macs, "times_s": times, "median_s": statistics.median(times),
+        "label": contender.label,
+        "input": list(contender.input_chw),
+        "layers": contender.layers,
+        "params": count_params(model),
+        "macs": count_macs(model, contender.input_chw),
+        "computed_macs": contender.computed_macs,
+        "times_s": times,
+        "median_s": statistics.median(times),
     }
 
 
@@ -177,9 +213,11 @@ BASELINE = {"inception": 1, "residual_units": 1, "networks": 0}  # the row the r
 # Each paper's claim as ratios between rows (numerator, denominator, low, high): the ratio must lie in [low, high].
 CLAIMS: dict[str, tuple[str, tuple[tuple[int, int, float, float], ...]]] = {
     "inception": ("the naive module costs more than the reduced one", ((0, 1, 1.0, float("inf")),)),
-    "residual_units": ("the 256-d bottleneck costs about what the 64-d basic unit costs (within 25%), "
-                       "and a 256-d basic unit more than twice as much",
-                       ((1, 0, 0.75, 1.25), (2, 1, 2.0, float("inf")))),
+    "residual_units": (
+        "the 256-d bottleneck costs about what the 64-d basic unit costs (within 25%), "
+        "and a 256-d basic unit more than twice as much",
+        ((1, 0, 0.75, 1.25), (2, 1, 2.0, float("inf"))),
+    ),
     "networks": ("ResNet-50 costs at most 25% more than ResNet-34", ((1, 0, 0.0, 1.25),)),
 }
 
@@ -202,8 +240,15 @@ def verdicts(name: str, rows: list[dict[str, Any]]) -> list[str]:
         return []
     claim, ratios = CLAIMS[name]
     exact = [(rows[a]["macs"] / rows[b]["macs"],) * 2 + (low, high) for a, b, low, high in ratios]
-    timed = [(min(rows[a]["times_s"]) / max(rows[b]["times_s"]), max(rows[a]["times_s"]) / min(rows[b]["times_s"]),
-              low, high) for a, b, low, high in ratios]
+    timed = [
+        (
+            min(rows[a]["times_s"]) / max(rows[b]["times_s"]),
+            max(rows[a]["times_s"]) / min(rows[b]["times_s"]),
+            low,
+            high,
+        )
+        for a, b, low, high in ratios
+    ]
     passes = min(len(row["times_s"]) for row in rows)
     too_few = f"not judged ({passes} timed passes are too few; the short budget times {BUDGETS['short']['repeats']})"
     timing = _judge(timed) if passes >= MIN_TIMED_PASSES else too_few
@@ -216,21 +261,46 @@ def _ratio(value: float, base: float) -> str:
 
 def report(results: dict) -> str:
     """Markdown: one table per comparison, measured beside computed, with ratios to a baseline row."""
-    columns = ["module", "input (CxHxW)", "weight layers", "params", "multiply-adds (M), measured",
-               "multiply-adds (M), computed", "fwd+bwd (ms), median", "params ratio", "multiply-adds ratio",
-               "time ratio"]
+    columns = [
+        "module",
+        "input (CxHxW)",
+        "weight layers",
+        "params",
+        "multiply-adds (M), measured",
+        "multiply-adds (M), computed",
+        "fwd+bwd (ms), median",
+        "params ratio",
+        "multiply-adds ratio",
+        "time ratio",
+    ]
     parts: list[str] = []
     for name, rows in results["comparisons"].items():
         base = rows[BASELINE[name]]
         table = [
-            [r["label"], "x".join(map(str, r["input"])), r["layers"], f"{r['params']:,}", f"{r['macs'] / 1e6:,.1f}",
-             "—" if r["computed_macs"] is None else f"{r['computed_macs'] / 1e6:,.1f}", f"{r['median_s'] * 1e3:.2f}",
-             _ratio(r["params"], base["params"]), _ratio(r["macs"], base["macs"]),
-             _ratio(r["median_s"], base["median_s"])]
+            [
+                r["label"],
+                "x".join(map(str, r["input"])),
+                r["layers"],
+                f"{r['params']:,}",
+                f"{r['macs'] / 1e6:,.1f}",
+                "—" if r["computed_macs"] is None else f"{r['computed_macs'] / 1e6:,.1f}",
+                f"{r['median_s'] * 1e3:.2f}",
+                _ratio(r["params"], base["params"]),
+                _ratio(r["macs"], base["macs"]),
+                _ratio(r["median_s"], base["median_s"]),
+            ]
             for r in rows
         ]
-        parts += [f"## {TITLES.get(name, name)}", "", render_table(columns, table, "markdown"), "",
-                  f"Ratios are to \"{base['label']}\".", "", *verdicts(name, rows), ""]
+        parts += [
+            f"## {TITLES.get(name, name)}",
+            "",
+            render_table(columns, table, "markdown"),
+            "",
+            f'Ratios are to "{base["label"]}".',
+            "",
+            *verdicts(name, rows),
+            "",
+        ]
     parts += [
         "Multiply-adds are measured with PyTorch's FLOP counter on the built module (÷2) and computed with",
         "cost.py's arithmetic (H_out·W_out·k·k·C_in·C_out per convolution); the two agree where both are shown.",
@@ -243,8 +313,11 @@ def report(results: dict) -> str:
         "",
         f"Timing: median of {results['repeats']} training-mode forward+backward passes of a batch of "
         f"{results['batch_size']} after one warm-up, on {results['device']} (torch {results['torch']}); "
-        + (f"whole networks at {results['network_side']}x{results['network_side']} input"
-           if results["network_side"] else "whole networks not compared in this budget")
+        + (
+            f"whole networks at {results['network_side']}x{results['network_side']} input"
+            if results["network_side"]
+            else "whole networks not compared in this budget"
+        )
         + f". Budget: {results['budget']}.",
     ]
     return "\n".join(parts)
@@ -260,6 +333,13 @@ def figures(results: dict, out_dir: Path) -> list[Path]:
             "multiply-adds": [r["macs"] / base["macs"] for r in rows],
             "fwd+bwd time": [r["median_s"] / base["median_s"] for r in rows],
         }
-        paths.append(bar_chart(Path(out_dir) / f"bottleneck_{name}.png", [r["label"] for r in rows], series,
-                               ylabel=f"relative to {base['label']}", title=TITLES.get(name, name)))
+        paths.append(
+            bar_chart(
+                Path(out_dir) / f"bottleneck_{name}.png",
+                [r["label"] for r in rows],
+                series,
+                ylabel=f"relative to {base['label']}",
+                title=TITLES.get(name, name),
+            )
+        )
     return paths

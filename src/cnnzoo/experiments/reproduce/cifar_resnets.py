@@ -38,12 +38,20 @@ def measure(
             entries[f"{family}{depth}"] = plan.entry(values)
     claims = []
     for shallow, deep in zip(depths, depths[1:]):
-        claims.append((f"ResNet-{deep} has a lower test error than ResNet-{shallow}",
-                       common.verdict(entries[f"resnet{deep}"], entries[f"resnet{shallow}"])))
+        claims.append(
+            (
+                f"ResNet-{deep} has a lower test error than ResNet-{shallow}",
+                common.verdict(entries[f"resnet{deep}"], entries[f"resnet{shallow}"]),
+            )
+        )
     plain = [d for d in depths if d in PLAIN_DEPTHS]
     if len(plain) > 1:
-        claims.append((f"plain-{plain[-1]} has a higher test error than plain-{plain[0]}",
-                       common.verdict(entries[f"plain{plain[0]}"], entries[f"plain{plain[-1]}"])))
+        claims.append(
+            (
+                f"plain-{plain[-1]} has a higher test error than plain-{plain[0]}",
+                common.verdict(entries[f"plain{plain[0]}"], entries[f"plain{plain[-1]}"]),
+            )
+        )
     return {"budget": budget, "budget_values": common.budget_values(budget, common.paper_recipe()),
             "depths": depths, "entries": entries, "claims": claims}  # fmt: skip
 
@@ -55,20 +63,39 @@ def report(results: dict) -> str:
         entry = results["entries"][f"resnet{depth}"]
         plain = results["entries"].get(f"plain{depth}")
         statistic = "best of 5 (mean 6.61 ± 0.16)" if depth == 110 else "one number"
-        rows.append((depth, common.RESNET_TABLE6[depth], statistic, common.percent(entry),
-                     f"{100 * entry['best']:.2f}", common.percent(plain) if plain else "-"))
+        rows.append(
+            (
+                depth,
+                common.RESNET_TABLE6[depth],
+                statistic,
+                common.percent(entry),
+                f"{100 * entry['best']:.2f}",
+                common.percent(plain) if plain else "-",
+            )
+        )
     parts = [
         "## Test error by depth",
         "",
-        common.markdown_table(("depth", "paper ResNet (%)", "paper's statistic", "measured ResNet (%)",
-                               "measured ResNet, best of seeds (%)", "measured plain (%)"), rows),
+        common.markdown_table(
+            (
+                "depth",
+                "paper ResNet (%)",
+                "paper's statistic",
+                "measured ResNet (%)",
+                "measured ResNet, best of seeds (%)",
+                "measured plain (%)",
+            ),
+            rows,
+        ),
         "",
         "Paper: He et al. 2016, Table 6 (CIFAR-10 test error). Measured: mean ± std over the seeds, and the best "
         "seed as the paper's statistic for ResNet-110. The paper gives no table for the plain nets (fig. 6 only).",
         "",
         *common.claims_section(
-            results["claims"], f"`{FIGURE}`: test error against depth, ResNets and plain nets measured (error bars: "
-            "std over seeds), Table 6 as diamonds.", alone="One depth only: nothing to compare."
+            results["claims"],
+            f"`{FIGURE}`: test error against depth, ResNets and plain nets measured (error bars: "
+            "std over seeds), Table 6 as diamonds.",
+            alone="One depth only: nothing to compare.",
         ),
     ]
     return "\n".join(parts)
@@ -78,13 +105,26 @@ def figures(results: dict, out_dir: Path) -> list[Path]:
     """Test error against depth: measured ResNets and plain nets with error bars, Table 6 as markers."""
     fig, (ax,) = common.new_figure()
     for family, label, color in (("resnet", "ResNet (measured)", "C0"), ("plain", "plain (measured)", "C1")):
-        points = [(d, results["entries"][f"{family}{d}"]) for d in results["depths"]
-                  if f"{family}{d}" in results["entries"]]
+        points = [
+            (d, results["entries"][f"{family}{d}"]) for d in results["depths"] if f"{family}{d}" in results["entries"]
+        ]
         if points:
-            ax.errorbar([d for d, _ in points], [100 * e["mean"] for _, e in points],
-                        yerr=[100 * e["std"] for _, e in points], fmt="-o", capsize=3, color=color, label=label)
-    ax.plot(results["depths"], [common.RESNET_TABLE6[d] for d in results["depths"]], "D--", color="C3",
-            label="ResNet (paper, Table 6)")
+            ax.errorbar(
+                [d for d, _ in points],
+                [100 * e["mean"] for _, e in points],
+                yerr=[100 * e["std"] for _, e in points],
+                fmt="-o",
+                capsize=3,
+                color=color,
+                label=label,
+            )
+    ax.plot(
+        results["depths"],
+        [common.RESNET_TABLE6[d] for d in results["depths"]],
+        "D--",
+        color="C3",
+        label="ResNet (paper, Table 6)",
+    )
     ax.set(xlabel="depth (layers)", ylabel="test error (%)", title="CIFAR-10 test error against depth")
     ax.set_xticks(results["depths"])
     ax.grid(alpha=0.3)

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.visual.figures import new_figure, save_figure
 from cnnzoo.experiments.runs import REUSED, SeedRuns, experiment_run_dir, run_seeds
 from cnnzoo.stats import format_mean_std, mean_std
+from cnnzoo.visual.figures import new_figure, save_figure
 
 # He et al. 2016, section 4.2: ResNet-110 starts at lr 0.01 "until the training error is below 80% (about 400
 # iterations)", then 0.1. Here the 400 iterations are fixed, not triggered by the training error.
@@ -56,8 +56,9 @@ def paper_recipe() -> dict[str, Any]:
     return {**load_yaml(path), "recipe": recipe_label(path)}
 
 
-def resnet_values(model: str, budget: str, extra: dict[str, Any] | None = None,
-                  model_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def resnet_values(
+    model: str, budget: str, extra: dict[str, Any] | None = None, model_options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A CIFAR ResNet's config: the paper's schedule (with ResNet-110's warm-up) < the budget < `extra`."""
     recipe = paper_recipe()
     values = {**recipe, "model": model, "model_options": dict(model_options or {})}
@@ -72,8 +73,9 @@ def check_depths(depths: Sequence[int], allowed: Sequence[int], option: str = "-
     """The depths asked for, each one the paper trained; a one-line error otherwise."""
     bad = [d for d in depths if d not in allowed]
     if bad or not depths:
-        raise CnnzooError(f"{option} takes depths among {', '.join(map(str, allowed))}; got "
-                          f"{', '.join(map(str, depths)) or 'none'}")
+        raise CnnzooError(
+            f"{option} takes depths among {', '.join(map(str, allowed))}; got {', '.join(map(str, depths)) or 'none'}"
+        )
     return sorted(dict.fromkeys(depths))
 
 
@@ -232,8 +234,15 @@ def bar_figure(path: Path, entries: Sequence[tuple[str, dict[str, Any], float | 
     """Measured test error per setting (bars, mean ± std over seeds) with the paper's number as a marker."""
     fig, (ax,) = new_figure()
     xs = range(len(entries))
-    ax.bar(xs, [100 * e["mean"] for _, e, _ in entries], yerr=[100 * e["std"] for _, e, _ in entries], capsize=4,
-           color="tab:blue", alpha=0.8, label="measured (mean ± std over seeds)")
+    ax.bar(
+        xs,
+        [100 * e["mean"] for _, e, _ in entries],
+        yerr=[100 * e["std"] for _, e, _ in entries],
+        capsize=4,
+        color="tab:blue",
+        alpha=0.8,
+        label="measured (mean ± std over seeds)",
+    )
     papers = [(x, p) for x, (_, _, p) in zip(xs, entries) if p is not None]
     if papers:
         ax.plot([x for x, _ in papers], [p for _, p in papers], "D", color="tab:red", label="paper")

@@ -58,19 +58,27 @@ def report(results: dict) -> str:
     for name, entry in results["entries"].items():
         depth = int(name.removeprefix("plain").removeprefix("resnet"))
         paper = common.RESNET_TABLE6.get(depth) if name.startswith("resnet") else None
-        rows.append((name, common.percent(entry, "train_error"), common.percent(entry),
-                     paper if paper is not None else "fig. 6 only (no table)"))
+        rows.append(
+            (
+                name,
+                common.percent(entry, "train_error"),
+                common.percent(entry),
+                paper if paper is not None else "fig. 6 only (no table)",
+            )
+        )
     parts = [
         "## Final errors",
         "",
-        common.markdown_table(("network", "final training error (%)", "measured test error (%)",
-                               "paper test error (%)"), rows),
+        common.markdown_table(
+            ("network", "final training error (%)", "measured test error (%)", "paper test error (%)"), rows
+        ),
         "",
         "Measured: mean ± std over the seeds. Paper: He et al. 2016, Table 6 for the ResNets; the plain nets appear "
         "only in fig. 6 (plain-56 above plain-20 in both training and test error).",
         "",
         *common.claims_section(
-            results["claims"], f"`{FIGURE}`: thin lines training error, bold lines validation error, per epoch "
+            results["claims"],
+            f"`{FIGURE}`: thin lines training error, bold lines validation error, per epoch "
             "(mean over seeds); left plain nets, right ResNets, as fig. 6.",
             alone="One depth only: nothing to compare (give --depths 20 56).",
         ),
@@ -88,8 +96,15 @@ def figures(results: dict, out_dir: Path) -> list[Path]:
             label = f"{'plain' if family == 'plain' else 'ResNet'}-{depth}"
             for key, width, marker, suffix in (("train_error", 0.8, "o", " train"), ("val_error", 2.5, "s", " val")):
                 points = [(e, 100 * v) for e, v in zip(curves["epoch"], curves[key]) if v is not None]
-                ax.plot([e for e, _ in points], [v for _, v in points], "-" + (marker if len(points) == 1 else ""),
-                        color=color, linewidth=width, markersize=2 * width + 3, label=label + suffix)
+                ax.plot(
+                    [e for e, _ in points],
+                    [v for _, v in points],
+                    "-" + (marker if len(points) == 1 else ""),
+                    color=color,
+                    linewidth=width,
+                    markersize=2 * width + 3,
+                    label=label + suffix,
+                )
         ax.set(xlabel="epoch", ylabel="error (%)", title=title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

@@ -34,8 +34,8 @@ from cnnzoo.inspect.render import render_table
 from cnnzoo.inspect.summary import summary
 
 BUDGETS = ("quick", "short", "paper")
-RESNET_SOURCE = "He et al. 2016, Table 1: \"FLOPs\", meaning multiply-adds"
-VGG_SOURCE = "He et al. 2016, sec. 4.1 and fig. 3: \"FLOPs\", meaning multiply-adds"
+RESNET_SOURCE = 'He et al. 2016, Table 1: "FLOPs", meaning multiply-adds'
+VGG_SOURCE = 'He et al. 2016, sec. 4.1 and fig. 3: "FLOPs", meaning multiply-adds'
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,28 @@ MODELS: tuple[CountedModel, ...] = (
     CountedModel("AlexNet", "alexnet", source="Krizhevsky et al. 2012 give no count"),
     CountedModel("VGG-16", "vgg16", paper_g=15.3, source=VGG_SOURCE),
     CountedModel("VGG-19", "vgg19", paper_g=19.6, source=VGG_SOURCE, quick=False),
-    CountedModel("GoogLeNet", "googlenet", paper_g=1.5,
-                 source="Szegedy et al. 2015, sec. 1: \"1.5 billion multiply-adds\" (a budget, not a count)"),
+    CountedModel(
+        "GoogLeNet",
+        "googlenet",
+        paper_g=1.5,
+        source='Szegedy et al. 2015, sec. 1: "1.5 billion multiply-adds" (a budget, not a count)',
+    ),
     CountedModel("ResNet-18", "resnet18", paper_g=RESNET_PAPER_FLOPS[18], source=RESNET_SOURCE),
     CountedModel("ResNet-34", "resnet34", paper_g=RESNET_PAPER_FLOPS[34], source=RESNET_SOURCE, quick=False),
     CountedModel("ResNet-50", "resnet50", {"stride_in_1x1": True}, RESNET_PAPER_FLOPS[50], RESNET_SOURCE),
-    CountedModel("ResNet-50 v1.5 (stride on the 3x3)", "resnet50", paper_g=RESNET_PAPER_FLOPS[50],
-                 source="torchvision's variant of " + RESNET_SOURCE, quick=False),
-    CountedModel("ResNet-101", "resnet101", {"stride_in_1x1": True}, RESNET_PAPER_FLOPS[101], RESNET_SOURCE,
-                 quick=False),
-    CountedModel("ResNet-152", "resnet152", {"stride_in_1x1": True}, RESNET_PAPER_FLOPS[152], RESNET_SOURCE,
-                 quick=False),
+    CountedModel(
+        "ResNet-50 v1.5 (stride on the 3x3)",
+        "resnet50",
+        paper_g=RESNET_PAPER_FLOPS[50],
+        source="torchvision's variant of " + RESNET_SOURCE,
+        quick=False,
+    ),
+    CountedModel(
+        "ResNet-101", "resnet101", {"stride_in_1x1": True}, RESNET_PAPER_FLOPS[101], RESNET_SOURCE, quick=False
+    ),
+    CountedModel(
+        "ResNet-152", "resnet152", {"stride_in_1x1": True}, RESNET_PAPER_FLOPS[152], RESNET_SOURCE, quick=False
+    ),
     CountedModel("ResNet-20 (CIFAR)", "resnet20", source="He et al. 2016 give parameters only (0.27M)"),
     CountedModel("ResNet-56 (CIFAR)", "resnet56", source="He et al. 2016 give parameters only (0.85M)"),
 )
@@ -72,21 +83,49 @@ MODELS: tuple[CountedModel, ...] = (
 # What each tool reports, in its own words and in ours, for the conventions table.
 CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
     # (key in a row, who, the word it uses, what it counts)
-    ("paper_g", "the papers (He et al. 2016; Szegedy et al. 2015)", "\"FLOPs\" / multiply-adds",
-     "multiply-adds of convolutions and fc layers"),
-    ("macs", "cnnzoo `count_macs` (`cnnzoo models`, `compare`, `archtable`)", "multiply-adds (GMACs)",
-     "multiply-adds of convolution and linear weights; no biases, BatchNorm, activations or pooling"),
-    ("pytorch_flops", "PyTorch `torch.utils.flop_counter`", "FLOPs",
-     "2 per multiply-add (a multiply and an add) of the same layers"),
-    ("torchinfo", "torchinfo `summary`", "Mult-Adds",
-     "multiply-adds of weights and biases (per output position for convs), BatchNorm's 2 per channel"),
+    (
+        "paper_g",
+        "the papers (He et al. 2016; Szegedy et al. 2015)",
+        '"FLOPs" / multiply-adds',
+        "multiply-adds of convolutions and fc layers",
+    ),
+    (
+        "macs",
+        "cnnzoo `count_macs` (`cnnzoo models`, `compare`, `archtable`)",
+        "multiply-adds (GMACs)",
+        "multiply-adds of convolution and linear weights; no biases, BatchNorm, activations or pooling",
+    ),
+    (
+        "pytorch_flops",
+        "PyTorch `torch.utils.flop_counter`",
+        "FLOPs",
+        "2 per multiply-add (a multiply and an add) of the same layers",
+    ),
+    (
+        "torchinfo",
+        "torchinfo `summary`",
+        "Mult-Adds",
+        "multiply-adds of weights and biases (per output position for convs), BatchNorm's 2 per channel",
+    ),
     ("summary", "cnnzoo `summary` (torchinfo's rule, no torchinfo needed)", "Mult-Adds", "the same as torchinfo"),
-    ("fvcore", "fvcore `FlopCountAnalysis`", "flops",
-     "one per multiply-add (it calls a multiply-add a flop), plus BatchNorm"),
-    ("ptflops", "ptflops `get_model_complexity_info`", "MACs",
-     "multiply-adds plus BatchNorm, activations, pooling and biases as one op each"),
-    ("thop", "thop `profile`", "MACs (often printed as FLOPs)",
-     "multiply-adds plus what it assigns to BatchNorm and pooling layers"),
+    (
+        "fvcore",
+        "fvcore `FlopCountAnalysis`",
+        "flops",
+        "one per multiply-add (it calls a multiply-add a flop), plus BatchNorm",
+    ),
+    (
+        "ptflops",
+        "ptflops `get_model_complexity_info`",
+        "MACs",
+        "multiply-adds plus BatchNorm, activations, pooling and biases as one op each",
+    ),
+    (
+        "thop",
+        "thop `profile`",
+        "MACs (often printed as FLOPs)",
+        "multiply-adds plus what it assigns to BatchNorm and pooling layers",
+    ),
 )
 OPTIONAL_TOOLS = ("torchinfo", "fvcore", "ptflops", "thop")
 NOT_INSTALLED = "not installed"
@@ -116,8 +155,9 @@ def _fvcore(model: nn.Module, size: tuple[int, ...], device: torch.device) -> in
 def _ptflops(model: nn.Module, size: tuple[int, ...], device: torch.device) -> int:
     from ptflops import get_model_complexity_info
 
-    macs, _ = get_model_complexity_info(model.eval(), tuple(size), as_strings=False, print_per_layer_stat=False,
-                                        verbose=False)
+    macs, _ = get_model_complexity_info(
+        model.eval(), tuple(size), as_strings=False, print_per_layer_stat=False, verbose=False
+    )
     return int(macs)
 
 
@@ -129,7 +169,10 @@ def _thop(model: nn.Module, size: tuple[int, ...], device: torch.device) -> int:
 
 
 _TOOL_COUNTERS: dict[str, Callable[[nn.Module, tuple[int, ...], torch.device], int]] = {
-    "torchinfo": _torchinfo, "fvcore": _fvcore, "ptflops": _ptflops, "thop": _thop,
+    "torchinfo": _torchinfo,
+    "fvcore": _fvcore,
+    "ptflops": _ptflops,
+    "thop": _thop,
 }
 
 
@@ -149,8 +192,9 @@ def tool_versions() -> dict[str, str | None]:
     return versions
 
 
-def _tool_count(tool: str, build: Callable[[], nn.Module], size: tuple[int, ...], device: torch.device,
-                installed: bool) -> int | str:
+def _tool_count(
+    tool: str, build: Callable[[], nn.Module], size: tuple[int, ...], device: torch.device, installed: bool
+) -> int | str:
     """The tool's count, NOT_INSTALLED, or 'failed: ...' (a tool's own bug must not stop the table)."""
     if not installed:
         return NOT_INSTALLED
@@ -184,9 +228,15 @@ def measure(budget: str = "quick", device: str = "cpu") -> dict:
         meta_model = build()
         size = tuple(meta_model.default_cfg.input_size)
         row: dict[str, Any] = {
-            "label": spec.label, "model": spec.name, "options": dict(spec.options), "input": list(size),
-            "params": count_params(meta_model), "paper_g": spec.paper_g, "source": spec.source,
-            "macs": count_macs(meta_model, size), "pytorch_flops": count_flops(meta_model, size),
+            "label": spec.label,
+            "model": spec.name,
+            "options": dict(spec.options),
+            "input": list(size),
+            "params": count_params(meta_model),
+            "paper_g": spec.paper_g,
+            "source": spec.source,
+            "macs": count_macs(meta_model, size),
+            "pytorch_flops": count_flops(meta_model, size),
             "summary": summary(meta_model, size, depth=0).total_macs,
         }
         for tool in OPTIONAL_TOOLS:
@@ -207,14 +257,35 @@ def _g(value: Any) -> str:
 def report(results: dict) -> str:
     """Markdown: the counts table, the conventions table (why 1.8 G and 3.6 G are both right), notes."""
     rows = results["models"]
-    columns = ["model", "input", "params (M)", "paper (G)", "multiply-adds (G)", "PyTorch FLOPs (G)",
-               "PyTorch FLOPs ÷ 2 (G)", "torchinfo (G)", "cnnzoo summary (G)", "fvcore (G)", "ptflops (G)",
-               "thop (G)"]
+    columns = [
+        "model",
+        "input",
+        "params (M)",
+        "paper (G)",
+        "multiply-adds (G)",
+        "PyTorch FLOPs (G)",
+        "PyTorch FLOPs ÷ 2 (G)",
+        "torchinfo (G)",
+        "cnnzoo summary (G)",
+        "fvcore (G)",
+        "ptflops (G)",
+        "thop (G)",
+    ]
     table = [
-        [r["label"], "x".join(map(str, r["input"])), f"{r['params'] / 1e6:.2f}",
-         "—" if r["paper_g"] is None else f"{r['paper_g']:.1f}", _g(r["macs"]), _g(r["pytorch_flops"]),
-         _g(r["pytorch_flops"] / 2), _g(r["torchinfo"]), _g(r["summary"]), _g(r["fvcore"]), _g(r["ptflops"]),
-         _g(r["thop"])]
+        [
+            r["label"],
+            "x".join(map(str, r["input"])),
+            f"{r['params'] / 1e6:.2f}",
+            "—" if r["paper_g"] is None else f"{r['paper_g']:.1f}",
+            _g(r["macs"]),
+            _g(r["pytorch_flops"]),
+            _g(r["pytorch_flops"] / 2),
+            _g(r["torchinfo"]),
+            _g(r["summary"]),
+            _g(r["fvcore"]),
+            _g(r["ptflops"]),
+            _g(r["thop"]),
+        ]
         for r in rows
     ]
     sources = [[r["label"], "—" if r["paper_g"] is None else f"{r['paper_g']:.1f}", r["source"]] for r in rows]
@@ -237,8 +308,8 @@ def report(results: dict) -> str:
         "A multiply-add (MAC) is one multiplication and one addition: two floating-point operations. torchinfo,",
         "ptflops, thop, fvcore and the papers count multiply-adds, whatever word they print; PyTorch's FLOP counter",
         "counts operations, so its number is twice theirs (ResNet-18: 1.8 G multiply-adds = 3.6 G FLOPs). The",
-        "ResNet paper's \"FLOPs\" are multiply-adds (its 1.8 G for ResNet-18 is the multiply-add count), so its",
-        "ResNet-34 at \"3.6 billion FLOPs\" is not the same quantity as PyTorch's 3.6 G for ResNet-18. To compare",
+        'ResNet paper\'s "FLOPs" are multiply-adds (its 1.8 G for ResNet-18 is the multiply-add count), so its',
+        'ResNet-34 at "3.6 billion FLOPs" is not the same quantity as PyTorch\'s 3.6 G for ResNet-18. To compare',
         "a paper's figure with a tool's, halve the FLOP counter's number. The small gaps between torchinfo and",
         "the paper convention are biases and BatchNorm, which torchinfo counts and the papers do not.",
         "",
@@ -265,6 +336,12 @@ def figures(results: dict, out_dir: Path) -> list[Path]:
         "PyTorch FLOPs": [r["pytorch_flops"] / 1e9 for r in rows],
         "torchinfo rule (cnnzoo summary)": [r["summary"] / 1e9 for r in rows],
     }
-    path = bar_chart(Path(out_dir) / "flops_conventions.png", [r["label"] for r in rows], series,
-                     ylabel="×10^9 per image (log scale)", title="One forward pass, counted four ways", log_y=True)
+    path = bar_chart(
+        Path(out_dir) / "flops_conventions.png",
+        [r["label"] for r in rows],
+        series,
+        ylabel="×10^9 per image (log scale)",
+        title="One forward pass, counted four ways",
+        log_y=True,
+    )
     return [path]

@@ -60,21 +60,24 @@ def report(results: dict) -> str:
     rows = []
     for unit, entry in results["entries"].items():
         panel, what = VARIANTS[unit]
-        rows.append((f"({panel})", what, common.UNITS_TABLE2[unit], common.percent(entry),
-                     f"{100 * entry['median']:.2f}"))
+        rows.append(
+            (f"({panel})", what, common.UNITS_TABLE2[unit], common.percent(entry), f"{100 * entry['median']:.2f}")
+        )
     note = "" if depth == 110 else f" The paper's numbers are for ResNet-110; measured here on ResNet-{depth}."
     parts = [
         f"## Test error of the residual units, ResNet-{depth}",
         "",
-        common.markdown_table(("unit", "fig. 4", "paper, ResNet-110, median of 5 (%)", "measured (%)",
-                               "measured, median of seeds (%)"), rows),
+        common.markdown_table(
+            ("unit", "fig. 4", "paper, ResNet-110, median of 5 (%)", "measured (%)", "measured, median of seeds (%)"),
+            rows,
+        ),
         "",
         "Paper: He et al. 2016b (Identity Mappings), Table 2, CIFAR-10 test error. Measured: mean ± std over the "
         "seeds, and their median as the paper's statistic." + note,
         "",
         *common.claims_section(
-            results["claims"], f"`{FIGURE}`: measured test error per unit (error bars: std over seeds) and Table 2 "
-            "as diamonds."
+            results["claims"],
+            f"`{FIGURE}`: measured test error per unit (error bars: std over seeds) and Table 2 as diamonds.",
         ),
     ]
     return "\n".join(parts)
