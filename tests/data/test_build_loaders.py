@@ -172,3 +172,20 @@ def test_evaluate_on_another_folder_reads_only_its_test_split(tmp_path, make_fol
     shutil.rmtree(other / "train")  # no train split at all: the test split and the model's classes suffice
     assert main(["evaluate", str(run), *flags, "--data-dir", str(other), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["count"] == 9
+
+
+@pytest.mark.parametrize("loader", ["device", "stream"])
+def test_running_out_of_memory_is_one_line_naming_the_flag_on_both_loaders(tmp_path, monkeypatch, loader):
+    """1500x1500 images under a memory limit raised the allocator's own error from channel_stats (streaming too)."""
+    root = tmp_path / "big"
+    for split in ("train", "test"):
+        for name in ("a", "b"):
+            (root / split / name).mkdir(parents=True)
+            Image.new("RGB", (16, 16), (10, 20, 30)).save(root / split / name / "0.png")
+
+    def allocator_fails(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(base, "channel_stats", allocator_fails)
+    with pytest.raises(CnnzooError, match=r"out of memory loading .*big onto cpu; pass --image-size N to read"):
+        build_loaders(DataSpec("imagefolder", root, batch_size=2, loader=loader, workers=0, val_size=0))

@@ -32,10 +32,20 @@ def build_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders
                 kind = "stream" if estimate > base.memory_budget(device) else "device"
             if kind == "device":
                 base.check_fits_in_memory(estimate, device, folder)
-    if kind == "stream":
-        return build_streaming_loaders(spec, device)
     try:
-        return build_device_loaders(spec, device)
-    except (MemoryError, torch.OutOfMemoryError):
-        hint = "; pass --image-size N to decode smaller images, or --loader stream" if folder is not None else ""
+        return build_streaming_loaders(spec, device) if kind == "stream" else build_device_loaders(spec, device)
+    except (MemoryError, RuntimeError) as err:
+        if not out_of_memory(err):
+            raise
+        hint = ""
+        if folder is not None:  # large images: decode them smaller, or (on the device path) stream them
+            hint = "; pass --image-size N to read the images smaller" + (", or --loader stream" if kind != "stream" else "")
         raise CnnzooError(f"out of memory loading {spec.data_dir or spec.name} onto {device}{hint}") from None
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Whether an error is the allocator's: Python's MemoryError, CUDA's OutOfMemoryError, or the CPU allocator's
+    RuntimeError ("DefaultCPUAllocator: can't allocate memory"), which torch raises as a plain RuntimeError."""
+    if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    return isinstance(err, RuntimeError) and "can't allocate memory" in str(err)

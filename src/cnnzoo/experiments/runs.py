@@ -1,7 +1,7 @@
 """Seeded runs that are shared, reused when finished and resumed when interrupted; mean ± std over seeds.
 
 A run is identified by its resolved config without the fields that change nothing in its arithmetic (where
-the data and runs live, how progress shows: the engine's RESUME_OVERRIDABLE and RESUME_IGNORED) and without
+the data and runs live, how progress shows: training.resume's RESUME_OVERRIDABLE and RESUME_IGNORED) and without
 the seed, and by the identity of the data it reads: where --data-dir names a copy, the listing of its files
 (names and sizes), so a run trained on one copy is never reused for another folder of the same dataset name,
 while the same files in another place find it. `experiment_run_dir` names it ROOT/<model>-<hash>-seed<k>, so

@@ -51,7 +51,7 @@ def scaled_lr(cfg: TrainConfig) -> float:
 def build_optimizer(model: nn.Module, cfg: TrainConfig, *, graphs: bool = False) -> torch.optim.Optimizer:
     """SGD with (Nesterov) momentum, as in the ResNet paper, or AdamW (Loshchilov & Hutter 2019).
 
-    `graphs`: for a compiled step (step.TrainStep), the `foreach` implementations, which accept an lr held in
+    `graphs`: for a compiled step (loop.TrainStep), the `foreach` implementations, which accept an lr held in
     a device tensor; AdamW also `capturable` (its step count on the device), as PyTorch requires for that.
     """
     groups = param_groups(model, cfg.weight_decay, cfg.decay_bn_bias)

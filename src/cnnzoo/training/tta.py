@@ -6,7 +6,7 @@
                      unshifted pair 1/2, each shifted pair 1/4 (the views and weights airbench94 uses)
 
 Shifted views fill the uncovered row and column by reflection (the pixel next to the border), so no view
-has a black edge the training crops never showed. The engine reports TTA accuracy apart from the plain test
+has a black edge the training crops never showed. The loop reports TTA accuracy apart from the plain test
 accuracy (results.json `test_tta` beside `test`); validation, and so model selection, stays plain.
 """
 
