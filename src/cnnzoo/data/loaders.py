@@ -39,7 +39,9 @@ def build_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders
             raise
         hint = ""
         if folder is not None:  # large images: decode them smaller, or (on the device path) stream them
-            hint = "; pass --image-size N to read the images smaller" + (", or --loader stream" if kind != "stream" else "")
+            hint = "; pass --image-size N to read the images smaller" + (
+                ", or --loader stream" if kind != "stream" else ""
+            )
         raise CnnzooError(f"out of memory loading {spec.data_dir or spec.name} onto {device}{hint}") from None
 
 
