@@ -60,11 +60,16 @@ def test_a_recorded_run_fills_its_row(digits_runs, tmp_path):
         "metrics.csv",
         "results.json",
     ]
-    top1 = json.loads((record / "seed0" / "results.json").read_text())["test"]["top1"]
+    result = json.loads((record / "seed0" / "results.json").read_text())
     row = next(line for line in readme_tables.cifar10_results(tmp_path).splitlines() if "2-core CPU" in line)
     assert (
-        f"| {100 * top1:.2f}% | 1 |" in row and "±" not in row and "not yet measured" not in row and " cores |" in row
+        f"| {100 * result['test']['top1']:.2f}% | 1 |" in row
+        and "±" not in row
+        and "not yet measured" not in row
+        and " cores |" in row
     )
+    wall, cpu = result["wall_time_s"] / 60, result["cpu_time_s"] / 60
+    assert f"| {wall:.1f} min | {cpu:.1f} min |" in row  # training time, then CPU time
 
 
 def test_seeds_are_recorded_together_as_mean_and_std(digits_runs, tmp_path):

@@ -54,13 +54,14 @@ def cifar10_results(results_dir: Path = RESULTS) -> str:
     for label, recipe, target in CIFAR10_TARGETS:
         seeds = sorted((results_dir / Path(recipe).stem).glob("seed*/results.json"))
         if not seeds:
-            rows.append((label, f"`{recipe}`", f"{target:.1f}%", "not yet measured", "", "", "", "", ""))
+            rows.append((label, f"`{recipe}`", f"{target:.1f}%", "not yet measured", "", "", "", "", "", ""))
             continue
         results = [json.loads(path.read_text()) for path in seeds]
         env = json.loads((seeds[0].parent / "env.json").read_text())
         top1s = [r["test"]["top1"] for r in results]
         top1 = (format_mean_std(*mean_std(top1s)) if len(top1s) > 1 else f"{100 * top1s[0]:.2f}") + "%"  # no ± of one
         minutes = [r["wall_time_s"] / 60 for r in results]
+        cpu_minutes = [r["cpu_time_s"] / 60 for r in results if r.get("cpu_time_s") is not None]  # older runs lack it
         hardware = env["device_name"] if env["device"].startswith("cuda") else f"{env['cpu']}, {env['cpu_count']} cores"
         rows.append(
             (
@@ -70,13 +71,19 @@ def cifar10_results(results_dir: Path = RESULTS) -> str:
                 top1,
                 len(results),
                 results[0]["epochs"],
-                f"{min(minutes):.1f}–{max(minutes):.1f} min" if len(results) > 1 else f"{minutes[0]:.1f} min",
+                minutes_range(minutes),
+                minutes_range(cpu_minutes) if len(cpu_minutes) == len(results) else "",
                 hardware,
                 env.get("torch", ""),
             )
         )
-    columns = ("model", "recipe", "target", "test top-1", "seeds", "epochs", "training time", "hardware", "torch")
+    columns = ("model", "recipe", "target", "test top-1", "seeds", "epochs", "training time", "CPU time", "hardware", "torch")
     return render_table(columns, rows, "markdown")
+
+
+def minutes_range(minutes: list[float]) -> str:
+    """One run's minutes, or the range over the seeds."""
+    return f"{min(minutes):.1f}–{max(minutes):.1f} min" if len(minutes) > 1 else f"{minutes[0]:.1f} min"
 
 
 def speed() -> str:
