@@ -77,7 +77,18 @@ def cifar10_results(results_dir: Path = RESULTS) -> str:
                 env.get("torch", ""),
             )
         )
-    columns = ("model", "recipe", "target", "test top-1", "seeds", "epochs", "training time", "CPU time", "hardware", "torch")
+    columns = (
+        "model",
+        "recipe",
+        "target",
+        "test top-1",
+        "seeds",
+        "epochs",
+        "training time",
+        "CPU time",
+        "hardware",
+        "torch",
+    )
     return render_table(columns, rows, "markdown")
 
 
