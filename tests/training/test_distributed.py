@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -213,11 +215,63 @@ def test_seeds_under_two_processes_train_each_seed_in_one_process_group(tmp_path
 
 @pytest.mark.slow
 def test_a_crashed_rank_stops_the_others_with_one_clear_line(tmp_path):
-    # Rank 1 raises in its second step; rank 0 would wait for it in the gradient all-reduce. torchrun must stop
-    # it (the timeout here turns a hang into a failure) and `--nproc` must say so in one line.
+    # Rank 1 raises in its second step; rank 0 would wait for it in the gradient all-reduce. It must be stopped
+    # (the timeout here turns a hang into a failure), say so in one line, and rank 1's traceback (the cause) shows.
     crashed = _cnnzoo([*RUN, "--run-dir", str(tmp_path / "run"), "--nproc", "2"], env={"CNNZOO_TEST_CRASH_RANK": "1"})
     assert crashed.returncode != 0
-    assert "rank 1 crashed on purpose" in crashed.stderr
+    assert "process 1 of 2 failed:" in crashed.stderr and "rank 1 crashed on purpose" in crashed.stderr
     summary = [line for line in crashed.stderr.splitlines() if line.startswith("cnnzoo: error:")]
-    assert len(summary) == 1 and "distributed training failed" in summary[0], crashed.stderr
+    assert len(summary) == 1 and "another training process stopped" in summary[0], crashed.stderr
+    assert "no checkpoint was written yet" in summary[0], crashed.stderr
     assert not (tmp_path / "run" / "results.json").exists()
+
+
+def _rank_pid(launcher: int, rank: int) -> int:
+    """The pid of the process `launcher` started for `rank` (its environment says RANK=rank)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+        if ppid == launcher and f"RANK={rank}".encode() in environ:
+            return int(stat.parent.name)
+    raise AssertionError(f"no rank {rank} under process {launcher}")
+
+
+def _launch_until_a_checkpoint(run_dir: Path) -> subprocess.Popen:
+    """`--nproc 2` training for long enough (60 epochs of digits), returned once rank 0 wrote last.pt."""
+    args = [*RUN, "--run-dir", str(run_dir), "--nproc", "2"]
+    args[args.index("--epochs") + 1] = "60"
+    proc = subprocess.Popen([sys.executable, str(RUNNER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=_env(), start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + TIMEOUT_S
+    while not (run_dir / "checkpoints" / "last.pt").is_file():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no checkpoint in time"
+        time.sleep(0.2)
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the rank's process through /proc")
+def test_a_killed_rank_ends_in_one_line_from_rank_0_with_the_resume_command(tmp_path):
+    # It printed a 30-line gloo traceback from the other rank, then a line without a resume hint.
+    proc = _launch_until_a_checkpoint(tmp_path / "run")
+    os.kill(_rank_pid(proc.pid, 1), signal.SIGKILL)
+    _, err = proc.communicate(timeout=TIMEOUT_S)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert lines[0].startswith("cnnzoo: error: another training process stopped"), err
+    assert lines[0].endswith(f"resume with: cnnzoo train --resume {tmp_path / 'run'} --nproc 2"), err
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_two_processes_is_one_line_with_the_resume_command(tmp_path):
+    # It printed a 47-line traceback, or three "interrupted" lines.
+    proc = _launch_until_a_checkpoint(tmp_path / "run")
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the launcher and every rank get it
+    _, err = proc.communicate(timeout=TIMEOUT_S)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 130 and len(lines) == 1, err
+    assert lines[0] == f"cnnzoo: interrupted; resume with: cnnzoo train --resume {tmp_path / 'run'} --nproc 2", err

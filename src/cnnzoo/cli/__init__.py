@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc N` runs it again under torchrun
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc N` runs it again in N processes
     previous = _on_sigterm(_raise_interrupted)
     try:
         status = run_command(args)
@@ -95,12 +95,19 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(err, "hint", None):
             hint = f"; {err.hint}"
         elif run_dir and Path(run_dir, "checkpoints", "last.pt").is_file():
-            hint = f"; resume with: cnnzoo train --resume {run_dir}"
+            hint = f"; resume with: cnnzoo train --resume {run_dir}" + nproc_flag()
         elif run_dir:
             hint = f" before the first checkpoint of {run_dir}; start it again"
         parser.exit(128 + signal_number, f"cnnzoo: interrupted{hint}\n")
     finally:
         _on_sigterm(previous)
+
+
+def nproc_flag() -> str:
+    """` --nproc N` where this process is one of N training together, for a resume command; else ""."""
+    from cnnzoo.training.distributed import world
+
+    return f" --nproc {world()}" if world() > 1 else ""
 
 
 def _stdout_closed() -> bool:

@@ -51,8 +51,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "as the results.json record on stdout, alone, for scripts (json; implies --quiet)",
     )
     p.add_argument(
-        "--nproc", default="1", metavar="N", help="train in N processes (one per GPU) under torchrun; "
-        "--batch-size stays the global batch (default: 1)"
+        "--nproc", default="1", metavar="N", help="train in N processes (one per GPU), started as torchrun "
+        "would; rank 0 alone prints; --batch-size stays the global batch (default: 1)"
     )  # fmt: skip
     p.add_argument(
         "--seeds",
@@ -141,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
     from cnnzoo.training.train import train
 
     nproc = positive_int("nproc", args.nproc)
-    if nproc > 1 and distributed.world() == 1:  # not yet under torchrun: start it, running this same command
+    if nproc > 1 and distributed.world() == 1:  # not yet one of N: start the N, running this same command
         if not args.resume:  # bad input is one line here, not N processes' tracebacks and a run directory
             cfg = TrainConfig.from_dict(train_values(args), origin="the command line")
             if cfg.sync_bn:

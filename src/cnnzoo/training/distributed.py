@@ -1,6 +1,7 @@
-"""Data-parallel training on several processes with PyTorch's own engine: torchrun starts them, this joins them.
+"""Data-parallel training on several processes with PyTorch's own engine: torchrun (or launch) starts them, this
+joins them.
 
-    launch(nproc, argv)       `cnnzoo train --nproc N`: run the same command under torchrun on this machine
+    launch(nproc, argv)       `cnnzoo train --nproc N`: the same command in N processes, as torchrun starts them
     setup(device)             join the process group torchrun describes (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_*)
     teardown()                leave it again (at exit: every train() in the process shares the group)
     rank(), world(), is_main()  who this process is (read from torchrun's environment, valid before setup)
@@ -20,11 +21,16 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -133,6 +139,16 @@ def check_sync_bn(device: torch.device) -> None:
         raise CnnzooError("--sync-bn needs CUDA; on the CPU drop it (each process normalises its own shard)")
 
 
+def lost_a_peer(err: BaseException) -> bool:
+    """Whether an error is a collective's failing because another process of the group has gone."""
+    return world() > 1 and isinstance(err, RuntimeError) and (isinstance(err, dist.DistError) or "gloo" in str(err))
+
+
+def first_line(err: BaseException) -> str:
+    """An error's message, first line only (gloo's run to several, with C++ frames)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
 def barrier() -> None:
     """Wait until every rank gets here (nothing with one process)."""
     if active():
@@ -160,23 +176,108 @@ def broadcast_module(module: nn.Module) -> None:
 
 
 # ==================================================================== the launcher
-def launch(nproc: int, argv: list[str]) -> int:
-    """Run `cnnzoo ARGV` in `nproc` processes on this machine under torchrun; returns the exit status.
+GRACE_S = 30.0  # after a process fails or Ctrl-C: how long the others may take to save and stop on their own
 
-    torchrun stops the other processes when one fails and names the failed rank; a one-line summary follows.
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run `cnnzoo ARGV` in `nproc` processes on this machine, as `torchrun --standalone` would; returns rank 0's
+    exit status (or the first failed process's where rank 0 itself was killed).
+
+    Rank 0 speaks for all: its output shows; the others' goes to files, shown only where one failed on its own
+    with a traceback (the cause). When a process fails or is killed the others are stopped; Ctrl-C reaches every
+    process (one process group) and rank 0 alone says how to resume. `torchrun -m cnnzoo train ...` works too.
     """
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-        *ENTRY, *argv,
-    ]  # fmt: skip
-    status = subprocess.run(command).returncode
-    if status != 0:
-        print(
-            f"cnnzoo: error: distributed training failed (torchrun exit status {status}); the other processes "
-            "were stopped; the failed rank's message is above",
-            file=sys.stderr,
-        )
-    return status
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
+           "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc), "GROUP_RANK": "0"}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="cnnzoo-ranks-") as logs:
+        outputs = [None] + [open(Path(logs, f"rank{r}.log"), "w+") for r in range(1, nproc)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, *ENTRY, *argv],
+                env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                stdout=outputs[r],
+                stderr=subprocess.STDOUT if outputs[r] else None,
+            )
+            for r in range(nproc)
+        ]
+        try:
+            failed = _wait_for_a_failure(procs)
+            _stop(procs, grace=GRACE_S if failed is not None else None)
+        except KeyboardInterrupt:  # every process got it too: give them time to save and say so
+            failed = None
+            try:
+                _stop(procs, grace=GRACE_S)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop now
+                _stop(procs, grace=0)
+        cause = _failure_output(outputs[failed]) if failed else ""
+        for out in outputs[1:]:
+            out.close()
+    status = procs[0].returncode
+    if failed is None or (failed == 0 and status > 0):  # all ended well, Ctrl-C, or rank 0 failed and said why
+        return status
+    if cause:
+        print(f"process {failed} of {nproc} failed:\n{cause}", file=sys.stderr, end="")
+    if status > 0:  # rank 0 saw its peer go and said so, with the resume hint
+        return status
+    code = procs[failed].returncode
+    how = f"was killed ({_signal_name(-code)})" if code < 0 else f"failed (exit status {code})"
+    print(
+        f"cnnzoo: error: training process {failed} of {nproc} {how}; the others were stopped; resume with: "
+        f"cnnzoo train --resume RUN_DIR --nproc {nproc} (the run directory named above)",
+        file=sys.stderr,
+    )
+    return code if code > 0 else 128 - code
+
+
+def _wait_for_a_failure(procs: list[subprocess.Popen]) -> int | None:
+    """Wait until every process has ended well (None) or one has failed (its rank)."""
+    while True:
+        for rank_, proc in enumerate(procs):
+            if proc.poll() not in (None, 0):
+                return rank_
+        if all(proc.returncode == 0 for proc in procs):
+            return None
+        time.sleep(0.1)
+
+
+def _stop(procs: list[subprocess.Popen], grace: float | None) -> None:
+    """Wait for the processes (`grace` seconds at most, None: as long as they run), then terminate, then kill."""
+    deadline = None if grace is None else time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for sig_method, wait_s in ((subprocess.Popen.terminate, 10.0), (subprocess.Popen.kill, None)):
+        alive = [proc for proc in procs if proc.poll() is None]
+        for proc in alive:
+            sig_method(proc)
+        for proc in alive:
+            try:
+                proc.wait(wait_s)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _failure_output(output) -> str:
+    """A failed process's own traceback (an error of its own); "" for a one-line error rank 0 prints as well."""
+    output.seek(0)
+    text = output.read()
+    return text if "Traceback (most recent call last)" in text else ""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _free_port() -> int:
+    """A TCP port free now on this machine, for rank 0's rendezvous store (as torchrun --standalone picks one)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def without_nproc(argv: list[str]) -> list[str]:

@@ -157,6 +157,13 @@ def _run_errors(run: RunDir) -> Iterator[None]:
         yield
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the CLI: name the run to resume
         raise Interrupted(getattr(err, "signal_number", signal.SIGINT), str(run.path)) from None
+    except RuntimeError as err:  # under --nproc: another process died (kill -9, out of memory) mid-collective
+        if not distributed.lost_a_peer(err):
+            raise
+        kept = f"resume with: cnnzoo train --resume {run.path} --nproc {distributed.world()}"
+        if not run.last.is_file():
+            kept = f"no checkpoint was written yet; start it again (--run-dir {run.path})"
+        raise TrainingStopped(f"another training process stopped ({distributed.first_line(err)}); {kept}") from None
     except OSError as err:
         if not (err.filename and Path(err.filename).resolve().is_relative_to(run.path.resolve())):
             raise
