@@ -121,3 +121,21 @@ def test_the_gpu_check_runs_every_cuda_path_with_commands_that_parse(tmp_path):
     for command in commands:
         args = command[command.index("-m") + 2 :] if "-m" in command else command[2:]  # cnnzoo's own arguments
         build_parser().parse_args(args)  # exits (fails the test) on any argument the CLI does not take
+
+
+@pytest.mark.slow
+def test_the_engine_bench_writes_one_engine_and_one_plain_row_per_setting(tmp_path):
+    # benchmarks/engine_vs_plain.py: the figures docs/speed.md quotes for the engine's ≥ 0.95× of a plain loop.
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import engine_vs_plain
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    assert engine_vs_plain.main(["--model", "resnet20", "--steps", "1", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "throughput_cpu.json").read_text())
+    systems = sorted((row["setting"], row["system"]) for row in record["rows"])
+    settings = sorted({setting for setting, _ in systems})
+    assert len(settings) == 2 and systems == sorted(
+        (s, kind) for s in settings for kind in ("cnnzoo engine", "plain loop")
+    )
+    assert all(row["train_images_per_s"] > 0 for row in record["rows"]), record["rows"]

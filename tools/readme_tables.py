@@ -136,6 +136,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "data-benchmark": included("benchmarks/results/data_loading_cpu.md"),
     "speed": speed,
     "speed-cpu": included("benchmarks/results/throughput_cpu.md"),
+    "engine-cpu": included("benchmarks/results/engine_vs_plain/throughput_cpu.md"),
 }
 
 
