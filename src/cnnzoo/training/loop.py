@@ -22,6 +22,7 @@ only the forward is compiled. `compile="none"` runs the same step eagerly, opera
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -102,8 +103,20 @@ def eval_logits(model: nn.Module, images: torch.Tensor, device: torch.device, pr
 
 
 # ==================================================================== compiling
+# torch's log lines that compiling prints on a CPU, which a user can do nothing about: a CUDA build of torch
+# without a GPU, and the optimizer's profiler hook that dynamo skips.
+_QUIET_TORCH_LOGGERS = ("torch.utils.cpp_extension", "torch._dynamo.variables.ctx_manager")
+
+
+def quiet_compile_logs() -> None:
+    """Silence torch's log lines in _QUIET_TORCH_LOGGERS (its errors still show)."""
+    for name in _QUIET_TORCH_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def _compiler(mode: str, backend: str | Callable) -> Callable[[Callable], Callable]:
     """torch.compile with the config's mode and static shapes; a custom backend (tests) takes no mode."""
+    quiet_compile_logs()
     options = {"mode": _TORCH_MODES[mode]} if backend == "inductor" else {"backend": backend}
     return lambda fn: torch.compile(fn, dynamic=False, **options)
 

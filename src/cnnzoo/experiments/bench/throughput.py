@@ -36,7 +36,7 @@ from cnnzoo.experiments.bench import BENCH_PRECISIONS, report
 from cnnzoo.inspect.counts import count_macs, count_params
 from cnnzoo.models import create_model, get_model_config
 from cnnzoo.training.config import COMPILE_MODES, TrainConfig
-from cnnzoo.training.loop import TrainingDiverged, autocast, compute_loss, evaluate, fit
+from cnnzoo.training.loop import TrainingDiverged, autocast, compute_loss, evaluate, fit, quiet_compile_logs
 from cnnzoo.training.runlog import RunDir
 from cnnzoo.training.train import seed_everything
 
@@ -210,6 +210,7 @@ def compiled(model: nn.Module, mode: str) -> nn.Module:
     """`model` under torch.compile in `mode` ('none': the model itself)."""
     if mode == "none":
         return model
+    quiet_compile_logs()
     return torch.compile(model) if mode == "default" else torch.compile(model, mode=mode)
 
 
