@@ -16,19 +16,15 @@ OPTION_COLUMNS = ("option", "accepts", "default", "description")
 
 def model_rows(names: list[str]) -> list[tuple]:
     """One row per model at its default config, GMACs a number (to 3 decimals); the README's model table is these rows."""
-    import torch
+    from cnnzoo.inspect.counts import default_counts
+    from cnnzoo.models import get_model_config
 
-    from cnnzoo.inspect.counts import count_macs, count_params
-    from cnnzoo.models import create_model, get_model_config
-
-    rows = []
+    rows, counts = [], default_counts(names)
     for name in names:
         cfg = get_model_config(name)
-        with torch.device("meta"):  # no memory, no initialisation arithmetic
-            model = create_model(name)
-        macs = count_macs(model, cfg.input_size)
+        params, macs = counts[name]
         size = "x".join(map(str, cfg.input_size))
-        rows.append((name, cfg.family, size, cfg.num_classes, count_params(model), round(macs / 1e9, 3), cfg.paper))
+        rows.append((name, cfg.family, size, cfg.num_classes, params, round(macs / 1e9, 3), cfg.paper))
     return rows
 
 

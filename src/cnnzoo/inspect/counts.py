@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import json
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from cnnzoo.io import atomic_write
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -44,6 +49,40 @@ def count_flops(model: nn.Module, input_size: Sequence[int], eval_mode: bool = T
     finally:
         meta_model.train(was_training)
     return counter.get_total_flops()
+
+
+def default_counts(names: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(parameters, multiply-adds) of registered models at their default config, kept in the cache folder.
+
+    Building and counting all 35 models on the meta device takes seconds on a CPU, on every `cnnzoo models`; the
+    counts change only with the model code or torch, which the cache file's name is a digest of.
+    """
+    path = _counts_cache()
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    missing = [name for name in names if name not in cached]
+    if missing:
+        from cnnzoo.models import create_model, get_model_config
+
+        for name in missing:
+            with torch.device("meta"):  # no memory, no initialisation arithmetic
+                model = create_model(name)
+            cached[name] = [count_params(model), count_macs(model, get_model_config(name).input_size)]
+        with contextlib.suppress(OSError):  # a read-only cache only costs time
+            atomic_write(path, lambda f: f.write(json.dumps(cached).encode()))
+    return {name: tuple(cached[name]) for name in names}
+
+
+def _counts_cache() -> Path:
+    """The counts' cache file, named by a digest of torch's version and cnnzoo's model and counting code."""
+    from cnnzoo.data.cache import default_cache_dir
+
+    digest = hashlib.sha256(torch.__version__.encode())
+    for source in sorted(Path(__file__).parents[1].joinpath("models").glob("*.py")) + [Path(__file__)]:
+        digest.update(source.read_bytes())
+    return default_cache_dir() / "counts" / f"{digest.hexdigest()[:16]}.json"
 
 
 # Layers that keep their input's shape and have no multiply-adds (the FLOP counter counts none of theirs).
