@@ -88,8 +88,27 @@ def test_finished_runs_are_reused_and_interrupted_ones_resumed(tmp_path, monkeyp
 def test_a_directory_of_another_setting_is_refused(tmp_path):
     dirs = [tmp_path / "r-seed0"]
     assert run_seeds(DIGITS, [0], dirs, quiet=True).status == [TRAINED]
-    with pytest.raises(CnnzooError, match="holds a different run"):
-        run_seeds({**DIGITS, "lr": 0.05}, [0], dirs, quiet=True)
+    with pytest.raises(CnnzooError, match="holds a different run") as refused:
+        run_seeds({**DIGITS, "lr": 0.05, "epochs": 2}, [0], dirs, quiet=True)
+    message = str(refused.value)  # issue 20: it names what differs, both values, in one line
+    assert "(epochs 1 there, 2 asked; lr 0.1 there, 0.05 asked)" in message and "\n" not in message
+    assert "rerun with the same settings" in message
+
+
+def test_a_refusal_lists_a_few_differences_and_cuts_long_values(tmp_path):
+    import yaml
+
+    from cnnzoo.training.config import TrainConfig
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(TrainConfig.from_dict({**DIGITS, "seed": 1}).to_dict()))
+    asked = {**DIGITS, "batch_size": 64, "lr": 0.05, "momentum": 0.8, "weight_decay": 0.0,
+             "model_options": {"zero_init_residual": True, "stride_in_1x1": True}}  # fmt: skip
+    with pytest.raises(CnnzooError) as refused:
+        runs_mod._check_same_setting(tmp_path, asked, seed=0)
+    message = str(refused.value)
+    assert "(seed 1 there, 0 asked; batch_size 128 there, 64 asked; lr 0.1 there, 0.05 asked; " in message
+    assert "model_options {} there, {'zero_init_residual': True... asked; and 2 more)" in message
+    assert "\n" not in message
 
 
 def test_model_recipe_is_the_models_own_recipe_file():

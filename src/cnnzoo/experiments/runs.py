@@ -51,15 +51,21 @@ def run_key(values: dict[str, Any]) -> str:
     the old behaviour leaves every finished run's key, and its reuse, as it was.
     """
     from cnnzoo.training.config import TrainConfig
-    from cnnzoo.training.resume import RESUME_IGNORED, RESUME_OVERRIDABLE
 
     config, defaults = TrainConfig.from_dict(values).to_dict(), TrainConfig().to_dict()
-    ignored = {*RESUME_OVERRIDABLE, *RESUME_IGNORED, "seed"}
-    kept = {k: v for k, v in sorted(config.items()) if k not in ignored and v != defaults.get(k, object())}
+    kept = {k: v for k, v in _setting(config).items() if v != defaults.get(k, object())}
     if config.get("data_dir"):  # the data's identity, not its path: runs without --data-dir keep their keys
         kept["data_listing"] = data_listing(config["data"], str(Path(config["data_dir"]).resolve()))
     text = json.dumps(kept, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _setting(config: dict[str, Any]) -> dict[str, Any]:
+    """A resolved config without the fields that change nothing in a run's arithmetic, nor the seed."""
+    from cnnzoo.training.resume import RESUME_IGNORED, RESUME_OVERRIDABLE
+
+    ignored = {*RESUME_OVERRIDABLE, *RESUME_IGNORED, "seed"}
+    return {k: v for k, v in sorted(config.items()) if k not in ignored}
 
 
 @functools.lru_cache(maxsize=16)
@@ -163,12 +169,32 @@ def _check_same_setting(run_dir: Path, values: dict[str, Any], seed: int) -> Non
     The data is compared through the directory's name, whose key was made from the data's listing: the saved
     config is read with today's data folder, as the copy it was trained on may have moved since.
     """
+    from cnnzoo.training.config import TrainConfig
+
     try:
         saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
     except (OSError, yaml.YAMLError):
         saved = None
     same_data = {"data_dir": values.get("data_dir")} if isinstance(saved, dict) else {}
     if not isinstance(saved, dict) or run_key({**saved, **same_data}) != run_key(values) or saved.get("seed") != seed:
+        diffs = []  # (name, value there, value asked) of each setting that differs
+        if isinstance(saved, dict):
+            try:
+                there, asked = (_setting(TrainConfig.from_dict(v).to_dict()) for v in ({**saved, **same_data}, values))
+            except CnnzooError:  # a config another version wrote: the refusal, without the differences
+                there, asked = {}, {}
+            seeds = [("seed", saved.get("seed"), seed)] if saved.get("seed") != seed else []
+            diffs = seeds + [(k, there.get(k), v) for k, v in asked.items() if there.get(k) != v]
+        shown = "; ".join(f"{k} {_short(a)} there, {_short(b)} asked" for k, a, b in diffs[:4])
+        more = f"; and {len(diffs) - 4} more" if len(diffs) > 4 else ""
+        what = f"({shown}{more})" if diffs else f"than the one asked for (seed {seed})"
         raise CnnzooError(
-            f"{run_dir} holds a different run than the one asked for (seed {seed}); pick another run directory"
+            f"{run_dir} holds a different run {what}; rerun with the same settings to reuse or resume it, "
+            "or pick another run directory"
         )
+
+
+def _short(value: Any, width: int = 30) -> str:
+    """A config value for a one-line message, cut short when long."""
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 3] + "..."
