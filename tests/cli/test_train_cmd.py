@@ -465,6 +465,17 @@ def test_sync_bn_on_the_cpu_is_refused_before_any_process_starts(tmp_path, capsy
     assert not (tmp_path / "run").exists()
 
 
+def test_more_processes_than_cpu_cores_are_refused_before_any_starts(tmp_path, capsys, monkeypatch):
+    # `--nproc 64` on 2 cores started for minutes, then hung in the first collective until killed.
+    from cnnzoo.training import distributed
+
+    monkeypatch.setattr(distributed, "launch", lambda *a: pytest.fail("processes started"))
+    cores = distributed.usable_cpus()
+    err = _fails_with(capsys, _short_run(tmp_path / "run", "--nproc", str(cores + 1), "--device", "cpu"))
+    assert f"--nproc {cores + 1} asks for more processes than this machine's {cores} CPU cores" in err
+    assert f"use --nproc {cores} or fewer" in err and not (tmp_path / "run").exists()
+
+
 def test_a_device_this_machine_lacks_leaves_no_run_directory(tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

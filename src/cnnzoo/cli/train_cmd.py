@@ -132,8 +132,27 @@ def train_values(args: argparse.Namespace) -> dict:
     return recipe_values(args.config, flags, parse_model_options(getattr(args, "model_option", None)))
 
 
-def run_train(args: argparse.Namespace) -> int:
+def _launch(args: argparse.Namespace, nproc: int) -> int:
+    """`--nproc N`: bad input is one line here, not N processes' tracebacks and a run directory; then start them."""
     from cnnzoo.device import resolve_device
+    from cnnzoo.training import distributed
+    from cnnzoo.training.config import TrainConfig, load_yaml
+    from cnnzoo.training.resume import resume_run_dir
+
+    device = "auto"
+    if args.resume:  # the device the run trained on
+        saved = resume_run_dir(args.resume) / "config.yaml"
+        device = (load_yaml(saved) if saved.is_file() else {}).get("device", "auto")
+    else:
+        cfg = TrainConfig.from_dict(train_values(args), origin="the command line")
+        device = cfg.device
+        if cfg.sync_bn:
+            distributed.check_sync_bn(resolve_device(device))
+    distributed.check_nproc(nproc, resolve_device(device))
+    return distributed.launch(nproc, distributed.without_nproc(args.argv))
+
+
+def run_train(args: argparse.Namespace) -> int:
     from cnnzoo.training import distributed
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
     from cnnzoo.training.loop import TrainingStopped
@@ -142,11 +161,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     nproc = positive_int("nproc", args.nproc)
     if nproc > 1 and distributed.world() == 1:  # not yet one of N: start the N, running this same command
-        if not args.resume:  # bad input is one line here, not N processes' tracebacks and a run directory
-            cfg = TrainConfig.from_dict(train_values(args), origin="the command line")
-            if cfg.sync_bn:
-                distributed.check_sync_bn(resolve_device(cfg.device))
-        return distributed.launch(nproc, distributed.without_nproc(args.argv))
+        return _launch(args, nproc)
     args.quiet = args.quiet or args.format == "json"  # stdout holds the JSON document alone
     try:
         if args.resume:

@@ -139,6 +139,26 @@ def check_sync_bn(device: torch.device) -> None:
         raise CnnzooError("--sync-bn needs CUDA; on the CPU drop it (each process normalises its own shard)")
 
 
+def check_nproc(nproc: int, device: torch.device) -> None:
+    """Refuse more processes than the device has GPUs or (on the CPU) cores: they would only wait for each other
+    (64 processes on 2 cores started for minutes, then hung in their first collective)."""
+    if device.type == "cuda":
+        have, what = torch.cuda.device_count(), "GPUs"
+    else:
+        have, what = usable_cpus(), "CPU cores"
+    if nproc > have:
+        raise CnnzooError(f"--nproc {nproc} asks for more processes than this machine's {have} {what}; "
+                          f"use --nproc {have} or fewer")  # fmt: skip
+
+
+def usable_cpus() -> int:
+    """The CPU cores this process may run on (its affinity where the OS tells it, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def lost_a_peer(err: BaseException) -> bool:
     """Whether an error is a collective's failing because another process of the group has gone."""
     return world() > 1 and isinstance(err, RuntimeError) and (isinstance(err, dist.DistError) or "gloo" in str(err))
