@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cnnzoo.experiments.bench import mfu, throughput
@@ -75,14 +77,18 @@ def test_the_cpu_grid_reports_progress_on_stderr(cli, monkeypatch, tmp_path):
         epochs=1,
         device="cpu",
         inference=False,
-        variants=(Variant("fp32", False, threads=1),),
+        variants=(Variant("fp32", False, threads=1), Variant("fp32", False, threads=2)),
     )
     monkeypatch.setattr(throughput, "CPU", tiny)
     status, out, err = cli(["bench", "throughput", "--device", "cpu", "--out", str(tmp_path)])
     assert status == 0 and "train images/s" in out
     lines = err.splitlines()
-    assert lines[0] == "bench: [1/1] resnet20 @32, fp32, NCHW, eager, 1 thread (0 s so far)"
-    assert lines[1].startswith("bench:     plain loop: ") and lines[1].endswith(" training images/s")
+    assert lines[0] == "bench: 2 measurements, one after another; the time left is estimated after each"
+    assert lines[1] == "bench: [1/2] resnet20 @32, fp32, NCHW, eager, 1 thread (0 s so far)"
+    assert lines[2].startswith("bench:     plain loop: ") and lines[2].endswith(" training images/s")
+    assert re.fullmatch(
+        r"bench: \[2/2\] resnet20 @32, fp32, NCHW, eager, 2 threads \(\d+ s so far, about \d+ min left\)", lines[3]
+    )
 
 
 def test_a_gpu_setting_on_a_cpu_warns_before_it_starts(cli, monkeypatch, tmp_path):

@@ -29,7 +29,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="benchmarks: throughput, time-to-accuracy, MFU; results as JSON + Markdown",
         description="Measure cnnzoo side by side with its yardsticks in one invocation. Without --smoke each "
-        "mode runs its GPU setting, except throughput on a CPU, which runs its CPU grid (minutes, progress on "
+        "mode runs its GPU setting, except throughput on a CPU, which runs its CPU grid (long: progress and the time left on "
         "stderr); --smoke runs tiny sizes on the CPU (what CI runs).",
     )
     modes = bench.add_subparsers(dest="mode", metavar="MODE", required=True)
@@ -158,5 +158,5 @@ def output_folder(args: argparse.Namespace) -> str:
 
 
 def _progress(message: str) -> None:
-    """What the benchmark measures next and what it found, on stderr: a CPU grid runs for minutes."""
+    """What the benchmark measures next and what it found, on stderr: a CPU grid runs long."""
     print(f"bench: {message}", file=sys.stderr, flush=True)

@@ -495,12 +495,14 @@ def run(
         say("dense-kernel peaks: " + ", ".join(f"{k} {v / 1e9:,.0f} GFLOP/s" for k, v in peaks.items()))
     grid = [(spec, v) for spec in setting.models for v in setting.variants] or [(spec, None) for spec in setting.models]
     started = time.perf_counter()
+    if len(grid) > 1:
+        say(f"{len(grid)} measurements, one after another; the time left is estimated after each")
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:
         for i, (spec, variant) in enumerate(grid, 1):
             say(
                 f"[{i}/{len(grid)}] {spec.label} @{spec.image_size}"
                 + (f", {variant.label}" if variant else "")
-                + f" ({time.perf_counter() - started:.0f} s so far)"
+                + _time_left(time.perf_counter() - started, done=i - 1, total=len(grid))
             )
             rows, skipped = _measure(spec, variant, setting, device, Path(tmp) / str(i))  # a run dir each
             for row in rows:
@@ -534,6 +536,12 @@ def run(
         )
     report.write(record, out_dir)
     return record
+
+
+def _time_left(elapsed: float, done: int, total: int) -> str:
+    """' (N s so far, about M min left)': the measurements so far, averaged, times those still to come."""
+    left = f", about {elapsed / done * (total - done) / 60:.0f} min left" if done else ""
+    return f" ({elapsed:.0f} s so far{left})"
 
 
 PEAK_REPS = 10  # best of: a peak is what the hardware can reach, not what it usually does
