@@ -139,6 +139,10 @@ def test_running_out_of_memory_while_decoding_is_one_line(tiny_folder, cache_dir
     monkeypatch.setattr(datasets, "_decode_paths", exhausted)
     with pytest.raises(CnnzooError, match=r"^out of memory decoding 6 images .*--image-size N.*--loader stream"):
         build_loaders(_spec(root, cache_dir, loader="device"))
+    # The stream loader decodes a sample for the statistics: it may run out too, and must not advise itself.
+    with pytest.raises(CnnzooError, match=r"^out of memory decoding \d+ images .*--image-size N") as err:
+        build_loaders(_spec(root, cache_dir, loader="stream"))
+    assert "--loader stream" not in str(err.value)
 
 
 # -------------------------------------------------------------------- the test split alone

@@ -511,10 +511,14 @@ def decode_folder(
             return _decode_into_arrays(samples, classes, image_size, skip_corrupt, workers, bar)
     except (MemoryError, torch.OutOfMemoryError):
         size = f"--image-size N (now {image_size})" if image_size else "--image-size N"
-        raise CnnzooError(
+        raise DecodingOutOfMemory(
             f"out of memory decoding {len(samples):,} images (first: {samples[0][0]}); pass {size} to decode them "
-            f"smaller, or --loader stream to read them from disk"
+            "smaller"
         ) from None
+
+
+class DecodingOutOfMemory(CnnzooError):
+    """Decoding images ran out of memory; the loader adds `--loader stream` where that would help."""
 
 
 def _decode_into_arrays(

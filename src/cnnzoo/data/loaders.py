@@ -6,7 +6,7 @@ import torch
 
 from cnnzoo.data import base
 from cnnzoo.data.base import Loaders
-from cnnzoo.data.datasets import SPLITS, check_same_classes, estimate_folder_bytes, folder_root
+from cnnzoo.data.datasets import SPLITS, DecodingOutOfMemory, check_same_classes, estimate_folder_bytes, folder_root
 from cnnzoo.data.device_loader import build_device_loaders
 from cnnzoo.data.spec import DataSpec
 from cnnzoo.data.streaming import build_streaming_loaders
@@ -34,6 +34,10 @@ def build_loaders(spec: DataSpec, device: torch.device | str = "cpu") -> Loaders
                 base.check_fits_in_memory(estimate, device, folder)
     try:
         return build_streaming_loaders(spec, device) if kind == "stream" else build_device_loaders(spec, device)
+    except DecodingOutOfMemory as err:  # streaming decodes only a sample of the images (for their statistics)
+        raise CnnzooError(
+            f"{err}, or --loader stream to read them from disk" if kind != "stream" else str(err)
+        ) from None
     except (MemoryError, RuntimeError) as err:
         if not out_of_memory(err):
             raise
