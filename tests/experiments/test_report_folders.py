@@ -60,7 +60,7 @@ def test_read_results_says_missing_truncated_or_of_another_shape(tmp_path):
     with pytest.raises(
         CnnzooError,
         match=r"is not the results expected here: it\['models'\]\[0\]\['label'\] is "
-        r"a integer \(3\), not text; measure it again$",
+        r"an integer \(3\), not text; measure it again$",
     ):
         read_results(path, {"models": [{"label": str}]}, fix=fix)
 
@@ -69,10 +69,10 @@ def test_schema_problems_name_the_first_misfit():
     schema = {"n": int, "x": float, "rows": {str: [{"t": [float]}]}, "maybe": (str, type(None))}
     good = {"n": 1, "x": 2, "rows": {"a": [{"t": [1.5, 2]}]}, "maybe": None, "more": "kept"}
     assert schema_problem(good, schema) is None
-    assert schema_problem({**good, "n": True}, schema) == "it['n'] is a true/false (true), not integer"
+    assert schema_problem({**good, "n": True}, schema) == "it['n'] is true or false (true), not an integer"
     assert (
         schema_problem({**good, "rows": {"a": [{"t": "x"}]}}, schema)
-        == "it['rows']['a'][0]['t'] is a text (\"x\"), not a list"
+        == "it['rows']['a'][0]['t'] is text (\"x\"), not a list"
     )
     assert schema_problem({}, schema) == "it has no 'n', 'x', 'rows', 'maybe'"
     assert schema_problem([], schema) == "it is a list ([]), not a mapping"

@@ -160,9 +160,9 @@ def schema_problem(value: Any, schema: Any, where: str = "it") -> str | None:
 
 
 def _kind(value: Any) -> str:
-    return "null" if value is None else f"a {_name(type(value))} ({json.dumps(value, default=str)[:40]})"
+    return "null" if value is None else f"{_name(type(value))} ({json.dumps(value, default=str)[:40]})"
 
 
 def _name(kind: type) -> str:
-    return {type(None): "null", dict: "mapping", str: "text", int: "integer", float: "number", list: "list",
-            bool: "true/false"}.get(kind, kind.__name__)  # fmt: skip
+    return {type(None): "null", dict: "a mapping", str: "text", int: "an integer", float: "a number",
+            list: "a list", bool: "true or false"}.get(kind, kind.__name__)  # fmt: skip
