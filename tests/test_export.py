@@ -4,7 +4,12 @@ preprocessing as metadata, and an ONNX file predicts the same top-k as its check
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -219,7 +224,12 @@ def test_export_overwrites_an_existing_file_only_with_force(tmp_path, capsys):
         err = _error(["export", str(source), "--format", "torchscript"], capsys)
         assert err == f"cnnzoo: error: {default} exists; pass --force to overwrite it, or give another --output\n"
     assert default.read_bytes() == b"an earlier export"
-    assert "is a folder; give a file name" in _error(["export", str(run), "--output", str(run)], capsys)
+    assert "is a folder; give a file name, e.g. " + str(run / "model.onnx") in _error(
+        ["export", str(run), "--output", str(run)], capsys
+    )
+    assert "e.g. " + str(run / "model.torchscript.pt") in _error(
+        ["export", str(run), "--format", "torchscript", "--output", str(run)], capsys
+    )  # the hint's extension is the chosen format's
     assert main(["export", str(best), "--format", "torchscript", "--force"]) == 0
     assert load(default).classes == CLASSES
 
@@ -228,3 +238,85 @@ def test_an_exported_file_is_not_exported_again(grey, tmp_path, capsys):
     err = _error(["export", str(grey["fixed"]), "--format", "torchscript", "--output", str(tmp_path / "x.pt")], capsys)
     assert err.startswith(f"cnnzoo: error: {grey['fixed']} is an exported ONNX file, made for other runtimes")
     assert not (tmp_path / "x.pt").exists()
+
+
+def _refuse_writes_in(folder: Path, monkeypatch) -> None:
+    """Root writes into a 0o555 folder: make creating a file there fail as on a read-only file system."""
+    for name in ("mkstemp", "TemporaryFile"):
+        real = getattr(tempfile, name)
+
+        def refuse(*args, real=real, **kwargs):
+            if Path(kwargs.get("dir", "")) == folder:
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(folder / "tmp"))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(tempfile, name, refuse)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript", "exported-program"])
+@pytest.mark.parametrize("where", ["read-only folder", "under a file"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(grey, tmp_path, capsys, monkeypatch, where, fmt):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    if where == "read-only folder":
+        out = folder / "m.bin"
+        message = f"cannot write into --output's folder {folder} (read-only file system in {folder}); "
+        folder.chmod(0o555)
+        if os.access(folder, os.W_OK):  # root writes all the same: refuse as a read-only disk does
+            _refuse_writes_in(folder, monkeypatch)
+        else:
+            message = message.replace("read-only file system", "permission denied")
+    else:
+        (folder / "model.pt").write_bytes(b"a file")
+        out = folder / "model.pt" / "m.bin"
+        message = f"--output's folder {folder / 'model.pt'} is a file, not a folder; "
+    monkeypatch.setattr("cnnzoo.export.load", lambda *args: pytest.fail("exported before checking --output"))
+    try:
+        err = _error(["export", str(grey["checkpoint"]), "--format", fmt, "--output", str(out)], capsys)
+    finally:
+        folder.chmod(0o755)
+    assert err.startswith(f"cnnzoo: error: {message}")
+    assert sorted(p.name for p in folder.iterdir()) == ([] if where == "read-only folder" else ["model.pt"])
+
+
+# The export in a process of its own: with a full disk, torch.export.save aborted the process (status 134).
+# Its temporary file's writes go to /dev/full, which answers every write as a full disk does.
+_FULL_DISK = """
+import os, sys, tempfile
+from cnnzoo.cli import main
+
+real_mkstemp = tempfile.mkstemp
+
+def full_disk(*args, **kwargs):
+    fd, tmp = real_mkstemp(*args, **kwargs)
+    full = os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, fd)
+    os.close(full)
+    return fd, tmp
+
+tempfile.mkstemp = full_disk
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript", "exported-program"])
+def test_a_full_disk_is_one_line_and_leaves_nothing(grey, tmp_path, fmt):
+    out = tmp_path / "m.bin"
+    argv = ["export", str(grey["checkpoint"]), "--format", fmt, "--output", str(out)]
+    done = subprocess.run([sys.executable, "-c", _FULL_DISK, *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    message = f"no space left on device while writing {out}; free space or give another --output"
+    assert done.stderr == f"cnnzoo: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary
+
+
+def test_a_disk_turned_read_only_during_the_export_is_one_line(grey, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "m.pt"
+
+    def read_only(path, write):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))  # as atomic_write reports it
+
+    monkeypatch.setattr("cnnzoo.export.atomic_write", read_only)
+    err = _error(["export", str(grey["checkpoint"]), "--format", "torchscript", "--output", str(out)], capsys)
+    assert err == f"cnnzoo: error: read-only file system while writing {out}; give another --output\n"

@@ -14,6 +14,8 @@ favour of torch.export but C++ programs still load.
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ import torch
 import torch.nn as nn
 
 from cnnzoo.errors import CnnzooError, check_choice
-from cnnzoo.io import atomic_write
+from cnnzoo.io import atomic_write, check_output_folder, write_error_message
 from cnnzoo.predict import EXPORTED_KINDS, LoadedModel, describe_kind, file_kind, load, require_optional, run_exported
 from cnnzoo.training.checkpoint import META_KEYS, find_checkpoint
 
@@ -74,13 +76,19 @@ def export_model(
         )
     run_dir = source.parent.parent if source.parent.name == "checkpoints" else None
     path = Path(output) if output else (run_dir or source.parent) / FORMATS[format]
-    check_output(path, source, run_dir, force)
+    check_output(path, format, source, run_dir, force)
     loaded = load(source)
     generator = torch.Generator().manual_seed(0)
     shape = (loaded.in_chans, *loaded.image_size)
     example = torch.randn(2 if dynamic_batch else 1, *shape, generator=generator)
-    write = {"onnx": _write_onnx, "torchscript": _write_torchscript, "exported-program": _write_exported_program}
-    write[format](loaded.model, example, path, export_metadata(loaded), dynamic_batch, opset)
+    serialize = {"onnx": _onnx_bytes, "torchscript": _torchscript_bytes, "exported-program": _exported_program_bytes}
+    # In memory first: torch.export.save aborts the process (no exception) when a write to its file fails
+    data = serialize[format](loaded.model, example, export_metadata(loaded), dynamic_batch, opset)
+    try:
+        atomic_write(path, lambda f: f.write(data))
+    except OSError as err:  # a full or read-only disk: one line naming the file; nothing is left behind
+        fix = "free space or give another --output" if err.errno == errno.ENOSPC else "give another --output"
+        raise CnnzooError(f"{write_error_message(err)}; {fix}") from None
 
     check = torch.randn(3 if dynamic_batch else 1, *shape, generator=generator)
     with torch.no_grad():
@@ -96,11 +104,13 @@ def export_model(
     return ExportResult(path=path, format=format, max_abs_diff=diff, check_batch=len(check))
 
 
-def check_output(path: Path, source: Path, run_dir: Path | None, force: bool) -> None:
+def check_output(path: Path, format: str, source: Path, run_dir: Path | None, force: bool) -> None:
     """Refuse, before any work, to write over the checkpoint exported from or a run's checkpoints (even with
-    `force`), over a folder, or over any other existing file without `force`."""
+    `force`), over a folder, or over any other existing file without `force`, and into a folder that is a
+    file or cannot be written."""
     if path.is_dir():
-        raise CnnzooError(f"--output {path} is a folder; give a file name, e.g. {path / 'model.onnx'}")
+        raise CnnzooError(f"--output {path} is a folder; give a file name, e.g. {path / FORMATS[format]}")
+    check_output_folder(path.parent, "--output's folder")
     if not path.exists():
         return
     own = [source, *(run_dir / "checkpoints").glob("*"), run_dir / "model.safetensors"] if run_dir else [source]
@@ -121,15 +131,14 @@ def export_metadata(loaded: LoadedModel) -> dict[str, str]:
     return {"cnnzoo": json.dumps(meta), "config": json.dumps({"image_size": loaded.config.get("image_size")})}
 
 
-# -------------------------------------------------------------------- writers
-def _write_onnx(
+# -------------------------------------------------------------------- serializers
+def _onnx_bytes(
     model: nn.Module,
     example: torch.Tensor,
-    path: Path,
     metadata: dict[str, str],
     dynamic_batch: bool,
     opset: int | None,
-) -> None:
+) -> bytes:
     onnx = require_optional("onnx", "onnxscript")
     latest = onnx.defs.onnx_opset_version()
     if opset is not None and not MIN_OPSET <= opset <= latest:
@@ -152,31 +161,33 @@ def _write_onnx(
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    atomic_write(path, lambda f: f.write(proto.SerializeToString()))
+    return proto.SerializeToString()
 
 
-def _write_torchscript(
+def _torchscript_bytes(
     model: nn.Module,
     example: torch.Tensor,
-    path: Path,
     metadata: dict[str, str],
     dynamic_batch: bool,
     opset: int | None,
-) -> None:
+) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation: TorchScript was asked for by name
         traced = torch.jit.trace(model, example)
-        atomic_write(path, lambda f: torch.jit.save(traced, f, _extra_files=metadata))
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer, _extra_files=metadata)
+    return buffer.getvalue()
 
 
-def _write_exported_program(
+def _exported_program_bytes(
     model: nn.Module,
     example: torch.Tensor,
-    path: Path,
     metadata: dict[str, str],
     dynamic_batch: bool,
     opset: int | None,
-) -> None:
+) -> bytes:
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
     program = torch.export.export(model, (example,), dynamic_shapes=dynamic_shapes)
-    atomic_write(path, lambda f: torch.export.save(program, f, extra_files=metadata))
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer, extra_files=metadata)
+    return buffer.getvalue()

@@ -33,9 +33,10 @@ def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
     the writer (torch.save) wrapped the OS error in a RuntimeError.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+    tmp = None
+    try:  # making the folder and the temporary file too: their errors also name `path`, not a .tmp name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with signals_deferred():  # Ctrl-C and SIGTERM wait for a whole file
             with os.fdopen(fd, "wb") as f:
                 os.chmod(tmp, plain_file_mode())  # by path: os.fchmod exists on Windows only from Python 3.13
@@ -44,10 +45,11 @@ def atomic_write(path: str | Path, write: Callable[[Any], None]) -> None:
                 os.fsync(f.fileno())
             os.replace(tmp, path)  # after closing: Windows cannot replace a file that is still open
     except BaseException as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         cause = os_error(err)
         if cause is not None and isinstance(err, Exception):
             raise OSError(cause.errno, cause.strerror or os.strerror(cause.errno or 0), str(path)) from err
