@@ -124,12 +124,14 @@ def test_unknown_model_and_dataset_suggest_names_before_any_directory(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path, tiny):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path, tiny, precision):
     # digits: 1,347 training images at batch 128 → 10 iterations per epoch; NaN from the 15th, in epoch 2.
     with pytest.raises(TrainingDiverged) as err:
-        train(_config(tmp_path, tiny, epochs=3, model_options={"nan_after": 15}), quiet=True)
+        train(_config(tmp_path, tiny, epochs=3, precision=precision, model_options={"nan_after": 15}), quiet=True)
     message = str(err.value)
     assert "loss became NaN in epoch 2" in message and "last.pt (epoch 1)" in message and "\n" not in message
+    assert ("--precision fp32" in message) == (precision != "fp32")  # not advised to a run already in fp32
     assert f"starting from --init-from {tmp_path / 'run' / 'checkpoints' / 'last.pt'}" in message
     last = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
     assert last["epoch"] == 1
