@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image
 
 from cnnzoo.experiments import leaderboard
@@ -101,6 +102,25 @@ def test_quick_budgets_load_data_that_is_not_an_image_folder():
     fields = ("batch_size", "eval_batch_size", "val_size", "loader", "workers", "train_limit", "eval_limit")
     loaders = build_loaders(DataSpec("digits", **{key: quick[key] for key in fields}))
     assert quick["loader"] == "stream" and loaders.train.num_samples == quick["train_limit"]
+
+
+def test_quick_budgets_hold_out_a_share_that_small_folders_have(tmp_path):
+    # A 500-image validation set failed on a 60-image folder, naming no flag leaderboard or reproduce has.
+    from cnnzoo.data import DataSpec, build_loaders
+    from cnnzoo.data.datasets import holdout_indices
+
+    for split, count in (("train", 6), ("test", 2)):  # 10 classes: 60 training images
+        for k in range(10):
+            (tmp_path / "small" / split / f"c{k}").mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (8, 8), (25 * k, i, 9 * i + k)).save(tmp_path / "small" / split / f"c{k}" / f"{i}.png")
+    quick = leaderboard.BUDGETS["quick"]
+    fields = ("batch_size", "eval_batch_size", "val_size", "loader", "workers", "train_limit", "eval_limit")
+    values = {key: quick[key] for key in fields}
+    loaders = build_loaders(DataSpec("imagefolder", data_dir=str(tmp_path / "small"), **values))
+    assert loaders.val is not None and loaders.val.num_samples == 1
+    labels = torch.arange(50_000) % 10  # CIFAR-10's training split: the 500 images quick always held out
+    assert len(holdout_indices(labels, quick["val_size"], 0)[1]) == 500
 
 
 def test_quick_budgets_shorten_each_recipes_schedule_without_a_warning():
