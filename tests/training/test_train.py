@@ -367,6 +367,23 @@ def test_an_interrupt_names_the_run_to_resume(tmp_path, tiny, monkeypatch):
     assert err.value.run_dir == str(tmp_path / "run") and err.value.signal_number == signal.SIGINT
 
 
+def test_a_second_interrupt_while_the_run_closes_still_names_the_run(tmp_path, tiny, monkeypatch):
+    # A second Ctrl-C during the cleanup (TensorBoard's writer joining) ended in a bare "cnnzoo: interrupted".
+    from cnnzoo.errors import Interrupted
+    from cnnzoo.training.runlog import RunDir
+
+    real_close = RunDir.close
+
+    def close_interrupted(self):
+        real_close(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunDir, "close", close_interrupted)
+    with pytest.raises(Interrupted) as err:
+        train(_config(tmp_path, tiny, epochs=1, max_steps=2), quiet=True)
+    assert err.value.run_dir == str(tmp_path / "run")
+
+
 # -------------------------------------------------------------------- --init-from: new settings, trained weights
 def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, tiny, monkeypatch):
     train(_config(tmp_path / "a", tiny, epochs=1, max_steps=3), quiet=True)

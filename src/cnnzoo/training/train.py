@@ -177,7 +177,10 @@ def _run_errors(run: RunDir) -> Iterator[None]:
             kept = f"no checkpoint was written yet; free space and start again (--run-dir {run.path})"
         raise RunWriteFailed(f"{write_error_message(err)}; {kept}") from None
     finally:
-        run.close()
+        try:
+            run.close()
+        except KeyboardInterrupt as err:  # a second Ctrl-C while the run's files close: still name the run
+            raise Interrupted(getattr(err, "signal_number", signal.SIGINT), str(run.path)) from None
 
 
 @contextmanager
