@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -80,7 +81,8 @@ def _counts_cache() -> Path:
     from cnnzoo.data.cache import default_cache_dir
 
     digest = hashlib.sha256(torch.__version__.encode())
-    for source in sorted(Path(__file__).parents[1].joinpath("models").glob("*.py")) + [Path(__file__)]:
+    models = sorted((f for f in resources.files("cnnzoo.models").iterdir() if f.name.endswith(".py")), key=str)
+    for source in [*models, resources.files("cnnzoo.inspect") / "counts.py"]:
         digest.update(source.read_bytes())
     return default_cache_dir() / "counts" / f"{digest.hexdigest()[:16]}.json"
 
