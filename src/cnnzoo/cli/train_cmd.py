@@ -157,7 +157,7 @@ def run_train(args: argparse.Namespace) -> int:
     from cnnzoo.training.config import FIELD_NAMES, TrainConfig
     from cnnzoo.training.loop import TrainingStopped
     from cnnzoo.training.resume import RESUME_OVERRIDABLE, check_resume_flags, finished_results, resume_run_dir
-    from cnnzoo.training.train import train
+    from cnnzoo.training.train import PeerLost, train
 
     nproc = positive_int("nproc", args.nproc)
     if nproc > 1 and distributed.world() == 1:  # not yet one of N: start the N, running this same command
@@ -183,6 +183,8 @@ def run_train(args: argparse.Namespace) -> int:
             results = train(cfg, quiet=args.quiet)  # its first line names the recipe, device and precision
     except TrainingStopped as err:  # a NaN loss, a full disk: not bad input, but one line all the same
         print(f"cnnzoo: error: {err}", file=sys.stderr)
+        if isinstance(err, PeerLost):  # gloo's threads on a broken group can abort the exit: the line is said
+            distributed.exit_now(1)
         return 1
     if distributed.is_main():
         _print_result(args, results)

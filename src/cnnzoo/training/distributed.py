@@ -169,6 +169,14 @@ def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
+def exit_now(status: int) -> None:
+    """End this process at once, its output flushed: no interpreter clean-up, which on a process group broken by a
+    lost peer can abort in gloo's C++ threads ("terminate called without an active exception")."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def barrier() -> None:
     """Wait until every rank gets here (nothing with one process)."""
     if active():
@@ -229,15 +237,18 @@ def launch(nproc: int, argv: list[str]) -> int:
                 _stop(procs, grace=GRACE_S)
             except KeyboardInterrupt:  # a second Ctrl-C: stop now
                 _stop(procs, grace=0)
-        cause = _failure_output(outputs[failed]) if failed else ""
+        # The cause: a rank's own traceback, whichever process the launcher saw end first (rank 0 may have
+        # reported the lost peer before the failed rank's exit was seen).
+        tracebacks = [(r, _failure_output(outputs[r])) for r in range(1, nproc)] if failed is not None else []
+        cause = next(((r, text) for r, text in tracebacks if text), None)
         for out in outputs[1:]:
             out.close()
     status = procs[0].returncode
-    if failed is None or (failed == 0 and status > 0):  # all ended well, Ctrl-C, or rank 0 failed and said why
+    if failed is None:  # all ended well, or Ctrl-C
         return status
     if cause:
-        print(f"process {failed} of {nproc} failed:\n{cause}", file=sys.stderr, end="")
-    if status > 0:  # rank 0 saw its peer go and said so, with the resume hint
+        print(f"process {cause[0]} of {nproc} failed:\n{cause[1]}", file=sys.stderr, end="")
+    if status > 0:  # rank 0 said why in its one line (a lost peer: with the resume command)
         return status
     code = procs[failed].returncode
     how = f"was killed ({_signal_name(-code)})" if code < 0 else f"failed (exit status {code})"

@@ -40,6 +40,10 @@ class RunWriteFailed(TrainingStopped):
     """A file of the run could not be written (a full disk); the previous checkpoint is kept."""
 
 
+class PeerLost(TrainingStopped):
+    """Another process of the group is gone (`--nproc`); this one's process group is broken."""
+
+
 class TrainResult(dict):
     """What `train` returns: results.json's record (a dict, as before) with the trained model at hand.
 
@@ -163,7 +167,7 @@ def _run_errors(run: RunDir) -> Iterator[None]:
         kept = f"resume with: cnnzoo train --resume {run.path} --nproc {distributed.world()}"
         if not run.last.is_file():
             kept = f"no checkpoint was written yet; start it again (--run-dir {run.path})"
-        raise TrainingStopped(f"another training process stopped ({distributed.first_line(err)}); {kept}") from None
+        raise PeerLost(f"another training process stopped ({distributed.first_line(err)}); {kept}") from None
     except OSError as err:
         if not (err.filename and Path(err.filename).resolve().is_relative_to(run.path.resolve())):
             raise
