@@ -29,8 +29,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="benchmarks: throughput, time-to-accuracy, MFU; results as JSON + Markdown",
         description="Measure cnnzoo side by side with its yardsticks in one invocation. Without --smoke each "
-        "mode runs its GPU setting, except throughput on a CPU, which runs its CPU grid (long: progress and the time left on "
-        "stderr); --smoke runs tiny sizes on the CPU (what CI runs).",
+        "mode runs its GPU setting, except throughput on a CPU, which runs its CPU grid (long: progress and the "
+        "time left on stderr); --smoke runs tiny sizes on the CPU (what CI runs).",
     )
     modes = bench.add_subparsers(dest="mode", metavar="MODE", required=True)
 

@@ -139,7 +139,6 @@ def _launch(args: argparse.Namespace, nproc: int) -> int:
     from cnnzoo.training.config import TrainConfig, load_yaml
     from cnnzoo.training.resume import resume_run_dir
 
-    device = "auto"
     if args.resume:  # the device the run trained on
         saved = resume_run_dir(args.resume) / "config.yaml"
         device = (load_yaml(saved) if saved.is_file() else {}).get("device", "auto")

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -165,8 +166,9 @@ def lost_a_peer(err: BaseException) -> bool:
 
 
 def first_line(err: BaseException) -> str:
-    """An error's message, first line only (gloo's run to several, with C++ frames)."""
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    """An error's message, first line only (gloo's run to several, with C++ frames), cut at a word."""
+    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return textwrap.shorten(line, 200, placeholder=" ...")
 
 
 def exit_now(status: int) -> None:

@@ -160,7 +160,7 @@ def _run_errors(run: RunDir) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM turned into one by the CLI: name the run to resume
-        raise Interrupted(getattr(err, "signal_number", signal.SIGINT), str(run.path)) from None
+        raise _interrupted(err, run) from None
     except RuntimeError as err:  # under --nproc: another process died (kill -9, out of memory) mid-collective
         if not distributed.lost_a_peer(err):
             raise
@@ -184,7 +184,12 @@ def _run_errors(run: RunDir) -> Iterator[None]:
         try:
             run.close()
         except KeyboardInterrupt as err:  # a second Ctrl-C while the run's files close: still name the run
-            raise Interrupted(getattr(err, "signal_number", signal.SIGINT), str(run.path)) from None
+            raise _interrupted(err, run) from None
+
+
+def _interrupted(err: KeyboardInterrupt, run: RunDir) -> Interrupted:
+    """Ctrl-C (or SIGTERM, whose number the CLI's handler attaches) as an Interrupted naming the run."""
+    return Interrupted(getattr(err, "signal_number", signal.SIGINT), str(run.path))
 
 
 @contextmanager
